@@ -1,0 +1,192 @@
+/**
+ * The batched slot face of an environment: the fast path the trainer uses.
+ *
+ * `N` envs are stepped together. Each env has a fixed number of agent *slots*, grouped by kind
+ * (a {@linkcode SlotGroup}: same observation and action space). All slots of all envs form one
+ * global index `s` in `[0, S)`, group-major: the slots of group `g` are
+ * `g.slotOffset + env * g.slotsPerEnv + j` for `j` in `[0, g.slotsPerEnv)`. An agent id is a
+ * label over a slot for the life of that agent; a slot may hold a new agent after the last one
+ * ended (a fresh `low_level_{n}`).
+ *
+ * Every buffer is a flat typed array allocated once (for WASM envs: views into linear memory
+ * that never grows), so the host reads observations and writes actions with no copies and no
+ * per-agent objects.
+ *
+ * One call of {@linkcode BatchedEnv.step} advances every env by one env step:
+ * 1. it reads the action rows of the slots flagged {@linkcode ACTIVE} (validating all of them
+ *    first: on a bad action it throws and changes nothing);
+ * 2. it writes rewards (`rew`) for every slot whose agent gets one, acting or waiting;
+ * 3. for a slot whose agent ended, it sets {@linkcode TERMINATED} or {@linkcode TRUNCATED} and
+ *    copies that agent's last observation to `finalObs` (needed to bootstrap a truncation);
+ * 4. for an env whose episode ended it sets `envDone[env]`, resets that env at once
+ *    (auto-reset), and flags the slots of the new episode's first agents
+ *    {@linkcode SPAWNED}|{@linkcode ACTIVE}|{@linkcode ALIVE}.
+ * So after a step a slot may carry both the end of one agent (its reward in `rew`) and the
+ * start of the next (its observation in `obs`): consumers handle ends before spawns.
+ *
+ * Observation rows of alive but waiting slots (ALIVE without ACTIVE) hold a current
+ * observation too (what the agent would see if asked now); the trainer uses it only to bootstrap
+ * the value of a waiting agent when a rollout fragment ends.
+ *
+ * @module
+ */
+
+import type { Space } from "../spaces.ts";
+
+/** Slot flag: the slot's agent acts at the next step (it is in the dict face's `obs`). */
+export const ACTIVE = 1;
+/** Slot flag: a new agent appeared in the slot at the last step or reset. */
+export const SPAWNED = 2;
+/** Slot flag: the slot's previous agent terminated at the last step; its last reward is in `rew`. */
+export const TERMINATED = 4;
+/** Slot flag: the slot's previous agent was truncated; its last observation is in `finalObs`. */
+export const TRUNCATED = 8;
+/** Slot flag: an agent occupies the slot (acting now or waiting for its turn). */
+export const ALIVE = 16;
+
+/** A kind of agent slot: every slot of a group shares spaces and buffer row widths. */
+export interface SlotGroup {
+  /** Group name, e.g. `"high"` or `"low"`. */
+  readonly name: string;
+  /** Slots of this group in each env. */
+  readonly slotsPerEnv: number;
+  /** Global index of the group's first slot. */
+  readonly slotOffset: number;
+  /** Observation space of the group's agents; rows of `obs` are its `flatten` encoding. */
+  readonly observationSpace: Space;
+  /** Action space of the group's agents; rows of `act` are its `pack` encoding. */
+  readonly actionSpace: Space;
+  /** Observations, `numEnvs * slotsPerEnv` rows of `observationSpace.flatSize`. */
+  readonly obs: Float32Array;
+  /** Last observations of agents that ended at the last step, same layout as `obs`. */
+  readonly finalObs: Float32Array;
+  /** Actions, `numEnvs * slotsPerEnv` rows of `actionSpace.packedSize`, written by the host. */
+  readonly act: Float32Array;
+}
+
+/** The batched slot face of `numEnvs` env instances. See the module doc for the step protocol. */
+export interface BatchedEnv {
+  /** Number of env instances `N`. */
+  readonly numEnvs: number;
+  /** Total number of slots `S` over all groups and envs. */
+  readonly numSlots: number;
+  /** Slot groups, in global slot order. */
+  readonly groups: readonly SlotGroup[];
+  /** `[S]` reward delivered at the last step to each slot's agent (0 when none). */
+  readonly rew: Float32Array;
+  /** `[S]` bitwise OR of {@linkcode ACTIVE}, {@linkcode SPAWNED}, {@linkcode TERMINATED}, {@linkcode TRUNCATED}, {@linkcode ALIVE}. */
+  readonly flags: Uint8Array;
+  /** `[N]` 1 when the env's episode ended at the last step (`__all__`); it has been auto-reset. */
+  readonly envDone: Uint8Array;
+  /** `[N]` 1 when that ended episode was cut off by a time limit rather than terminated. */
+  readonly envTruncated: Uint8Array;
+  /**
+   * `[N]` optional per-env step mask, all ones after construction: `step` advances only the envs
+   * whose entry is 1 and leaves the others exactly as they are (flags of a skipped env keep only
+   * ACTIVE and ALIVE; its rewards are 0). Wrappers such as the hierarchy helper use it to hold
+   * an env still while a higher-level agent decides.
+   */
+  readonly stepMask?: Uint8Array;
+  /**
+   * The id of the agent now in slot `s` (the newest one, when a slot ended and respawned at the
+   * same step). Implementations cache the strings, so this does not allocate per step.
+   * @param slot a global slot index
+   * @returns the agent id, e.g. `"high_level_agent"` or `"low_level_3"`
+   */
+  agentId(slot: number): string;
+  /**
+   * Resets every env and flags the first agents SPAWNED|ACTIVE|ALIVE.
+   * @param seed when given, env `i` is reseeded from `(seed, i)`; otherwise each env's random
+   *   stream continues
+   */
+  reset(seed?: number): void;
+  /**
+   * Advances every env one step, reading the action rows of ACTIVE slots.
+   * Throws a `RangeError` naming the agent, the value and what was expected when an action is
+   * invalid, or an `Error` when called before `reset`; the envs are unchanged then.
+   */
+  step(): void;
+}
+
+/** Declares one slot group, for {@linkcode allocateSlots}. */
+export interface SlotGroupSpec {
+  /** Group name. */
+  name: string;
+  /** Slots of this group in each env. */
+  slotsPerEnv: number;
+  /** Observation space of the group's agents. */
+  observationSpace: Space;
+  /** Action space of the group's agents. */
+  actionSpace: Space;
+}
+
+/** Buffers for a TypeScript implementation of {@linkcode BatchedEnv}. */
+export interface SlotBuffers {
+  /** The groups with their buffers, in slot order. */
+  groups: SlotGroup[];
+  /** Total slots. */
+  numSlots: number;
+  /** `[S]` rewards. */
+  rew: Float32Array;
+  /** `[S]` flags. */
+  flags: Uint8Array;
+  /** `[N]` episode-ended flags. */
+  envDone: Uint8Array;
+  /** `[N]` episode-truncated flags. */
+  envTruncated: Uint8Array;
+}
+
+/**
+ * Allocates the slot buffers for `numEnvs` envs with the given groups, in the layout the
+ * module doc describes. Envs written in TypeScript (the hierarchy wrapper, the dict adapter) use
+ * this so they share the WASM envs' layout.
+ * @param numEnvs number of envs, a positive integer
+ * @param specs the groups, in slot order
+ * @returns freshly zeroed buffers
+ */
+export function allocateSlots(numEnvs: number, specs: readonly SlotGroupSpec[]): SlotBuffers {
+  if (!Number.isInteger(numEnvs) || numEnvs < 1) {
+    throw new RangeError(`numEnvs must be a positive integer, got ${numEnvs}`);
+  }
+  let offset = 0;
+  const groups: SlotGroup[] = specs.map((g) => {
+    if (!Number.isInteger(g.slotsPerEnv) || g.slotsPerEnv < 1) {
+      throw new RangeError(
+        `slotsPerEnv of group "${g.name}" must be a positive integer, got ${g.slotsPerEnv}`,
+      );
+    }
+    const rows = numEnvs * g.slotsPerEnv;
+    const group: SlotGroup = {
+      name: g.name,
+      slotsPerEnv: g.slotsPerEnv,
+      slotOffset: offset,
+      observationSpace: g.observationSpace,
+      actionSpace: g.actionSpace,
+      obs: new Float32Array(rows * g.observationSpace.flatSize),
+      finalObs: new Float32Array(rows * g.observationSpace.flatSize),
+      act: new Float32Array(rows * g.actionSpace.packedSize),
+    };
+    offset += rows;
+    return group;
+  });
+  return {
+    groups,
+    numSlots: offset,
+    rew: new Float32Array(offset),
+    flags: new Uint8Array(offset),
+    envDone: new Uint8Array(numEnvs),
+    envTruncated: new Uint8Array(numEnvs),
+  };
+}
+
+/**
+ * Finds the group a global slot belongs to.
+ * @param env a batched env
+ * @param slot a global slot index
+ * @returns the group index
+ */
+export function groupOfSlot(env: BatchedEnv, slot: number): number {
+  const gs = env.groups;
+  for (let g = gs.length - 1; g >= 0; g--) if (slot >= gs[g]!.slotOffset) return g;
+  throw new RangeError(`Slot must be in [0, ${env.numSlots}), got ${slot}`);
+}

@@ -1,0 +1,578 @@
+/**
+ * Observation and action spaces, Gymnasium-style: {@linkcode Discrete}, {@linkcode Box},
+ * {@linkcode MultiDiscrete}, {@linkcode Tuple} and {@linkcode Dict}.
+ *
+ * Two flat encodings are used on the data path:
+ * - `flatten`/`unflatten` (length `flatSize`): the model input. Discrete values are one-hot,
+ *   Box values are copied. Batched envs write observations in this form.
+ * - `pack`/`unpack` (length `packedSize`): the action buffers. Discrete values take one float
+ *   (the index), Box values are copied.
+ *
+ * @module
+ */
+
+import type { Pcg32 } from "./rng.ts";
+
+/** A value of some space: a number, a number array (Box, MultiDiscrete), or nested tuples/dicts. */
+export type SpaceValue = number | number[] | Float32Array | SpaceValue[] | {
+  [key: string]: SpaceValue;
+};
+
+/** Common interface of every space. */
+export interface Space<T extends SpaceValue = SpaceValue> {
+  /** The space's kind, for switches and messages. */
+  readonly kind: "discrete" | "box" | "multi_discrete" | "tuple" | "dict";
+  /** Length of the one-hot flat encoding (model input). */
+  readonly flatSize: number;
+  /** Length of the packed encoding (action buffers). */
+  readonly packedSize: number;
+  /**
+   * Tests membership.
+   * @param x any value
+   * @returns whether `x` is a member of the space
+   */
+  contains(x: unknown): x is T;
+  /**
+   * Draws a uniform (Box: uniform within bounds, or standard normal where unbounded) sample.
+   * @param rng the stream to draw from
+   * @returns a member of the space
+   */
+  sample(rng: Pcg32): T;
+  /**
+   * Writes the one-hot flat encoding of `x` into `out` at `offset`.
+   * @param x a member of the space
+   * @param out destination row
+   * @param offset first index written
+   */
+  flatten(x: T, out: Float32Array, offset?: number): void;
+  /**
+   * Reads a value back from its flat encoding (Discrete: the argmax of its one-hot block).
+   * @param row source row
+   * @param offset first index read
+   * @returns the decoded value
+   */
+  unflatten(row: ArrayLike<number>, offset?: number): T;
+  /**
+   * Writes the packed encoding of `x` into `out` at `offset`.
+   * @param x a member of the space
+   * @param out destination row
+   * @param offset first index written
+   */
+  pack(x: T, out: Float32Array, offset?: number): void;
+  /**
+   * Reads a value back from its packed encoding.
+   * @param row source row
+   * @param offset first index read
+   * @returns the decoded value
+   */
+  unpack(row: ArrayLike<number>, offset?: number): T;
+  /**
+   * Explains why `x` is not a member, or returns `undefined` when it is.
+   * @param x any value
+   * @returns a sentence naming the value and what was expected, or undefined
+   */
+  explain(x: unknown): string | undefined;
+  /** @returns a compact description such as `Discrete(4)` or `Box(0, 100, [2])` */
+  toString(): string;
+}
+
+function fmt(x: unknown): string {
+  if (typeof x === "number") return Number.isNaN(x) ? "NaN" : String(x);
+  if (x instanceof Float32Array) return `Float32Array[${Array.from(x).join(", ")}]`;
+  try {
+    const s = JSON.stringify(x);
+    return s === undefined ? String(x) : s.length > 80 ? s.slice(0, 77) + "..." : s;
+  } catch {
+    return String(x);
+  }
+}
+
+/**
+ * The integers `start, ..., start + n - 1`.
+ *
+ * @example
+ * ```ts
+ * import { Discrete } from "./spaces.ts";
+ * const d = new Discrete(4);
+ * const row = new Float32Array(4);
+ * d.flatten(2, row);
+ * if (row[2] !== 1 || d.unflatten(row) !== 2) throw new Error("one-hot");
+ * ```
+ */
+export class Discrete implements Space<number> {
+  /** @inheritdoc */
+  readonly kind = "discrete" as const;
+  /** Number of values. */
+  readonly n: number;
+  /** Smallest value. */
+  readonly start: number;
+  /**
+   * @param n number of values, a positive integer
+   * @param start smallest value (default 0)
+   */
+  constructor(n: number, start = 0) {
+    if (!Number.isInteger(n) || n < 1) {
+      throw new RangeError(`Discrete size must be a positive integer, got ${fmt(n)}`);
+    }
+    if (!Number.isInteger(start)) {
+      throw new RangeError(`Discrete start must be an integer, got ${fmt(start)}`);
+    }
+    this.n = n;
+    this.start = start;
+  }
+  /** @inheritdoc */
+  get flatSize(): number {
+    return this.n;
+  }
+  /** @inheritdoc */
+  get packedSize(): number {
+    return 1;
+  }
+  /** @inheritdoc */
+  contains(x: unknown): x is number {
+    return this.explain(x) === undefined;
+  }
+  /** @inheritdoc */
+  explain(x: unknown): string | undefined {
+    if (typeof x !== "number" || !Number.isInteger(x) || x < this.start || x >= this.start + this.n) {
+      return `expected an integer in [${this.start}, ${this.start + this.n - 1}] for ${this}, got ${
+        fmt(x)
+      }`;
+    }
+    return undefined;
+  }
+  /** @inheritdoc */
+  sample(rng: Pcg32): number {
+    return this.start + rng.nextInt(this.n);
+  }
+  /** @inheritdoc */
+  flatten(x: number, out: Float32Array, offset = 0): void {
+    out.fill(0, offset, offset + this.n);
+    out[offset + x - this.start] = 1;
+  }
+  /** @inheritdoc */
+  unflatten(row: ArrayLike<number>, offset = 0): number {
+    let best = 0;
+    for (let i = 1; i < this.n; i++) if (row[offset + i]! > row[offset + best]!) best = i;
+    return this.start + best;
+  }
+  /** @inheritdoc */
+  pack(x: number, out: Float32Array, offset = 0): void {
+    out[offset] = x;
+  }
+  /** @inheritdoc */
+  unpack(row: ArrayLike<number>, offset = 0): number {
+    return row[offset]!;
+  }
+  /** @inheritdoc */
+  toString(): string {
+    return this.start === 0 ? `Discrete(${this.n})` : `Discrete(${this.n}, start=${this.start})`;
+  }
+}
+
+/**
+ * A box of real numbers `low <= x <= high` of a fixed shape; values are `Float32Array`s (arrays
+ * of numbers are accepted by `contains` and `flatten`).
+ *
+ * @example
+ * ```ts
+ * import { Box } from "./spaces.ts";
+ * const b = new Box(0, 100, [2]);
+ * if (!b.contains([1, 7]) || b.contains([1, 101])) throw new Error("bounds");
+ * ```
+ */
+export class Box implements Space<Float32Array | number[]> {
+  /** @inheritdoc */
+  readonly kind = "box" as const;
+  /** Lower bounds, one per element. */
+  readonly low: Float32Array;
+  /** Upper bounds, one per element. */
+  readonly high: Float32Array;
+  /** Shape of a value. */
+  readonly shape: readonly number[];
+  /**
+   * @param low lower bound, a number (broadcast) or one per element
+   * @param high upper bound, a number (broadcast) or one per element
+   * @param shape shape of a value (product of dims = number of elements)
+   */
+  constructor(low: number | ArrayLike<number>, high: number | ArrayLike<number>, shape: number[]) {
+    if (!shape.every((d) => Number.isInteger(d) && d > 0)) {
+      throw new RangeError(`Box shape must be positive integers, got ${fmt(shape)}`);
+    }
+    const size = shape.reduce((a, b) => a * b, 1);
+    const bcast = (v: number | ArrayLike<number>, what: string) => {
+      if (typeof v === "number") return new Float32Array(size).fill(v);
+      if (v.length !== size) {
+        throw new RangeError(`Box ${what} must have ${size} elements, got ${v.length}`);
+      }
+      return Float32Array.from(v);
+    };
+    this.low = bcast(low, "low");
+    this.high = bcast(high, "high");
+    for (let i = 0; i < size; i++) {
+      if (Number.isNaN(this.low[i]) || Number.isNaN(this.high[i]) || this.low[i]! > this.high[i]!) {
+        throw new RangeError(
+          `Box bounds must satisfy low <= high, got low ${this.low[i]} > high ${this.high[i]} at ${i}`,
+        );
+      }
+    }
+    this.shape = [...shape];
+  }
+  /** @inheritdoc */
+  get flatSize(): number {
+    return this.low.length;
+  }
+  /** @inheritdoc */
+  get packedSize(): number {
+    return this.low.length;
+  }
+  /** @inheritdoc */
+  contains(x: unknown): x is Float32Array | number[] {
+    return this.explain(x) === undefined;
+  }
+  /** @inheritdoc */
+  explain(x: unknown): string | undefined {
+    const n = this.low.length;
+    if (!(x instanceof Float32Array || Array.isArray(x)) || x.length !== n) {
+      return `expected ${n} numbers for ${this}, got ${fmt(x)}`;
+    }
+    for (let i = 0; i < n; i++) {
+      const v = x[i];
+      if (typeof v !== "number" || Number.isNaN(v) || v < this.low[i]! || v > this.high[i]!) {
+        return `expected element ${i} in [${this.low[i]}, ${this.high[i]}] for ${this}, got ${
+          fmt(v)
+        }`;
+      }
+    }
+    return undefined;
+  }
+  /** @inheritdoc */
+  sample(rng: Pcg32): Float32Array {
+    const out = new Float32Array(this.low.length);
+    for (let i = 0; i < out.length; i++) {
+      const lo = this.low[i]!, hi = this.high[i]!;
+      if (Number.isFinite(lo) && Number.isFinite(hi)) out[i] = lo + (hi - lo) * rng.nextFloat();
+      else {
+        // Box-Muller standard normal, shifted into a half-bounded range when needed.
+        const u = 1 - rng.nextFloat(), v = rng.nextFloat();
+        const z = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+        out[i] = Number.isFinite(lo) ? lo + Math.abs(z) : Number.isFinite(hi) ? hi - Math.abs(z) : z;
+      }
+    }
+    return out;
+  }
+  /** @inheritdoc */
+  flatten(x: Float32Array | number[], out: Float32Array, offset = 0): void {
+    for (let i = 0; i < this.low.length; i++) out[offset + i] = x[i]!;
+  }
+  /** @inheritdoc */
+  unflatten(row: ArrayLike<number>, offset = 0): Float32Array {
+    const out = new Float32Array(this.low.length);
+    for (let i = 0; i < out.length; i++) out[i] = row[offset + i]!;
+    return out;
+  }
+  /** @inheritdoc */
+  pack(x: Float32Array | number[], out: Float32Array, offset = 0): void {
+    this.flatten(x, out, offset);
+  }
+  /** @inheritdoc */
+  unpack(row: ArrayLike<number>, offset = 0): Float32Array {
+    return this.unflatten(row, offset);
+  }
+  /** @inheritdoc */
+  toString(): string {
+    const same = (a: Float32Array) => a.every((v) => v === a[0]);
+    const b = (a: Float32Array) => same(a) ? String(a[0]) : `[${Array.from(a).join(", ")}]`;
+    return `Box(${b(this.low)}, ${b(this.high)}, [${this.shape.join(", ")}])`;
+  }
+}
+
+/**
+ * Several discrete values, element `i` in `[0, nvec[i])`; values are `number[]`.
+ *
+ * @example
+ * ```ts
+ * import { MultiDiscrete } from "./spaces.ts";
+ * const m = new MultiDiscrete([3, 2]);
+ * if (m.flatSize !== 5 || m.packedSize !== 2) throw new Error("sizes");
+ * ```
+ */
+export class MultiDiscrete implements Space<number[]> {
+  /** @inheritdoc */
+  readonly kind = "multi_discrete" as const;
+  /** Number of values of each element. */
+  readonly nvec: readonly number[];
+  /** @param nvec number of values of each element, positive integers */
+  constructor(nvec: number[]) {
+    if (nvec.length === 0 || !nvec.every((n) => Number.isInteger(n) && n > 0)) {
+      throw new RangeError(`MultiDiscrete nvec must be positive integers, got ${fmt(nvec)}`);
+    }
+    this.nvec = [...nvec];
+  }
+  /** @inheritdoc */
+  get flatSize(): number {
+    return this.nvec.reduce((a, b) => a + b, 0);
+  }
+  /** @inheritdoc */
+  get packedSize(): number {
+    return this.nvec.length;
+  }
+  /** @inheritdoc */
+  contains(x: unknown): x is number[] {
+    return this.explain(x) === undefined;
+  }
+  /** @inheritdoc */
+  explain(x: unknown): string | undefined {
+    if (!Array.isArray(x) || x.length !== this.nvec.length) {
+      return `expected ${this.nvec.length} integers for ${this}, got ${fmt(x)}`;
+    }
+    for (let i = 0; i < x.length; i++) {
+      const v = x[i];
+      if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v >= this.nvec[i]!) {
+        return `expected element ${i} in [0, ${this.nvec[i]! - 1}] for ${this}, got ${fmt(v)}`;
+      }
+    }
+    return undefined;
+  }
+  /** @inheritdoc */
+  sample(rng: Pcg32): number[] {
+    return this.nvec.map((n) => rng.nextInt(n));
+  }
+  /** @inheritdoc */
+  flatten(x: number[], out: Float32Array, offset = 0): void {
+    let o = offset;
+    for (let i = 0; i < this.nvec.length; i++) {
+      out.fill(0, o, o + this.nvec[i]!);
+      out[o + x[i]!] = 1;
+      o += this.nvec[i]!;
+    }
+  }
+  /** @inheritdoc */
+  unflatten(row: ArrayLike<number>, offset = 0): number[] {
+    const out: number[] = [];
+    let o = offset;
+    for (const n of this.nvec) {
+      let best = 0;
+      for (let j = 1; j < n; j++) if (row[o + j]! > row[o + best]!) best = j;
+      out.push(best);
+      o += n;
+    }
+    return out;
+  }
+  /** @inheritdoc */
+  pack(x: number[], out: Float32Array, offset = 0): void {
+    for (let i = 0; i < this.nvec.length; i++) out[offset + i] = x[i]!;
+  }
+  /** @inheritdoc */
+  unpack(row: ArrayLike<number>, offset = 0): number[] {
+    return this.nvec.map((_, i) => row[offset + i]!);
+  }
+  /** @inheritdoc */
+  toString(): string {
+    return `MultiDiscrete([${this.nvec.join(", ")}])`;
+  }
+}
+
+/**
+ * A fixed-length sequence of spaces; values are arrays, one element per component.
+ *
+ * @example
+ * ```ts
+ * import { Box, Discrete, Tuple } from "./spaces.ts";
+ * const t = new Tuple([new Box(0, 100, [2]), new Discrete(4)]);
+ * const row = new Float32Array(t.flatSize);
+ * t.flatten([[1, 1], 3], row);
+ * // row = [1, 1, 0, 0, 0, 1]
+ * ```
+ */
+export class Tuple implements Space<SpaceValue[]> {
+  /** @inheritdoc */
+  readonly kind = "tuple" as const;
+  /** Component spaces, in order. */
+  readonly spaces: readonly Space[];
+  /** @param spaces the component spaces, at least one */
+  constructor(spaces: Space[]) {
+    if (spaces.length === 0) throw new RangeError("Tuple needs at least one component space");
+    this.spaces = [...spaces];
+  }
+  /** @inheritdoc */
+  get flatSize(): number {
+    return this.spaces.reduce((a, s) => a + s.flatSize, 0);
+  }
+  /** @inheritdoc */
+  get packedSize(): number {
+    return this.spaces.reduce((a, s) => a + s.packedSize, 0);
+  }
+  /** @inheritdoc */
+  contains(x: unknown): x is SpaceValue[] {
+    return this.explain(x) === undefined;
+  }
+  /** @inheritdoc */
+  explain(x: unknown): string | undefined {
+    if (!Array.isArray(x) || x.length !== this.spaces.length) {
+      return `expected an array of ${this.spaces.length} for ${this}, got ${fmt(x)}`;
+    }
+    for (let i = 0; i < x.length; i++) {
+      const why = this.spaces[i]!.explain(x[i]);
+      if (why !== undefined) return `component ${i}: ${why}`;
+    }
+    return undefined;
+  }
+  /** @inheritdoc */
+  sample(rng: Pcg32): SpaceValue[] {
+    return this.spaces.map((s) => s.sample(rng));
+  }
+  /** @inheritdoc */
+  flatten(x: SpaceValue[], out: Float32Array, offset = 0): void {
+    let o = offset;
+    for (let i = 0; i < this.spaces.length; i++) {
+      this.spaces[i]!.flatten(x[i]!, out, o);
+      o += this.spaces[i]!.flatSize;
+    }
+  }
+  /** @inheritdoc */
+  unflatten(row: ArrayLike<number>, offset = 0): SpaceValue[] {
+    let o = offset;
+    return this.spaces.map((s) => {
+      const v = s.unflatten(row, o);
+      o += s.flatSize;
+      return v;
+    });
+  }
+  /** @inheritdoc */
+  pack(x: SpaceValue[], out: Float32Array, offset = 0): void {
+    let o = offset;
+    for (let i = 0; i < this.spaces.length; i++) {
+      this.spaces[i]!.pack(x[i]!, out, o);
+      o += this.spaces[i]!.packedSize;
+    }
+  }
+  /** @inheritdoc */
+  unpack(row: ArrayLike<number>, offset = 0): SpaceValue[] {
+    let o = offset;
+    return this.spaces.map((s) => {
+      const v = s.unpack(row, o);
+      o += s.packedSize;
+      return v;
+    });
+  }
+  /** @inheritdoc */
+  toString(): string {
+    return `Tuple(${this.spaces.join(", ")})`;
+  }
+}
+
+/**
+ * Named component spaces; values are plain objects. Keys are kept in sorted order (as
+ * Gymnasium does), so flat encodings do not depend on insertion order.
+ *
+ * @example
+ * ```ts
+ * import { Box, Dict, Discrete } from "./spaces.ts";
+ * const d = new Dict({ position: new Box(0, 1, [2]), chicken: new Discrete(3) });
+ * if (d.flatSize !== 5) throw new Error("size");
+ * ```
+ */
+export class Dict implements Space<{ [key: string]: SpaceValue }> {
+  /** @inheritdoc */
+  readonly kind = "dict" as const;
+  /** Component spaces by key. */
+  readonly spaces: Readonly<Record<string, Space>>;
+  /** Keys in encoding (sorted) order. */
+  readonly keys: readonly string[];
+  /** @param spaces component spaces by key, at least one */
+  constructor(spaces: Record<string, Space>) {
+    const keys = Object.keys(spaces).sort();
+    if (keys.length === 0) throw new RangeError("Dict needs at least one component space");
+    this.keys = keys;
+    this.spaces = { ...spaces };
+  }
+  /** @inheritdoc */
+  get flatSize(): number {
+    return this.keys.reduce((a, k) => a + this.spaces[k]!.flatSize, 0);
+  }
+  /** @inheritdoc */
+  get packedSize(): number {
+    return this.keys.reduce((a, k) => a + this.spaces[k]!.packedSize, 0);
+  }
+  /** @inheritdoc */
+  contains(x: unknown): x is { [key: string]: SpaceValue } {
+    return this.explain(x) === undefined;
+  }
+  /** @inheritdoc */
+  explain(x: unknown): string | undefined {
+    if (typeof x !== "object" || x === null || Array.isArray(x) || ArrayBuffer.isView(x)) {
+      return `expected an object with keys ${fmt(this.keys)} for ${this}, got ${fmt(x)}`;
+    }
+    const rec = x as Record<string, unknown>;
+    for (const k of Object.keys(rec)) {
+      if (!(k in this.spaces)) return `unexpected key "${k}" for ${this}`;
+    }
+    for (const k of this.keys) {
+      if (!(k in rec)) return `missing key "${k}" for ${this}`;
+      const why = this.spaces[k]!.explain(rec[k]);
+      if (why !== undefined) return `key "${k}": ${why}`;
+    }
+    return undefined;
+  }
+  /** @inheritdoc */
+  sample(rng: Pcg32): { [key: string]: SpaceValue } {
+    const out: { [key: string]: SpaceValue } = {};
+    for (const k of this.keys) out[k] = this.spaces[k]!.sample(rng);
+    return out;
+  }
+  /** @inheritdoc */
+  flatten(x: { [key: string]: SpaceValue }, out: Float32Array, offset = 0): void {
+    let o = offset;
+    for (const k of this.keys) {
+      const s = this.spaces[k]!;
+      s.flatten(x[k]!, out, o);
+      o += s.flatSize;
+    }
+  }
+  /** @inheritdoc */
+  unflatten(row: ArrayLike<number>, offset = 0): { [key: string]: SpaceValue } {
+    const out: { [key: string]: SpaceValue } = {};
+    let o = offset;
+    for (const k of this.keys) {
+      const s = this.spaces[k]!;
+      out[k] = s.unflatten(row, o);
+      o += s.flatSize;
+    }
+    return out;
+  }
+  /** @inheritdoc */
+  pack(x: { [key: string]: SpaceValue }, out: Float32Array, offset = 0): void {
+    let o = offset;
+    for (const k of this.keys) {
+      const s = this.spaces[k]!;
+      s.pack(x[k]!, out, o);
+      o += s.packedSize;
+    }
+  }
+  /** @inheritdoc */
+  unpack(row: ArrayLike<number>, offset = 0): { [key: string]: SpaceValue } {
+    const out: { [key: string]: SpaceValue } = {};
+    let o = offset;
+    for (const k of this.keys) {
+      const s = this.spaces[k]!;
+      out[k] = s.unpack(row, o);
+      o += s.packedSize;
+    }
+    return out;
+  }
+  /** @inheritdoc */
+  toString(): string {
+    return `Dict(${this.keys.map((k) => `${k}: ${this.spaces[k]}`).join(", ")})`;
+  }
+}
+
+/**
+ * Structural equality of two spaces (same kind, sizes, bounds and components).
+ * @param a a space
+ * @param b another space
+ * @returns whether the two describe the same set in the same encoding
+ */
+export function spacesEqual(a: Space, b: Space): boolean {
+  return a.toString() === b.toString();
+}
