@@ -318,7 +318,13 @@ export class Collector {
       const k = counts[p]!++;
       const o = route.obsSize, src = groups[this.#slotGroup[s]!]!.obs, row = this.#slotRow[s]!;
       const inObs = route.inObs;
-      for (let i = 0, a = row * o, b = k * o; i < o; i++) inObs[b + i] = src[a + i]!;
+      let bad = false;
+      for (let i = 0, a = row * o, b = k * o; i < o; i++) {
+        const v = src[a + i]!;
+        bad ||= v !== v;
+        inObs[b + i] = v;
+      }
+      if (bad) this.#nanObservation(s, row, o, src);
       route.slots[k] = s;
     }
     // One forward pass per policy; scatter actions; record rows.
@@ -408,6 +414,15 @@ export class Collector {
       this.#finishEpisode(e);
     }
     this.#spawnPass();
+  }
+
+  #nanObservation(s: number, row: number, o: number, src: Float32Array): never {
+    const g = this.env.groups[this.#slotGroup[s]!]!;
+    let i = 0;
+    while (i < o && !Number.isNaN(src[row * o + i]!)) i++;
+    throw new RangeError(
+      `Observation of agent "${this.env.agentId(s)}" (group "${g.name}") has NaN at flat index ${i}, expected finite values in ${g.observationSpace.toString()}`,
+    );
   }
 
   #finishEpisode(e: number): void {

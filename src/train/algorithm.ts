@@ -1,0 +1,373 @@
+/**
+ * The trainer: collects experience with a {@linkcode Collector}, computes GAE per policy with
+ * that policy's own `gamma`/`lambda`, and updates each policy in `policiesToTrain` with PPO.
+ * `train()` returns RLlib-shaped results.
+ *
+ * @module
+ */
+
+import type { BatchedEnv, SlotGroup } from "../env/batched.ts";
+import { Collector, type RoutedPolicy } from "../rollout/collector.ts";
+import { type BatchPolicy, RandomPolicy, ScriptedPolicy } from "../policy/policy.ts";
+import { ActorCriticModel } from "../policy/model.ts";
+import { type LearnerStats, PPOLearner } from "../algorithms/ppo.ts";
+import { type BackendInfo, initBackend } from "../policy/backend.ts";
+import { Pcg32 } from "../rng.ts";
+import { type Space, spacesEqual } from "../spaces.ts";
+import {
+  type AlgorithmConfig,
+  policyTraining,
+  type TrainingParams,
+  validateConfig,
+} from "./config.ts";
+import type { EpisodeMetrics } from "../rollout/collector.ts";
+
+/** One training iteration's result, with RLlib's names. */
+export interface TrainResult extends EpisodeMetrics {
+  /** Iterations done so far (1 after the first `train()`). */
+  training_iteration: number;
+  /** Env steps sampled so far. */
+  timesteps_total: number;
+  /** Env steps sampled so far (RLlib's new name). */
+  num_env_steps_sampled: number;
+  /** Agent steps sampled so far, all policies. */
+  num_agent_steps_sampled: number;
+  /** Env steps per second of this iteration, sampling and learning together. */
+  env_steps_per_s: number;
+  /** Wall time of this iteration. */
+  time_this_iter_s: number;
+  /** Wall time since the first iteration started. */
+  time_total_s: number;
+  /** Seconds spent sampling in this iteration. */
+  sample_time_s: number;
+  /** Seconds spent learning in this iteration. */
+  learn_time_s: number;
+  /** Learner stats per trained policy. */
+  info: {
+    learner: Record<string, { learner_stats: LearnerStats; num_agent_steps_trained: number }>;
+  };
+  /** The tfjs backend that ran the models. */
+  backend: BackendInfo;
+}
+
+interface PolicySlot {
+  id: string;
+  training: TrainingParams;
+  trainable: boolean;
+  obsSpace: Space | undefined;
+  actSpace: Space | undefined;
+  policy: BatchPolicy | undefined;
+  model: ActorCriticModel | undefined;
+  learner: PPOLearner | undefined;
+}
+
+/**
+ * A PPO trainer over one batched env. Create it with `new PPOConfig()....build()`.
+ */
+export class Algorithm {
+  /** The validated config. */
+  readonly config: AlgorithmConfig;
+  /** The batched env. */
+  readonly env: BatchedEnv;
+  /** The collector routing agents to policies. */
+  readonly collector: Collector;
+  /** The tfjs backend in use. */
+  readonly backend: BackendInfo;
+  /** Iterations done. */
+  iteration = 0;
+  readonly #policies: PolicySlot[];
+  readonly #rng: Pcg32;
+  #timeTotal = 0;
+
+  private constructor(
+    config: AlgorithmConfig,
+    env: BatchedEnv,
+    backend: BackendInfo,
+  ) {
+    this.config = config;
+    this.env = env;
+    this.backend = backend;
+    this.#rng = new Pcg32(config.seed, 0x1ea4);
+    const ids = Object.keys(config.multiAgent.policies);
+    const ptt = config.multiAgent.policiesToTrain;
+    this.#policies = ids.map((id) => {
+      const spec = config.multiAgent.policies[id]!;
+      const cls = spec.policyClass ?? "ppo";
+      const trainable = cls === "ppo" &&
+        (ptt === undefined ? true : typeof ptt === "function" ? ptt(id) : ptt.includes(id));
+      return {
+        id,
+        training: policyTraining(config, id),
+        trainable,
+        obsSpace: spec.observationSpace,
+        actSpace: spec.actionSpace,
+        policy: undefined,
+        model: undefined,
+        learner: undefined,
+      };
+    });
+    this.collector = new Collector({
+      env,
+      policyIds: ids,
+      policyMappingFn: config.multiAgent.policyMappingFn,
+      resolvePolicy: (p, group, agentId) => this.#resolve(p, group, agentId),
+      fragmentLength: config.rolloutFragmentLength,
+      seed: config.seed,
+    });
+    // Policies whose spaces are declared are built now, so they exist before any agent maps.
+    this.#policies.forEach((slot, p) => {
+      if (slot.obsSpace !== undefined && slot.actSpace !== undefined) this.#build(p);
+    });
+  }
+
+  /**
+   * Initialises the backend, builds the env and the declared policies.
+   * @param config a config (validated again here)
+   * @returns the trainer
+   */
+  static async create(config: AlgorithmConfig): Promise<Algorithm> {
+    validateConfig(config);
+    const backend = await initBackend({
+      backend: config.backend.backend,
+      threads: config.backend.threads,
+    });
+    const env = await config.env!({
+      numEnvs: config.numEnvs,
+      seed: config.seed,
+      envConfig: config.envConfig,
+    });
+    return new Algorithm(config, env, backend);
+  }
+
+  #build(p: number): void {
+    const slot = this.#policies[p]!;
+    const spec = this.config.multiAgent.policies[slot.id]!;
+    const cls = spec.policyClass ?? "ppo";
+    const obs = slot.obsSpace!, act = slot.actSpace!;
+    if (cls === "ppo") {
+      const t = slot.training;
+      const model = new ActorCriticModel({
+        obsSize: obs.flatSize,
+        actionSpace: act,
+        hidden: t.hidden,
+        activation: t.activation,
+        vfShareLayers: t.vfShareLayers,
+        seed: new Pcg32(this.config.seed, 0x9000 + p).nextU32(),
+      });
+      slot.model = model;
+      slot.policy = model;
+      if (slot.trainable) {
+        slot.learner = new PPOLearner(model, {
+          lr: t.lr,
+          clipParam: t.clipParam,
+          vfClipParam: t.vfClipParam,
+          vfLossCoeff: t.vfLossCoeff,
+          entropyCoeff: t.entropyCoeff,
+          numEpochs: t.numEpochs,
+          minibatchSize: t.minibatchSize,
+          gradClip: t.gradClip,
+        }, slot.id);
+      }
+    } else if (cls === "random") {
+      slot.policy = new RandomPolicy(obs.flatSize, act);
+    } else if (typeof cls === "function") {
+      slot.policy = new ScriptedPolicy(obs.flatSize, act, cls);
+    } else {
+      slot.policy = cls.create(obs, act);
+    }
+  }
+
+  #resolve(p: number, group: SlotGroup, agentId: string): RoutedPolicy {
+    const slot = this.#policies[p]!;
+    for (
+      const [what, declared, actual] of [
+        ["observation", slot.obsSpace, group.observationSpace],
+        ["action", slot.actSpace, group.actionSpace],
+      ] as const
+    ) {
+      if (declared !== undefined && !spacesEqual(declared, actual)) {
+        throw new RangeError(
+          `Policy "${slot.id}" declares ${what} space ${declared.toString()}, but agent "${agentId}" (group "${group.name}") has ${actual.toString()}`,
+        );
+      }
+    }
+    if (slot.policy === undefined) {
+      slot.obsSpace = group.observationSpace;
+      slot.actSpace = group.actionSpace;
+      this.#build(p);
+    }
+    return { policy: slot.policy!, record: slot.trainable };
+  }
+
+  /** Ids of all policies. */
+  get policyIds(): string[] {
+    return this.#policies.map((s) => s.id);
+  }
+
+  /**
+   * The learning model of a policy (undefined for fixed policies or before it is built).
+   * @param policyId the policy
+   * @returns the model
+   */
+  getModel(policyId: string): ActorCriticModel | undefined {
+    return this.#slot(policyId).model;
+  }
+
+  /**
+   * The batched policy behind an id (undefined before its first agent appeared, unless its
+   * spaces were declared).
+   * @param policyId the policy
+   * @returns the policy
+   */
+  getPolicy(policyId: string): BatchPolicy | undefined {
+    return this.#slot(policyId).policy;
+  }
+
+  #slot(policyId: string): PolicySlot {
+    const s = this.#policies.find((p) => p.id === policyId);
+    if (s === undefined) {
+      throw new RangeError(
+        `Unknown policy "${policyId}", expected one of ${
+          this.policyIds.map((i) => `"${i}"`).join(", ")
+        }`,
+      );
+    }
+    return s;
+  }
+
+  #lrAt(t: TrainingParams, timesteps: number): number {
+    const sched = t.lrSchedule;
+    if (sched === null) return t.lr;
+    if (timesteps <= sched[0]![0]) return sched[0]![1];
+    for (let i = 1; i < sched.length; i++) {
+      const [t1, v1] = sched[i]!;
+      if (timesteps <= t1) {
+        const [t0, v0] = sched[i - 1]!;
+        return v0 + (v1 - v0) * (timesteps - t0) / Math.max(1, t1 - t0);
+      }
+    }
+    return sched[sched.length - 1]![1];
+  }
+
+  /**
+   * Runs one training iteration: one rollout fragment of every env, then PPO updates of every
+   * trained policy. On a non-finite loss the update throws and the policy keeps its last good
+   * weights.
+   * @returns the iteration's result
+   */
+  train(): Promise<TrainResult> {
+    const t0 = performance.now();
+    const c = this.collector;
+    const stepsBefore = c.envSteps;
+    c.collect();
+    const t1 = performance.now();
+    const learner: TrainResult["info"]["learner"] = {};
+    this.#policies.forEach((slot, p) => {
+      if (slot.learner === undefined) return;
+      const buf = c.buffer(p);
+      if (buf === undefined) return;
+      const batch = buf.computeGae(slot.training.gamma, slot.training.lambda);
+      if (batch.size === 0) return;
+      slot.learner.setLearningRate(this.#lrAt(slot.training, c.envSteps));
+      const stats = slot.learner.update(batch, this.#rng);
+      learner[slot.id] = { learner_stats: stats, num_agent_steps_trained: batch.size };
+    });
+    const t2 = performance.now();
+    this.iteration++;
+    const dt = (t2 - t0) / 1000;
+    this.#timeTotal += dt;
+    const metrics = c.takeIterationCounts();
+    let agentSteps = 0;
+    for (const n of c.agentSteps) agentSteps += n;
+    return Promise.resolve({
+      ...metrics,
+      training_iteration: this.iteration,
+      timesteps_total: c.envSteps,
+      num_env_steps_sampled: c.envSteps,
+      num_agent_steps_sampled: agentSteps,
+      env_steps_per_s: (c.envSteps - stepsBefore) / dt,
+      time_this_iter_s: dt,
+      time_total_s: this.#timeTotal,
+      sample_time_s: (t1 - t0) / 1000,
+      learn_time_s: (t2 - t1) / 1000,
+      info: { learner },
+      backend: this.backend,
+    });
+  }
+
+  /**
+   * Computes an action for one observation (RLlib's `compute_single_action`).
+   * @param obs the observation, a member of the policy's observation space
+   * @param opts `policyId` (default: the only or the default policy) and `explore` (default
+   *   false: the most likely action)
+   * @returns the action, unpacked into the policy's action space
+   */
+  computeSingleAction(
+    obs: unknown,
+    opts: { policyId?: string; explore?: boolean } = {},
+  ): number | unknown {
+    const id = opts.policyId ?? this.#policies[0]!.id;
+    const slot = this.#slot(id);
+    if (slot.policy === undefined || slot.obsSpace === undefined || slot.actSpace === undefined) {
+      throw new Error(
+        `Policy "${id}" has no spaces yet: declare observationSpace and actionSpace in its spec, or train first`,
+      );
+    }
+    const why = slot.obsSpace.explain(obs);
+    if (why !== undefined) {
+      throw new RangeError(`computeSingleAction for policy "${id}": ${why}`);
+    }
+    const row = new Float32Array(slot.obsSpace.flatSize);
+    // deno-lint-ignore no-explicit-any
+    slot.obsSpace.flatten(obs as any, row);
+    const act = new Float32Array(slot.actSpace.packedSize);
+    const logp = new Float32Array(1), v = new Float32Array(1);
+    slot.policy.act(row, 1, this.#rng, opts.explore ?? false, act, logp, v);
+    return slot.actSpace.unpack(act);
+  }
+
+  /** Frees the models' tensors. */
+  dispose(): void {
+    for (const s of this.#policies) {
+      s.learner?.dispose();
+      s.model?.dispose();
+    }
+  }
+}
+
+/** Stop criteria, RLlib style: training stops when any one is reached. */
+export interface StopCriteria {
+  /** Stop after this many iterations. */
+  training_iteration?: number;
+  /** Stop after this many env steps. */
+  timesteps_total?: number;
+  /** Stop when the smoothed mean episode reward reaches this. */
+  episode_reward_mean?: number;
+}
+
+/**
+ * Whether a result meets any stop criterion.
+ * @param r a result
+ * @param stop the criteria
+ * @returns true to stop
+ */
+export function shouldStop(r: TrainResult, stop: StopCriteria): boolean {
+  return (stop.training_iteration !== undefined && r.training_iteration >= stop.training_iteration) ||
+    (stop.timesteps_total !== undefined && r.timesteps_total >= stop.timesteps_total) ||
+    (stop.episode_reward_mean !== undefined && r.episode_reward_mean >= stop.episode_reward_mean);
+}
+
+/**
+ * Throws when no result reached `minReward` (RLlib's `check_learning_achieved`).
+ * @param results the results of a run
+ * @param minReward the mean episode reward to reach
+ */
+export function checkLearningAchieved(results: readonly TrainResult[], minReward: number): void {
+  let best = -Infinity;
+  for (const r of results) if (r.episode_reward_mean > best) best = r.episode_reward_mean;
+  if (!(best >= minReward)) {
+    throw new Error(
+      `Learning not achieved: best episode_reward_mean ${best} < stop reward ${minReward}`,
+    );
+  }
+}
