@@ -1,0 +1,88 @@
+/**
+ * Env throughput benchmark: prints one JSON object per line,
+ * `{"name": ..., "steps_per_s": ..., "n_envs": ...}`, where `steps_per_s` counts env steps
+ * (`n_envs` x step calls per second). Each step call includes copying a prepared batch of valid
+ * random actions into the env's action views, as a trainer would.
+ *
+ * Run with `deno task bench`. Keep runs short: the machines are shared.
+ *
+ * @module
+ */
+
+import type { BatchedEnv } from "../src/env/batched.ts";
+import { createWindyMaze } from "../src/envs/windy_maze.ts";
+import { Pcg32 } from "../src/rng.ts";
+
+/** One benchmark measurement. */
+export interface EnvBenchResult {
+  /** Benchmark name, e.g. `"windy_maze_batched_1024"`. */
+  name: string;
+  /** Env steps per second (`n_envs` x step calls per second). */
+  steps_per_s: number;
+  /** Number of envs stepped per call. */
+  n_envs: number;
+}
+
+/** Number of distinct prepared action batches cycled through. */
+const ACTION_BATCHES = 8;
+
+/**
+ * Measures a batched env's throughput: prepares a few batches of valid random actions (sampled
+ * from each group's action space), resets, warms up for a fifth of `seconds`, then calls
+ * `step` for about `seconds`, copying one prepared batch into each group's action view per call.
+ * Prints the result as one JSON line and returns it.
+ *
+ * @param name benchmark name printed in the result
+ * @param env the env to step (it is reset first)
+ * @param nEnvs number of envs it steps per call (`env.numEnvs`)
+ * @param seconds measurement time, about 1-2 s
+ * @returns the measurement
+ */
+export function benchEnv(
+  name: string,
+  env: BatchedEnv,
+  nEnvs: number,
+  seconds: number,
+): EnvBenchResult {
+  const rng = new Pcg32(12345, 0);
+  const batches = env.groups.map((g) => {
+    const space = g.actionSpace;
+    const rows = g.act.length / space.packedSize;
+    return Array.from({ length: ACTION_BATCHES }, () => {
+      const b = new Float32Array(g.act.length);
+      for (let r = 0; r < rows; r++) space.pack(space.sample(rng), b, r * space.packedSize);
+      return b;
+    });
+  });
+  env.reset(1);
+  const run = (budgetMs: number): [number, number] => {
+    let calls = 0;
+    const t0 = performance.now();
+    let t = t0;
+    while (t - t0 < budgetMs) {
+      // Check the clock every 64 calls to keep its cost out of the loop.
+      for (let k = 0; k < 64; k++) {
+        const b = (calls + k) % ACTION_BATCHES;
+        for (let g = 0; g < batches.length; g++) env.groups[g]!.act.set(batches[g]![b]!);
+        env.step();
+      }
+      calls += 64;
+      t = performance.now();
+    }
+    return [calls, t - t0];
+  };
+  run(seconds * 200);
+  const [calls, ms] = run(seconds * 1000);
+  const result = { name, steps_per_s: Math.round((nEnvs * calls) / (ms / 1000)), n_envs: nEnvs };
+  console.log(JSON.stringify(result));
+  return result;
+}
+
+if (import.meta.main) {
+  const seconds = Number(Deno.args[0] ?? 1.5);
+  for (const n of [1, 64, 1024]) {
+    benchEnv(`windy_maze_batched_${n}`, createWindyMaze(n, { seed: 0 }), n, seconds);
+  }
+  // ---- Add further env benchmarks here (hierarchical windy maze, dict face, ...): ----
+  // benchEnv("hierarchical_windy_maze_batched_1024", env, 1024, seconds);
+}
