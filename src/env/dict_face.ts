@@ -1,0 +1,332 @@
+/**
+ * {@linkcode DictEnv}: the dict face (RLlib's `MultiAgentEnv` semantics, see `multi_agent.ts`)
+ * over any batched slot env (`batched.ts`), for users, tests and evaluation.
+ *
+ * @module
+ */
+
+import {
+  ACTIVE,
+  ALIVE,
+  type BatchedEnv,
+  type SlotGroup,
+  SPAWNED,
+  TERMINATED,
+  TRUNCATED,
+} from "./batched.ts";
+import type { Space, SpaceValue } from "../spaces.ts";
+import type {
+  DoneDict,
+  MultiAgentDict,
+  MultiAgentEnv,
+  MultiAgentInfos,
+  ResetOptions,
+  ResetResult,
+  StepResult,
+} from "./multi_agent.ts";
+
+/** Options of {@linkcode DictEnv}. */
+export interface DictEnvOptions {
+  /**
+   * Maps any agent id the env may emit to its group name, so `observationSpace(id)` and
+   * `actionSpace(id)` answer for agents that are not in the env now (for example
+   * `"low_level_7"`). Without it, an env with one group answers with that group's spaces and
+   * other envs answer only for agents that are, or last were, in a slot.
+   */
+  groupOf?: (agentId: string) => string;
+}
+
+const EMPTY_INFOS: MultiAgentInfos = Object.freeze({}) as MultiAgentInfos;
+const ENDED = TERMINATED | TRUNCATED;
+
+const NOT_RESET = 0, RUNNING = 1, ENDED_EPISODE = 2;
+
+function fmt(x: unknown): string {
+  if (typeof x === "number") return Number.isNaN(x) ? "NaN" : String(x);
+  if (x instanceof Float32Array) return `Float32Array[${Array.from(x).join(", ")}]`;
+  try {
+    const s = JSON.stringify(x);
+    return s === undefined ? String(x) : s.length > 80 ? s.slice(0, 77) + "..." : s;
+  } catch {
+    return String(x);
+  }
+}
+
+/**
+ * The dict face over env 0 of a {@linkcode BatchedEnv}: observations come from the ACTIVE slots
+ * (decoded with `observationSpace.unflatten`), rewards from every slot that got one (an agent
+ * that acted, one that is asked to act next, one that ended, or any nonzero reward to a
+ * waiting agent), `terminateds`/`truncateds` from the slot flags and `"__all__"` from `envDone`.
+ *
+ * Every action is checked before the env is touched: an action for an agent that is not asked
+ * to act, a missing action, a value outside the agent's action space (NaN included), a `step`
+ * before `reset` or after `"__all__"` each throw an error naming the agent, the value and what
+ * was expected, and leave the env as it was. The batched env resets itself when an episode ends
+ * (auto-reset); the dict face then reports the final observations of the ended agents and
+ * refuses `step` until `reset`, which starts from that already reset episode unless a seed is
+ * given.
+ *
+ * An env with more than one instance must have a `stepMask`: only env 0 is stepped.
+ *
+ * @example Turn the flat windy maze into a dict env
+ * ```ts ignore
+ * import { createWindyMaze } from "../envs/windy_maze.ts";
+ * import { DictEnv } from "./dict_face.ts";
+ * const env = new DictEnv(createWindyMaze(1));
+ * const { obs } = env.reset({ seed: 1 });
+ * const r = env.step({ default_agent: 1 });
+ * console.log(obs, r.rewards, r.terminateds.__all__);
+ * ```
+ */
+export class DictEnv implements MultiAgentEnv {
+  /** The batched env this face drives (env 0 of it). */
+  readonly env: BatchedEnv;
+  readonly #groupOf: ((agentId: string) => string) | undefined;
+  // Per local slot k (the slots of env 0), precomputed.
+  readonly #slot: Int32Array;
+  readonly #group: SlotGroup[];
+  readonly #obsOff: Int32Array;
+  readonly #actOff: Int32Array;
+  // Agent now in each local slot ("" when empty), and whether it is asked to act.
+  readonly #ids: string[];
+  readonly #acting: Uint8Array;
+  #numActing = 0;
+  #state = NOT_RESET;
+
+  /**
+   * @param env the batched env; env 0 of it is used
+   * @param opts how to resolve agent ids to groups
+   */
+  constructor(env: BatchedEnv, opts: DictEnvOptions = {}) {
+    if (env.numEnvs > 1 && env.stepMask === undefined) {
+      throw new RangeError(
+        `DictEnv needs a batched env with one instance or a stepMask, got ${env.numEnvs} instances and no stepMask`,
+      );
+    }
+    this.env = env;
+    this.#groupOf = opts.groupOf;
+    const slots: number[] = [], groups: SlotGroup[] = [], obsOff: number[] = [];
+    const actOff: number[] = [];
+    for (const g of env.groups) {
+      for (let j = 0; j < g.slotsPerEnv; j++) {
+        slots.push(g.slotOffset + j);
+        groups.push(g);
+        obsOff.push(j * g.observationSpace.flatSize);
+        actOff.push(j * g.actionSpace.packedSize);
+      }
+    }
+    this.#slot = Int32Array.from(slots);
+    this.#group = groups;
+    this.#obsOff = Int32Array.from(obsOff);
+    this.#actOff = Int32Array.from(actOff);
+    this.#ids = slots.map(() => "");
+    this.#acting = new Uint8Array(slots.length);
+  }
+
+  /** Every agent id of env 0's slots now: a hint, as ids change over an episode. */
+  get possibleAgents(): readonly string[] {
+    return this.#slot.length === 0 ? [] : Array.from(this.#slot, (s) => this.env.agentId(s));
+  }
+
+  /**
+   * The observation space of an agent.
+   * @param agentId an agent id the env emits
+   * @returns the observation space of that agent's group
+   */
+  observationSpace(agentId: string): Space {
+    return this.#groupFor(agentId).observationSpace;
+  }
+
+  /**
+   * The action space of an agent.
+   * @param agentId an agent id the env emits
+   * @returns the action space of that agent's group
+   */
+  actionSpace(agentId: string): Space {
+    return this.#groupFor(agentId).actionSpace;
+  }
+
+  #groupFor(agentId: string): SlotGroup {
+    const groups = this.env.groups;
+    if (this.#groupOf !== undefined) {
+      const name = this.#groupOf(agentId);
+      const g = groups.find((x) => x.name === name);
+      if (g === undefined) {
+        throw new RangeError(
+          `groupOf("${agentId}") returned "${name}", expected one of ${
+            groups.map((x) => `"${x.name}"`).join(", ")
+          }`,
+        );
+      }
+      return g;
+    }
+    if (groups.length === 1) return groups[0]!;
+    for (let k = 0; k < this.#slot.length; k++) {
+      if (this.#ids[k] === agentId || this.env.agentId(this.#slot[k]!) === agentId) {
+        return this.#group[k]!;
+      }
+    }
+    throw new RangeError(
+      `Unknown agent "${agentId}": it is not in the env now; pass groupOf to resolve any id`,
+    );
+  }
+
+  /**
+   * Starts a new episode. Without a seed, an episode that the batched env already started by
+   * auto-reset is used as it is.
+   * @param opts `seed` reseeds env `i` of the batched env from `(seed, i)`
+   * @returns the observations of the agents that act first
+   */
+  reset(opts?: ResetOptions): ResetResult {
+    const env = this.env;
+    const seed = opts?.seed;
+    if (seed !== undefined || this.#state !== ENDED_EPISODE) env.reset(seed);
+    const mask = env.stepMask;
+    if (mask !== undefined) {
+      mask.fill(0);
+      mask[0] = 1;
+    }
+    const obs: MultiAgentDict<SpaceValue> = {};
+    const flags = env.flags;
+    let acting = 0;
+    for (let k = 0; k < this.#slot.length; k++) {
+      const s = this.#slot[k]!;
+      const f = flags[s]!;
+      const id = (f & ALIVE) !== 0 ? env.agentId(s) : "";
+      this.#ids[k] = id;
+      if ((f & ACTIVE) !== 0) {
+        const g = this.#group[k]!;
+        obs[id] = g.observationSpace.unflatten(g.obs, this.#obsOff[k]!);
+        this.#acting[k] = 1;
+        acting++;
+      } else this.#acting[k] = 0;
+    }
+    this.#numActing = acting;
+    this.#state = RUNNING;
+    return { obs, infos: EMPTY_INFOS };
+  }
+
+  /**
+   * Advances the episode by one env step.
+   * @param actions one action for each agent of the last `obs`, and no others
+   * @returns observations of the agents that act next (final observations once `"__all__"`),
+   *   rewards, end flags with `"__all__"`, infos
+   */
+  step(actions: MultiAgentDict<SpaceValue>): StepResult {
+    this.#validate(actions);
+    const env = this.env;
+    const n = this.#slot.length;
+    for (let k = 0; k < n; k++) {
+      if (this.#acting[k] === 0) continue;
+      const g = this.#group[k]!;
+      g.actionSpace.pack(actions[this.#ids[k]!]!, g.act, this.#actOff[k]!);
+    }
+    env.step();
+    const flags = env.flags, rew = env.rew;
+    const done = env.envDone[0] === 1;
+    const obs: MultiAgentDict<SpaceValue> = {};
+    const rewards: MultiAgentDict<number> = {};
+    const terminateds = { __all__: false } as DoneDict;
+    const truncateds = { __all__: false } as DoneDict;
+    let acting = 0;
+    for (let k = 0; k < n; k++) {
+      const s = this.#slot[k]!;
+      const f = flags[s]!;
+      const acted = this.#acting[k] === 1;
+      if ((f & ENDED) !== 0) {
+        const id = this.#ids[k]!;
+        rewards[id] = rew[s]!;
+        terminateds[id] = (f & TERMINATED) !== 0;
+        truncateds[id] = (f & TRUNCATED) !== 0;
+        if (done) {
+          const g = this.#group[k]!;
+          obs[id] = g.observationSpace.unflatten(g.finalObs, this.#obsOff[k]!);
+        }
+      } else if (!done && (f & ALIVE) !== 0) {
+        if (acted || (f & (ACTIVE | SPAWNED)) !== 0 || rew[s] !== 0) {
+          rewards[(f & SPAWNED) !== 0 ? env.agentId(s) : this.#ids[k]!] = rew[s]!;
+        }
+      } else if (acted || rew[s] !== 0) {
+        rewards[this.#ids[k]!] = rew[s]!;
+      }
+      if (done) {
+        this.#acting[k] = 0;
+        continue;
+      }
+      if ((f & ALIVE) === 0) {
+        this.#ids[k] = "";
+        this.#acting[k] = 0;
+        continue;
+      }
+      const id = (f & SPAWNED) !== 0 ? env.agentId(s) : this.#ids[k]!;
+      this.#ids[k] = id;
+      if ((f & ACTIVE) !== 0) {
+        const g = this.#group[k]!;
+        obs[id] = g.observationSpace.unflatten(g.obs, this.#obsOff[k]!);
+        this.#acting[k] = 1;
+        acting++;
+      } else this.#acting[k] = 0;
+    }
+    this.#numActing = acting;
+    if (done) {
+      const trunc = env.envTruncated[0] === 1;
+      terminateds.__all__ = !trunc;
+      truncateds.__all__ = trunc;
+      this.#state = ENDED_EPISODE;
+    }
+    return { obs, rewards, terminateds, truncateds, infos: EMPTY_INFOS };
+  }
+
+  #validate(actions: MultiAgentDict<SpaceValue>): void {
+    if (this.#state === NOT_RESET) {
+      throw new Error("Cannot step before reset: call reset() first");
+    }
+    if (this.#state === ENDED_EPISODE) {
+      throw new Error(
+        `Cannot step after the episode ended ("__all__" was true): call reset() first`,
+      );
+    }
+    if (typeof actions !== "object" || actions === null) {
+      throw new TypeError(`Expected an object of actions by agent id, got ${fmt(actions)}`);
+    }
+    const n = this.#slot.length;
+    let matched = 0;
+    for (const id in actions) {
+      let k = 0;
+      while (k < n && (this.#acting[k] === 0 || this.#ids[k] !== id)) k++;
+      const value = actions[id];
+      if (k === n) {
+        throw new RangeError(
+          `Agent "${id}" is not asked to act, got action ${
+            fmt(value)
+          }; expected actions for ${this.#actingList()}`,
+        );
+      }
+      const space = this.#group[k]!.actionSpace;
+      const why = space.explain(value);
+      if (why !== undefined) {
+        throw new RangeError(`Invalid action ${fmt(value)} for agent "${id}": ${why}`);
+      }
+      matched++;
+    }
+    if (matched !== this.#numActing) {
+      for (let k = 0; k < n; k++) {
+        if (this.#acting[k] === 1 && !Object.hasOwn(actions, this.#ids[k]!)) {
+          throw new RangeError(
+            `Missing action for agent "${this.#ids[k]}": expected a member of ${
+              this.#group[k]!.actionSpace
+            }, got none`,
+          );
+        }
+      }
+    }
+  }
+
+  #actingList(): string {
+    const ids: string[] = [];
+    for (let k = 0; k < this.#slot.length; k++) {
+      if (this.#acting[k] === 1) ids.push(`"${this.#ids[k]}"`);
+    }
+    return ids.length === 0 ? "no agent" : ids.join(", ");
+  }
+}
