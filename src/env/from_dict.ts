@@ -75,8 +75,10 @@ function fmt(x: unknown): string {
  * - `reset(seed)` resets it with `{seed: deriveSeed(seed, i)}` (the first reset uses the seed
  *   of the options); agents in its `obs` are SPAWNED|ACTIVE|ALIVE in free slots of their groups.
  * - `step()` passes the ACTIVE slots' actions as `{agentId: action}` (after validating all of
- *   them), delivers every reward to the named agent's slot, acting or waiting (a reward to an
- *   agent that has not appeared yet is held and delivered at its first step), ends the agents
+ *   them), delivers every reward to the named agent's slot, acting or waiting (an agent that
+ *   appears in this step's `obs` gets it in its new slot; a reward to an agent not seen yet is
+ *   held and delivered at its first step after it appears; one that never appears in the episode
+ *   is dropped), ends the agents
  *   flagged in `terminateds`/`truncateds` (final observation: the one in `obs`, else the last
  *   one seen), and on `"__all__"` ends every agent, sets `envDone` and resets the env
  *   (auto-reset, no new seed).
@@ -351,6 +353,8 @@ export class DictBatchedEnv implements BatchedEnv {
       throw new Error(`Env ${i} step returned obs ${fmt(obs)}, expected an object by agent id`);
     }
     const slotOf = this.#slotOf[i]!;
+    // 1. Rewards to agents in slots (acting, waiting, or ending now); others are held.
+    let held: [string, number][] | undefined;
     for (const id of Object.keys(rewards ?? {})) {
       const v = rewards[id];
       if (typeof v !== "number" || !Number.isFinite(v)) {
@@ -360,11 +364,9 @@ export class DictBatchedEnv implements BatchedEnv {
       }
       const s = slotOf.get(id);
       if (s !== undefined) this.rew[s]! += v;
-      else {
-        const early = this.#early[i]!;
-        early.set(id, (early.get(id) ?? 0) + v);
-      }
+      else (held ??= []).push([id, v]);
     }
+    // 2. Agents that end.
     for (const [d, flag] of [[terminateds, TERMINATED], [truncateds, TRUNCATED]] as const) {
       for (const id of Object.keys(d)) {
         if (id === "__all__" || d[id] !== true) continue;
@@ -373,6 +375,7 @@ export class DictBatchedEnv implements BatchedEnv {
       }
     }
     if (terminateds.__all__ || truncateds.__all__) {
+      // 3a. The episode ends: every agent ends; reset at once.
       const flag = terminateds.__all__ ? TERMINATED : TRUNCATED;
       for (const [id, s] of [...slotOf]) this.#end(i, id, s, flag, obs);
       this.envDone[i] = 1;
@@ -381,13 +384,26 @@ export class DictBatchedEnv implements BatchedEnv {
       const r0 = this.envs[i]!.reset({});
       this.#spawnFrom(i, r0?.obs, "auto-reset");
     } else {
-      // Ended agents may appear in obs with their final observation; they do not act again.
+      // 3b. Agents in obs act next (new ones take free slots). Ended agents may appear in obs
+      // with their final observation; they do not act again.
       const live: Record<string, unknown> = {};
       for (const id of Object.keys(obs)) {
         if (terminateds[id] === true || truncateds[id] === true) continue;
         live[id] = obs[id];
       }
       this.#spawnFrom(i, live, "step");
+      // 4. Rewards to agents that appeared now go to their new slots (held one step when the
+      // slot also carries the end of its previous agent); to agents not yet seen, held.
+      if (held !== undefined) {
+        for (const [id, v] of held) {
+          const s = slotOf.get(id);
+          if (s === undefined) {
+            const early = this.#early[i]!;
+            early.set(id, (early.get(id) ?? 0) + v);
+          } else if ((this.flags[s]! & ENDED) !== 0) this.#carry[s]! += v;
+          else this.rew[s]! += v;
+        }
+      }
     }
     let acting = false;
     this.#forSlots(i, (s) => {
