@@ -1,0 +1,268 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { ACTIVE, ALIVE, SPAWNED, TERMINATED, TRUNCATED } from "../env/batched.ts";
+import { checkEnv } from "../env/check_env.ts";
+import { DictEnv } from "../env/dict_face.ts";
+import { moveInMaze, TsWindyMaze } from "../env/_test_envs.ts";
+import {
+  createThreeLevelWindyMaze,
+  goalDirectionReward,
+  threeLevelWindyMazeLevels,
+  windyMazeLevels,
+} from "../envs/hierarchical_windy_maze.ts";
+import { createWindyMaze } from "../envs/windy_maze.ts";
+import { Box, Discrete } from "../spaces.ts";
+import { Hierarchy, type LevelReward } from "./hierarchy.ts";
+
+const NORTH = 0, EAST = 1, SOUTH = 2, WEST = 3;
+const TOP = 0, MID = 1, LOW = 2;
+
+/** The reference goal reward, from positions. */
+function refReward(before: [number, number], after: [number, number], goal: number): number {
+  if (before[0] === after[0] && before[1] === after[1]) return 0;
+  const g = moveInMaze(before[0], before[1], goal);
+  return after[0] === g[0] && after[1] === g[1] ? 1 : -1;
+}
+
+function pos(env: Hierarchy): [number, number] {
+  const o = env.base.groups[0]!.obs;
+  return [o[0]!, o[1]!];
+}
+
+function act(env: Hierarchy, level: number, a: number): void {
+  assert.equal(env.activeLevel(0), level, `level ${level} should act`);
+  assert.equal(env.flags[level]! & ACTIVE, ACTIVE);
+  env.groups[level]!.act[0] = a;
+  env.step();
+}
+
+Deno.test("three levels: top goal spawns mid_level_n, mid goals spawn low_level_n, control returns up", () => {
+  const env = createThreeLevelWindyMaze(1, { seed: 4, midHorizon: 2, lowHorizon: 3 });
+  env.reset();
+  assert.deepEqual(env.groups.map((g) => g.name), ["top", "mid", "low"]);
+  assert.deepEqual(env.groups.map((g) => g.observationSpace.flatSize), [6, 10, 14]);
+  assert.deepEqual(Array.from(env.flags), [SPAWNED | ACTIVE | ALIVE, 0, 0]);
+  assert.equal(env.agentId(TOP), "top_level_agent");
+  const flat0 = Array.from(env.base.groups[0]!.obs);
+
+  act(env, TOP, EAST);
+  assert.deepEqual(Array.from(env.flags), [ALIVE, SPAWNED | ACTIVE | ALIVE, 0]);
+  assert.equal(env.agentId(MID), "mid_level_1");
+  assert.deepEqual(Array.from(env.groups[MID]!.obs), [...flat0, 0, 1, 0, 0]);
+  assert.deepEqual(Array.from(env.base.groups[0]!.obs), flat0, "flat env not stepped");
+
+  act(env, MID, SOUTH);
+  assert.deepEqual(Array.from(env.flags), [ALIVE, ALIVE, SPAWNED | ACTIVE | ALIVE]);
+  assert.equal(env.agentId(LOW), "low_level_1");
+  assert.deepEqual(Array.from(env.groups[LOW]!.obs), [...flat0, 0, 1, 0, 0, 0, 0, 1, 0]);
+  assert.deepEqual(Array.from(env.base.groups[0]!.obs), flat0, "flat env not stepped");
+
+  // Low steps: low rewarded for following the mid goal (south), mid for the top goal (east).
+  let midReward = 0;
+  for (let t = 1; t <= 3; t++) {
+    const before = pos(env);
+    act(env, LOW, 1);
+    const after = pos(env);
+    assert.equal(env.rew[LOW], refReward(before, after, SOUTH));
+    midReward += refReward(before, after, EAST);
+    // Waiting agents' rows hold the current flat obs plus their goals.
+    const flat = Array.from(env.base.groups[0]!.obs);
+    assert.deepEqual(Array.from(env.groups[TOP]!.obs), flat);
+    assert.deepEqual(Array.from(env.groups[MID]!.obs), [...flat, 0, 1, 0, 0]);
+    if (t < 3) assert.deepEqual(Array.from(env.flags), [ALIVE, ALIVE, ACTIVE | ALIVE]);
+  }
+  assert.deepEqual(Array.from(env.flags), [ALIVE, ACTIVE | ALIVE, TERMINATED]);
+  assert.equal(env.rew[MID], midReward, "mid gets its rewards accumulated while it waited");
+  assert.equal(env.rew[TOP], 0);
+
+  act(env, MID, NORTH);
+  assert.equal(env.agentId(LOW), "low_level_2");
+  assert.equal(env.agentId(MID), "mid_level_1");
+  midReward = 0;
+  for (let t = 1; t <= 3; t++) {
+    const before = pos(env);
+    act(env, LOW, t === 2 ? 0 : 1);
+    midReward += refReward(before, pos(env), EAST);
+  }
+  // The mid agent issued its 2 goals: it ends with the low agent; the top acts again.
+  assert.deepEqual(Array.from(env.flags), [ACTIVE | ALIVE, TERMINATED, TERMINATED]);
+  assert.equal(env.rew[MID], midReward);
+  assert.equal(env.rew[TOP], 0);
+  assert.equal(env.activeLevel(0), TOP);
+
+  act(env, TOP, WEST);
+  assert.equal(env.agentId(MID), "mid_level_2");
+  act(env, MID, EAST);
+  assert.equal(env.agentId(LOW), "low_level_3", "low ids count over the whole episode");
+});
+
+Deno.test("three levels: the flat end ends all three agents; top gets the flat reward", () => {
+  const env = createThreeLevelWindyMaze(1, { seed: 1, midHorizon: 2, lowHorizon: 5 });
+  env.reset();
+  let steps = 0;
+  while (env.envDone[0] === 0) {
+    const l = env.activeLevel(0);
+    env.groups[l]!.act[0] = l === LOW ? 0 : steps % 4;
+    env.step();
+    steps++;
+    assert.ok(steps < 1000);
+  }
+  // Staying forever: truncated after 200 flat steps.
+  assert.equal(env.envTruncated[0], 1);
+  assert.equal(env.flags[TOP], TRUNCATED | SPAWNED | ACTIVE | ALIVE);
+  assert.equal(env.flags[MID], TRUNCATED);
+  assert.equal(env.flags[LOW], TRUNCATED);
+  assert.deepEqual(Array.from(env.rew), [0, 0, 0]);
+  // 200 flat steps = 40 low agents of 5 steps = 20 mid agents of 2 goals.
+  assert.equal(env.agentId(LOW), "low_level_40");
+  assert.equal(env.agentId(MID), "mid_level_20");
+  assert.equal(steps, 200 + 40 + 20);
+});
+
+Deno.test("checkEnv passes on the three-level maze, batched and through the dict face", () => {
+  checkEnv(createThreeLevelWindyMaze(8, { seed: 3 }), { steps: 800, seed: 3 });
+  checkEnv(new DictEnv(createThreeLevelWindyMaze(1, { seed: 3 })), { steps: 800, seed: 3 });
+});
+
+Deno.test("rewards route per level: waiting levels accumulate, custom reward functions get offsets", () => {
+  const calls: number[][] = [];
+  const spy: LevelReward = (env, prev, cur, o, goals, g, r) => {
+    calls.push([env, o, g, g >= 0 ? goals[g]! : -1, prev[o]!, cur[o]!, r]);
+    return goalDirectionReward(env, prev, cur, o, goals, g, r);
+  };
+  const env = new Hierarchy(new TsWindyMaze(2, 7), [
+    // The top level earns 1 per flat step: it accumulates while waiting.
+    { name: "high", agentId: "boss", actionSpace: new Discrete(4), reward: () => 1 },
+    { name: "low", agentId: "worker_{n}", horizon: 4, reward: spy },
+  ]);
+  env.reset();
+  env.groups[0]!.act.set([EAST, SOUTH]);
+  env.step();
+  for (let t = 0; t < 4; t++) {
+    env.groups[1]!.act.set([1, 1]);
+    env.step();
+  }
+  assert.deepEqual(Array.from(env.flags), [ACTIVE | ALIVE, ACTIVE | ALIVE, TERMINATED, TERMINATED]);
+  assert.deepEqual(Array.from(env.rew.subarray(0, 2)), [4, 4]);
+  assert.equal(calls.length, 8);
+  // env 1: obs offset 6 (6 floats per flat row), goal offset 1 (one packed goal per env).
+  assert.deepEqual(calls[1]!.slice(0, 4), [1, 6, 1, SOUTH]);
+  assert.deepEqual(calls[0]!.slice(0, 4), [0, 0, 0, EAST]);
+  assert.equal(env.agentId(2), "worker_1");
+  assert.equal(env.agentId(0), "boss");
+});
+
+Deno.test("agent ids are cached strings (no allocation per call)", () => {
+  const env = new Hierarchy(new TsWindyMaze(1), [
+    { name: "high", agentId: "high_level_agent", actionSpace: new Discrete(4) },
+    { name: "low", agentId: (n) => `low_level_${n}`, horizon: 2 },
+  ]);
+  env.reset();
+  env.step();
+  const a = env.agentId(1);
+  assert.equal(a, "low_level_1");
+  assert.ok(Object.is(a, env.agentId(1)));
+  assert.throws(() => env.agentId(2), /Slot must be an integer in \[0, 2\)/);
+});
+
+Deno.test("Box goals: flattened into the lower obs, validated (NaN, bounds)", () => {
+  const goal = new Box(-1, 1, [2]);
+  const env = new Hierarchy(new TsWindyMaze(1), [
+    { name: "high", agentId: "planner", actionSpace: goal },
+    { name: "low", agentId: "doer_{n}", horizon: 3 },
+  ]);
+  env.reset();
+  assert.equal(env.groups[1]!.observationSpace.flatSize, 8);
+  for (const bad of [[NaN, 0], [0, 1.5]]) {
+    env.groups[0]!.act.set(bad);
+    assert.throws(
+      () => env.step(),
+      /Invalid action for agent "planner" in env 0: .*Box\(-1, 1, \[2\]\)/,
+    );
+  }
+  env.groups[0]!.act.set([0.5, -0.25]);
+  env.step();
+  assert.deepEqual(Array.from(env.groups[1]!.obs.subarray(6)), [0.5, -0.25]);
+  checkEnv(env, { steps: 300 });
+});
+
+Deno.test("constructor errors are clear", () => {
+  const base = () => new TsWindyMaze(1);
+  const levels = windyMazeLevels();
+  assert.throws(() => new Hierarchy(base(), levels.slice(0, 1)), /at least two levels, got 1/);
+  assert.throws(
+    () => new Hierarchy(base(), [levels[0]!, { ...levels[1]!, horizon: 0 }]),
+    /Level "low" needs a horizon, a positive integer, got 0/,
+  );
+  assert.throws(
+    () => new Hierarchy(base(), [levels[0]!, { ...levels[1]!, agentId: "low" }]),
+    /fresh id per agent.*got "low"/,
+  );
+  assert.throws(
+    () => new Hierarchy(base(), [{ ...levels[0]!, horizon: 5 }, levels[1]!]),
+    /top level "high" ends only with the episode/,
+  );
+  assert.throws(
+    () => new Hierarchy(base(), [{ name: "high", agentId: "h" }, levels[1]!]),
+    /Level "high" needs an actionSpace/,
+  );
+  assert.throws(
+    () => new Hierarchy(base(), [levels[0]!, { ...levels[1]!, actionSpace: new Discrete(3) }]),
+    /expected actionSpace Discrete\(2\), got Discrete\(3\)/,
+  );
+  assert.throws(
+    () => new Hierarchy(base(), [levels[0]!, { ...levels[1]!, name: "high" }]),
+    /unique, got "high" twice/,
+  );
+  const noMask = base() as unknown as Record<string, unknown>;
+  const masked = Object.create(noMask, { stepMask: { value: undefined } });
+  assert.throws(() => new Hierarchy(masked, levels), /stepMask, got none/);
+  const inner = new Hierarchy(base(), levels);
+  assert.throws(() => new Hierarchy(inner, levels), /one slot group of one slot per env/);
+});
+
+Deno.test("property: random valid and invalid action streams; invalid ones change nothing", () => {
+  const levels = threeLevelWindyMazeLevels(2, 3);
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: 1000 }),
+      fc.array(
+        fc.record({
+          env: fc.integer({ min: 0, max: 2 }),
+          value: fc.oneof(
+            fc.integer({ min: 0, max: 3 }),
+            fc.constantFrom(NaN, -1, 4, 2.5, Infinity),
+          ),
+        }),
+        { minLength: 1, maxLength: 300 },
+      ),
+      (seed, stream) => {
+        const a = new Hierarchy(createWindyMaze(3, { seed }), levels);
+        const twin = new Hierarchy(createWindyMaze(3, { seed }), levels);
+        a.reset();
+        twin.reset();
+        for (const { env, value } of stream) {
+          // All envs get action 0 except the one the stream picks.
+          for (const e of [a, twin]) for (const g of e.groups) g.act.fill(0);
+          const l = a.activeLevel(env);
+          const n = a.groups[l]!.actionSpace as Discrete;
+          a.groups[l]!.act[env] = value;
+          const valid = Number.isInteger(value) && value >= 0 && value < n.n;
+          if (valid) {
+            twin.groups[l]!.act[env] = value;
+            a.step();
+            twin.step();
+          } else {
+            const before = JSON.stringify([Array.from(a.flags), Array.from(a.rew)]);
+            assert.throws(() => a.step(), RangeError);
+            assert.equal(JSON.stringify([Array.from(a.flags), Array.from(a.rew)]), before);
+          }
+          assert.deepEqual(a.flags, twin.flags);
+          assert.deepEqual(a.rew, twin.rew);
+          for (let g = 0; g < 3; g++) assert.deepEqual(a.groups[g]!.obs, twin.groups[g]!.obs);
+        }
+      },
+    ),
+    { numRuns: 40 },
+  );
+});
