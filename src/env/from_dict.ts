@@ -75,10 +75,9 @@ function fmt(x: unknown): string {
  * - `reset(seed)` resets it with `{seed: deriveSeed(seed, i)}` (the first reset uses the seed
  *   of the options); agents in its `obs` are SPAWNED|ACTIVE|ALIVE in free slots of their groups.
  * - `step()` passes the ACTIVE slots' actions as `{agentId: action}` (after validating all of
- *   them), delivers every reward to the named agent's slot, acting or waiting (an agent that
- *   appears in this step's `obs` gets it in its new slot; a reward to an agent not seen yet is
- *   held and delivered at its first step after it appears; one that never appears in the episode
- *   is dropped), ends the agents
+ *   them), delivers every reward to the named agent's slot, acting or waiting (a reward to an
+ *   agent not seen yet is held and delivered in its new slot when it appears; one that never
+ *   appears in the episode is dropped), ends the agents
  *   flagged in `terminateds`/`truncateds` (final observation: the one in `obs`, else the last
  *   one seen), and on `"__all__"` ends every agent, sets `envDone` and resets the env
  *   (auto-reset, no new seed).
@@ -316,7 +315,10 @@ export class DictBatchedEnv implements BatchedEnv {
         flags[s]! |= SPAWNED | ACTIVE | ALIVE;
         const early = this.#early[i]!.get(id);
         if (early !== undefined) {
-          this.#carry[s] = early;
+          // Rewards earned before the agent appeared come with its first observation (held one
+          // more step when the slot also carries the end of its previous agent).
+          if ((flags[s]! & ENDED) !== 0) this.#carry[s]! += early;
+          else this.rew[s]! += early;
           this.#early[i]!.delete(id);
         }
       } else {
