@@ -66,6 +66,7 @@ export function deriveSeed(seed: number, index: number): number {
 const ENDED = TERMINATED | TRUNCATED;
 
 function fmt(x: unknown): string {
+  if (typeof x === "number") return String(x);
   const s = JSON.stringify(x, (_k, v) => (v instanceof Float32Array ? Array.from(v) : v));
   return s === undefined ? String(x) : s.length > 80 ? s.slice(0, 77) + "..." : s;
 }

@@ -1,0 +1,286 @@
+import assert from "node:assert/strict";
+import { ACTIVE, ALIVE, SPAWNED, TERMINATED, TRUNCATED } from "./batched.ts";
+import { checkEnv } from "./check_env.ts";
+import { deriveSeed, type DictGroupSpec, fromDictEnv } from "./from_dict.ts";
+import type { DoneDict, MultiAgentEnv, StepResult } from "./multi_agent.ts";
+import { Nim, Walkers } from "./_test_envs.ts";
+import { Box, Discrete, type SpaceValue } from "../spaces.ts";
+
+const D2 = new Discrete(2);
+
+const walkerGroups: DictGroupSpec[] = [
+  {
+    name: "watcher",
+    slotsPerEnv: 1,
+    observationSpace: new Discrete(3),
+    actionSpace: D2,
+    match: (id) => id === "watcher",
+  },
+  {
+    name: "walkers",
+    slotsPerEnv: 2,
+    observationSpace: new Box(0, 10, [1]),
+    actionSpace: D2,
+    match: (id) => id.startsWith("w_"),
+  },
+];
+
+type Out = Partial<StepResult> & { obs: Record<string, SpaceValue> };
+
+/** A dict env that replays scripted outputs; records the actions it got. */
+class Scripted implements MultiAgentEnv {
+  readonly got: Record<string, SpaceValue>[] = [];
+  readonly resets: (number | undefined)[] = [];
+  #t = 0;
+  constructor(readonly first: Record<string, SpaceValue>, readonly outs: Out[]) {}
+  observationSpace(_id: string) {
+    return new Box(0, 9, [1]);
+  }
+  actionSpace(_id: string) {
+    return D2;
+  }
+  reset(opts?: { seed?: number }) {
+    this.resets.push(opts?.seed);
+    this.#t = 0;
+    return { obs: this.first, infos: {} };
+  }
+  step(actions: Record<string, SpaceValue>): StepResult {
+    this.got.push(actions);
+    const o = this.outs[this.#t++ % this.outs.length]!;
+    return {
+      rewards: {},
+      terminateds: { __all__: false } as DoneDict,
+      truncateds: { __all__: false } as DoneDict,
+      infos: {},
+      ...o,
+    };
+  }
+}
+
+const done = (d: Record<string, boolean> = {}, all = false) => ({ ...d, __all__: all }) as DoneDict;
+
+function scripted(first: Record<string, SpaceValue>, outs: Out[], slots = 2) {
+  const envs: Scripted[] = [];
+  const env = fromDictEnv((i) => (envs[i] = new Scripted(first, outs)), 1, {
+    groups: [{
+      name: "a",
+      slotsPerEnv: slots,
+      observationSpace: new Box(0, 9, [1]),
+      actionSpace: D2,
+    }],
+  });
+  return { env, inner: envs[0]! };
+}
+
+Deno.test("agents take a free slot when they appear and free it when they end", () => {
+  const { env, inner } = scripted({ x: [1] }, [
+    { obs: { x: [2], y: [3] }, rewards: { x: 1 } },
+    { obs: { y: [4] }, rewards: { x: 2, y: 0.5 }, terminateds: done({ x: true }) },
+    { obs: { z: [5] }, rewards: { y: -1 } },
+  ]);
+  env.reset();
+  assert.deepEqual(Array.from(env.flags), [SPAWNED | ACTIVE | ALIVE, 0]);
+  assert.equal(env.agentId(0), "x");
+  assert.equal(env.agentId(1), "");
+  env.groups[0]!.act.set([1, 0]);
+  env.step();
+  assert.deepEqual(inner.got[0], { x: 1 });
+  assert.deepEqual(Array.from(env.flags), [ACTIVE | ALIVE, SPAWNED | ACTIVE | ALIVE]);
+  assert.deepEqual([env.agentId(0), env.agentId(1)], ["x", "y"]);
+  assert.deepEqual(Array.from(env.rew), [1, 0]);
+  assert.deepEqual(Array.from(env.groups[0]!.obs), [2, 3]);
+  env.groups[0]!.act.set([0, 1]);
+  env.step();
+  assert.deepEqual(inner.got[1], { x: 0, y: 1 });
+  assert.deepEqual(Array.from(env.flags), [TERMINATED, ACTIVE | ALIVE]);
+  assert.deepEqual(Array.from(env.rew), [2, 0.5]);
+  // x got no final observation: its last one (2) is kept.
+  assert.equal(env.groups[0]!.finalObs[0], 2);
+  env.step();
+  // y waits (not in obs) and gets -1; z takes the slot x freed.
+  assert.deepEqual(inner.got[2], { y: 1 });
+  assert.deepEqual(Array.from(env.flags), [SPAWNED | ACTIVE | ALIVE, ALIVE]);
+  assert.deepEqual([env.agentId(0), env.agentId(1)], ["z", "y"]);
+  assert.deepEqual(Array.from(env.rew), [0, -1]);
+  assert.equal(env.groups[0]!.obs[0], 5);
+  assert.equal(env.groups[0]!.obs[1], 4, "a waiting agent's row keeps its last observation");
+});
+
+Deno.test("episode end: every agent ends, final obs from obs, envDone, auto-reset without a seed", () => {
+  const { env, inner } = scripted({ x: [1], y: [1] }, [
+    { obs: { x: [7] }, rewards: { x: 1, y: 2 }, truncateds: done({}, true) },
+  ]);
+  env.reset(5);
+  assert.deepEqual(inner.resets, [deriveSeed(5, 0)]);
+  env.step();
+  assert.equal(env.envDone[0], 1);
+  assert.equal(env.envTruncated[0], 1);
+  assert.deepEqual(Array.from(env.flags), [
+    TRUNCATED | SPAWNED | ACTIVE | ALIVE,
+    TRUNCATED | SPAWNED | ACTIVE | ALIVE,
+  ]);
+  assert.deepEqual(Array.from(env.rew), [1, 2]);
+  assert.deepEqual(Array.from(env.groups[0]!.finalObs), [7, 1]);
+  assert.deepEqual(Array.from(env.groups[0]!.obs), [1, 1]);
+  assert.deepEqual(inner.resets, [deriveSeed(5, 0), undefined]);
+});
+
+Deno.test("per-env seeding: env i is reset with deriveSeed(seed, i); reset() continues", () => {
+  const batched = fromDictEnv(() => new Walkers(2, 40), 3, { groups: walkerGroups, seed: 9 });
+  batched.reset();
+  for (let i = 0; i < 3; i++) {
+    const direct = new Walkers(2, 40);
+    const { obs } = direct.reset({ seed: deriveSeed(9, i) });
+    const g = batched.groups[1]!;
+    const alive = [0, 1].filter((j) => (batched.flags[g.slotOffset + i * 2 + j]! & ALIVE) !== 0);
+    assert.deepEqual(
+      alive.map((j) => batched.agentId(g.slotOffset + i * 2 + j)),
+      Object.keys(obs).filter((id) => id !== "watcher"),
+    );
+  }
+  const seeds: number[] = [];
+  const spy = fromDictEnv(
+    () => {
+      const w = new Walkers();
+      return {
+        observationSpace: (id) => w.observationSpace(id),
+        actionSpace: (id) => w.actionSpace(id),
+        reset: (opts) => {
+          seeds.push(opts?.seed ?? -1);
+          return w.reset(opts);
+        },
+        step: (a) => w.step(a),
+      };
+    },
+    2,
+    { groups: walkerGroups, seed: 3 },
+  );
+  spy.reset();
+  spy.reset();
+  spy.reset(4);
+  assert.deepEqual(seeds, [
+    deriveSeed(3, 0),
+    deriveSeed(3, 1),
+    -1,
+    -1,
+    deriveSeed(4, 0),
+    deriveSeed(4, 1),
+  ]);
+});
+
+Deno.test("invalid actions are refused before any env steps; masked envs are not stepped", () => {
+  const batched = fromDictEnv(() => new Nim(), 2, {
+    groups: [{
+      name: "players",
+      slotsPerEnv: 2,
+      observationSpace: new Discrete(8),
+      actionSpace: new Discrete(3),
+    }],
+  });
+  batched.reset(1);
+  const snap = () =>
+    JSON.stringify([Array.from(batched.flags), Array.from(batched.groups[0]!.obs)]);
+  const before = snap();
+  batched.groups[0]!.act.set([0, 0, 3, 0]);
+  assert.throws(
+    () => batched.step(),
+    /Invalid action for agent "p1" in env 1: expected an integer in \[0, 2\] for Discrete\(3\), got 3/,
+  );
+  assert.equal(snap(), before);
+  batched.groups[0]!.act.set([0, 0, 1, 0]);
+  batched.stepMask.set([0, 1]);
+  batched.step();
+  assert.deepEqual(Array.from(batched.flags.subarray(0, 2)), [ACTIVE | ALIVE, 0]);
+  assert.equal(batched.agentId(3), "p2", "env 1 stepped: p2 appeared");
+  assert.equal(batched.agentId(1), "", "env 0 held still");
+});
+
+Deno.test("misbehaving envs get errors naming the env, agent and problem", () => {
+  const cases: [Record<string, SpaceValue>, Out[], RegExp, number?][] = [
+    [
+      { x: [1] },
+      [{ obs: { x: [1], y: [1], z: [1] } }],
+      /Env 0 emitted agent "z" at step, but all 2 slots of group "a" are taken by "x", "y"; raise slotsPerEnv/,
+    ],
+    [
+      { x: [1] },
+      [{ obs: { x: [10] } }],
+      /Env 0 emitted an invalid observation for agent "x": expected element 0 in \[0, 9\]/,
+    ],
+    [
+      { x: [1] },
+      [{ obs: { x: [1] }, rewards: { x: NaN } }],
+      /Env 0 emitted reward NaN for agent "x", expected a finite number/,
+    ],
+    [
+      { x: [1] },
+      [{ obs: { x: [1] }, terminateds: {} as DoneDict }],
+      /Env 0 step returned terminateds \{\}, expected an object with a boolean "__all__"/,
+    ],
+    [{ x: [1] }, [{ obs: {} }], /Env 0 has no agent left to act/],
+    [
+      { x: ["a"] as unknown as SpaceValue },
+      [],
+      /Env 0 emitted an invalid observation for agent "x"/,
+    ],
+  ];
+  for (const [first, outs, re] of cases) {
+    const { env } = scripted(first, outs);
+    assert.throws(() => {
+      env.reset();
+      env.step();
+    }, re);
+  }
+  const twoGroups = fromDictEnv(() => new Scripted({ q: [1] }, []), 1, {
+    groups: [
+      {
+        name: "a",
+        slotsPerEnv: 1,
+        observationSpace: new Box(0, 9, [1]),
+        actionSpace: D2,
+        match: (id) => id === "a",
+      },
+      {
+        name: "b",
+        slotsPerEnv: 1,
+        observationSpace: new Box(0, 9, [1]),
+        actionSpace: D2,
+        match: (id) => id === "b",
+      },
+    ],
+  });
+  assert.throws(
+    () => twoGroups.reset(),
+    /Env 0 emitted agent "q", which no group matches; groups: "a", "b"/,
+  );
+  const byName = fromDictEnv(() => new Scripted({ q: [1] }, []), 1, {
+    groups: [{ name: "a", slotsPerEnv: 1, observationSpace: new Box(0, 9, [1]), actionSpace: D2 }],
+    groupOf: () => "nope",
+  });
+  assert.throws(() => byName.reset(), /groupOf returned "nope", expected one of "a"/);
+  assert.throws(() => scripted({ x: [1] }, []).env.step(), /before reset/);
+  assert.throws(
+    () => fromDictEnv(() => new Nim(), 0, { groups: [] }),
+    /numEnvs must be a positive integer, got 0/,
+  );
+});
+
+Deno.test("checkEnv passes on batches of plain-TS dict envs", () => {
+  const r = checkEnv(fromDictEnv(() => new Walkers(2, 30), 4, { groups: walkerGroups }), {
+    steps: 400,
+    seed: 2,
+  });
+  assert.ok(r.episodes > 0);
+  assert.ok(r.agentIds.includes("w_3"));
+  checkEnv(
+    fromDictEnv(() => new Nim(), 3, {
+      groups: [{
+        name: "players",
+        slotsPerEnv: 2,
+        observationSpace: new Discrete(8),
+        actionSpace: new Discrete(3),
+      }],
+    }),
+    { steps: 300 },
+  );
+});
