@@ -42,7 +42,12 @@ const ENDED = TERMINATED | TRUNCATED;
 
 class Failures {
   readonly list: string[] = [];
+  readonly #seen = new Set<string>();
+  /** Records a failure; the same problem at a later step is recorded once. */
   add(msg: string): void {
+    const key = msg.replace(/^(step|reset after step) \d+: /, "");
+    if (this.#seen.has(key)) return;
+    this.#seen.add(key);
     if (this.list.length < MAX_FAILURES) this.list.push(msg);
   }
   get full(): boolean {
@@ -173,6 +178,8 @@ function rolloutBatched(
   const endedIds: Set<string>[] = Array.from({ length: N }, () => new Set());
   const obsCopies = groups.map((g) => new Float32Array(g.obs.length));
   const mask = env.stepMask;
+  // What this check asked for (the env must not change its stepMask).
+  const held = new Uint8Array(N);
   let h = 0x811c9dc5;
   const hashState = () => {
     for (let s = 0; s < S; s++) {
@@ -238,7 +245,10 @@ function rolloutBatched(
     let masking = false;
     if (mask !== undefined) {
       masking = N > 1 && rng.nextInt(8) === 0;
-      for (let i = 0; i < N; i++) mask[i] = masking && rng.nextInt(2) === 0 ? 0 : 1;
+      for (let i = 0; i < N; i++) {
+        mask[i] = masking && rng.nextInt(2) === 0 ? 0 : 1;
+        held[i] = 1 - mask[i]!;
+      }
       if (masking) groups.forEach((g, gi) => obsCopies[gi]!.set(g.obs));
     }
     // Sometimes probe that an invalid action is refused and changes nothing.
@@ -266,7 +276,7 @@ function rolloutBatched(
       const f = env.flags[s]!, pf = prevFlags[s]!, i = envOf[s]!;
       const r = env.rew[s]!;
       if (!Number.isFinite(r)) fail.add(`${when}: reward of ${slotName(s)} is ${r}`);
-      if (mask !== undefined && mask[i] === 0) {
+      if (held[i] === 1) {
         const g = groups[groupOf[s]!]!, size = g.observationSpace.flatSize;
         const o = rowOf[s]! * size;
         const copy = obsCopies[groupOf[s]!]!;
@@ -306,7 +316,7 @@ function rolloutBatched(
     // Ids: stable while alive, distinct, fresh within an episode.
     for (let s = 0; s < S; s++) {
       const f = env.flags[s]!, i = envOf[s]!;
-      if ((mask !== undefined && mask[i] === 0) || (f & ALIVE) === 0) {
+      if (held[i] === 1 || (f & ALIVE) === 0) {
         if ((f & ALIVE) === 0) prevIds[s] = "";
         continue;
       }

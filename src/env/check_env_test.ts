@@ -1,0 +1,179 @@
+import assert from "node:assert/strict";
+import { ACTIVE, ALIVE } from "./batched.ts";
+import { checkEnv } from "./check_env.ts";
+import { DictEnv } from "./dict_face.ts";
+import { fromDictEnv } from "./from_dict.ts";
+import type { DoneDict, StepResult } from "./multi_agent.ts";
+import { Nim, TsWindyMaze, Walkers } from "./_test_envs.ts";
+import {
+  createHierarchicalWindyMaze,
+  createThreeLevelWindyMaze,
+  windyMazeLevels,
+} from "../envs/hierarchical_windy_maze.ts";
+import { Hierarchy } from "../hierarchy/hierarchy.ts";
+import { createWindyMaze } from "../envs/windy_maze.ts";
+import { Box, Discrete, type SpaceValue } from "../spaces.ts";
+
+const walkerGroups = [
+  {
+    name: "watcher",
+    slotsPerEnv: 1,
+    observationSpace: new Discrete(3),
+    actionSpace: new Discrete(2),
+    match: (id: string) => id === "watcher",
+  },
+  {
+    name: "walkers",
+    slotsPerEnv: 2,
+    observationSpace: new Box(0, 10, [1]),
+    actionSpace: new Discrete(2),
+    match: (id: string) => id.startsWith("w_"),
+  },
+];
+
+Deno.test("checkEnv passes on every env, both faces", () => {
+  const envs = {
+    windy_maze: () => createWindyMaze(8, { seed: 1 }),
+    ts_windy_maze: () => new TsWindyMaze(8, 1),
+    hierarchical_windy_maze: () => createHierarchicalWindyMaze(8, { seed: 1 }),
+    three_level_windy_maze: () => createThreeLevelWindyMaze(8, { seed: 1 }),
+    walkers_batched: () => fromDictEnv(() => new Walkers(), 4, { groups: walkerGroups }),
+    windy_maze_dict: () => new DictEnv(createWindyMaze(1)),
+    hierarchical_windy_maze_dict: () => new DictEnv(createHierarchicalWindyMaze(1)),
+    walkers_dict: () => new Walkers(),
+    nim_dict: () => new Nim(),
+  };
+  for (const [name, make] of Object.entries(envs)) {
+    const r = checkEnv(make(), { steps: 400, seed: 5 });
+    assert.ok(r.agentSteps >= 400, name);
+    assert.ok(r.checks.includes("determinism"), name);
+  }
+});
+
+Deno.test("checkEnv reports its rollout", () => {
+  const r = checkEnv(createHierarchicalWindyMaze(4), { steps: 500, seed: 2 });
+  assert.equal(r.face, "batched");
+  assert.equal(r.steps, 500);
+  assert.equal(r.agentSteps, 2000);
+  assert.ok(r.episodes >= 1);
+  assert.ok(r.agentIds.includes("high_level_agent") && r.agentIds.includes("low_level_1"));
+  assert.ok(r.checks.includes("step mask"));
+  assert.throws(
+    () => checkEnv(createWindyMaze(1), { steps: 0 }),
+    /steps must be a positive integer/,
+  );
+});
+
+/** A TS windy maze with one defect injected after each step. */
+class Broken extends TsWindyMaze {
+  constructor(readonly defect: (env: Broken) => void, numEnvs = 2) {
+    super(numEnvs, 0);
+  }
+  override step(): void {
+    super.step();
+    if (this.steps[0]! >= 3) this.defect(this);
+  }
+}
+
+Deno.test("checkEnv catches broken batched envs", () => {
+  const cases: [() => TsWindyMaze, RegExp][] = [
+    [
+      () => new Broken((e) => (e.groups[0]!.obs[0] = 101)),
+      /observation of slot 0 .* is invalid: .*expected element 0 in \[0, 100\]/,
+    ],
+    [() => new Broken((e) => e.groups[0]!.obs.fill(0.5, 2, 6)), /expected a one-hot block/],
+    [() => new Broken((e) => (e.flags[0] = ACTIVE)), /is ACTIVE but not ALIVE/],
+    [() => new Broken((e) => (e.rew[1] = NaN)), /reward of slot 1 .* is NaN/],
+    [() => new Broken((e) => (e.flags[0] = 0)), /vanished without ending/],
+    [() => new Broken((e) => (e.envDone[0] = 1)), /env 0 ended but agent "default_agent"/],
+    [() => new Broken((e) => (e.envTruncated[1] = 1)), /envTruncated without envDone/],
+    [
+      () => new Broken((e) => (e.wind[0] = Math.floor(Math.random() * 4)), 1),
+      /same seed 5, different trajectory/,
+    ],
+    [() => new Broken((e) => (e.flags[1] = ALIVE)), /env 1 has no ACTIVE agent/],
+  ];
+  for (const [make, re] of cases) {
+    assert.throws(() => checkEnv(make(), { steps: 300, seed: 5 }), re);
+  }
+  // Reads the rows of slots that are not ACTIVE (waiting levels of a hierarchy).
+  class ReadsAll extends Hierarchy {
+    override step(): void {
+      for (const g of this.groups) {
+        for (const a of g.act) if (Number.isNaN(a)) throw new RangeError("NaN action");
+      }
+      super.step();
+    }
+  }
+  assert.throws(
+    () => checkEnv(new ReadsAll(new TsWindyMaze(2), windyMazeLevels()), { steps: 300 }),
+    /step threw on valid actions/,
+  );
+  // Accepts an invalid action.
+  class Lax extends TsWindyMaze {
+    override step(): void {
+      this.groups[0]!.act.forEach((a, i, act) => (act[i] = a === 1 ? 1 : 0));
+      super.step();
+    }
+  }
+  assert.throws(
+    () => checkEnv(new Lax(1), { steps: 300 }),
+    /a NaN action for agent "default_agent" in slot 0 .* was accepted/,
+  );
+  // Ignores the step mask.
+  class Unmasked extends TsWindyMaze {
+    override step(): void {
+      this.stepMask.fill(1);
+      super.step();
+    }
+  }
+  assert.throws(() => checkEnv(new Unmasked(4), { steps: 300 }), /masked-out env \d changed/);
+});
+
+Deno.test("checkEnv catches broken dict envs", () => {
+  const wrap = (patch: (r: StepResult) => void) => {
+    const nim = new Nim();
+    return {
+      observationSpace: (id: string) => nim.observationSpace(id),
+      actionSpace: (id: string) => nim.actionSpace(id),
+      reset: (o?: { seed?: number }) => nim.reset(o),
+      step: (a: Record<string, SpaceValue>) => {
+        const r = nim.step(a);
+        patch(r);
+        return r;
+      },
+    };
+  };
+  const cases: [ReturnType<typeof wrap>, RegExp][] = [
+    [
+      wrap((r) => delete (r.terminateds as Partial<DoneDict>).__all__),
+      /terminateds.__all__ is undefined, expected a boolean/,
+    ],
+    [
+      wrap((r) => (r.rewards.p1 = Infinity)),
+      /reward of agent "p1" is null, expected a finite number/,
+    ],
+    [
+      wrap((r) => {
+        for (const id of Object.keys(r.obs)) r.obs[id] = 99;
+      }),
+      /observation of agent "p\d" is invalid: expected an integer in \[0, 7\]/,
+    ],
+    [
+      wrap((r) => {
+        if (r.terminateds.__all__) return;
+        r.terminateds.p1 = true;
+        r.obs.p1 = 1;
+      }),
+      /agent "p1" is back in obs after it ended|is back in obs/,
+    ],
+    [
+      wrap((r) => {
+        if (!r.terminateds.__all__) r.obs = {};
+      }),
+      /the episode goes on but no agent is in obs/,
+    ],
+    [wrap((r) => (r.rewards.p2 = Math.random())), /same seed 5, different trajectory/],
+  ];
+  for (const [env, re] of cases) assert.throws(() => checkEnv(env, { steps: 300, seed: 5 }), re);
+});
