@@ -1,0 +1,763 @@
+/**
+ * {@linkcode ActorCriticModel}: the MLP actor-critic of a learning policy, built from a flat
+ * observation size and a Discrete or MultiDiscrete action space.
+ *
+ * Shapes: `B` rows, `O` flat observation size, `H` hidden width, `L` logits (the sum of the
+ * heads' sizes), `K` heads (one per action element; one float each in the packed actions).
+ *
+ * How it runs (all of it sized for the small models of this project, where the cost of a tfjs
+ * op call, not arithmetic, dominates):
+ * - The weights live in one flat `Float32Array` in JS (the "true" parameters, in the order of
+ *   {@linkcode ActorCriticModel.weightSpecs}); tfjs holds derived copies, uploaded after each
+ *   change. Optimisers update the flat array in JS (see `src/algorithms/ppo.ts`).
+ * - A forward pass is one fused `matMul + bias (+ activation)` per layer. tfjs has no fused
+ *   tanh and its separate tanh kernel is slow on WASM (0.66 ms for 512×64, against 0.10 ms for
+ *   sigmoid), so a tanh layer runs as a fused *sigmoid* layer on rescaled weights: with
+ *   `tanh(z) = 2σ(2z) − 1`, the layer outputs `s = σ(2z)` and the next layer takes `s` instead
+ *   of `h = 2s − 1` by using `2W` and `b − colsum(W)`. The uploaded copies carry these factors;
+ *   the model is exactly the tanh MLP.
+ * - Sampling, log-probabilities and entropies are computed in JS (float64) from the logits read
+ *   back once per pass; each head is a categorical over its own block of logits.
+ * - Training uses {@linkcode ActorCriticModel.computeGradients}: a forward pass, the caller's
+ *   loss on the read-back outputs (it returns d loss / d outputs), then a hand-written backward
+ *   pass of about 16 tfjs ops per tower (explicit transposes: tfjs's transposed `matMul` is
+ *   ~8× slower on WASM), read back as one gradient in the flat layout. No tfjs autodiff is
+ *   involved, so the WASM backend's incomplete gradient coverage does not matter, and the
+ *   op count per minibatch is about a quarter of `tf.variableGrads` + `tf.train.adam`.
+ *
+ * @example Build, act, read the weights
+ * ```ts
+ * import { initBackend } from "./backend.ts";
+ * import { ActorCriticModel } from "./model.ts";
+ * import { Discrete } from "../spaces.ts";
+ * import { Pcg32 } from "../rng.ts";
+ * await initBackend({ backend: "cpu" });
+ * const model = new ActorCriticModel({ obsSize: 3, actionSpace: new Discrete(2), seed: 1 });
+ * const act = new Float32Array(2), logp = new Float32Array(2), v = new Float32Array(2);
+ * model.act(new Float32Array([1, 0, 0, 0, 1, 0]), 2, new Pcg32(7), true, act, logp, v);
+ * model.dispose();
+ * ```
+ *
+ * @module
+ */
+
+import { activeBackend, tf } from "./backend.ts";
+import type { BatchPolicy } from "./policy.ts";
+import { Pcg32 } from "../rng.ts";
+import { Discrete, MultiDiscrete, type Space } from "../spaces.ts";
+
+/** Hidden-layer activation of an {@linkcode ActorCriticModel}. */
+export type Activation = "tanh" | "relu";
+
+/** Options of {@linkcode ActorCriticModel}. */
+export interface ActorCriticOptions {
+  /** Flat observation size `O` (the observation space's `flatSize`). */
+  obsSize: number;
+  /** Action space: Discrete (one categorical head) or MultiDiscrete (one head per element). */
+  actionSpace: Space;
+  /** Hidden layer widths (default `[64, 64]`; `[]` makes linear heads). */
+  hidden?: readonly number[];
+  /** Hidden activation (default `"tanh"`). */
+  activation?: Activation;
+  /**
+   * Share the hidden layers between policy and value (RLlib's `vf_share_layers`; default false:
+   * a separate value network of the same shape).
+   */
+  vfShareLayers?: boolean;
+  /** Seed of the PCG32 stream that draws the initial weights (default 0). */
+  seed?: number;
+}
+
+/** Name and shape of one weight array, in {@linkcode ActorCriticModel.getWeights} order. */
+export interface WeightSpec {
+  /** E.g. `"pi/dense_0/kernel"`, `"vf/out/bias"`, `"shared/out/kernel"`. */
+  readonly name: string;
+  /** `[in, out]` for kernels, `[out]` for biases. */
+  readonly shape: readonly number[];
+}
+
+/**
+ * The caller's loss in {@linkcode ActorCriticModel.computeGradients}: reads the outputs of a
+ * forward pass and writes the derivative of the (scalar) loss with respect to each of them.
+ * Arrays are reused between calls and are valid only during the call.
+ */
+export type OutputLoss = (
+  /** `[B × L]` logits, heads side by side. */
+  logits: Float32Array,
+  /** `[B]` value estimates. */
+  values: Float32Array,
+  /** `[B × L]` zeroed on entry: write d loss / d logits. */
+  dLogits: Float32Array,
+  /** `[B]` zeroed on entry: write d loss / d values. */
+  dValues: Float32Array,
+) => void;
+
+type LayerKind = "tanh" | "relu" | "linear";
+
+interface Layer {
+  readonly inSize: number;
+  readonly outSize: number;
+  readonly kind: LayerKind;
+  /** The layer's input is a tanh layer's output, held on device as `s = (h + 1) / 2`. */
+  readonly inputTanh: boolean;
+  /** Offsets of the kernel and bias in the flat weights. */
+  readonly offW: number;
+  readonly offB: number;
+  /** Orthogonal-init gain per output column block: `[columns, gain][]`. */
+  readonly gains: ReadonlyArray<readonly [number, number]>;
+  /** Device copies (see the module doc): forward kernel and bias, scaled backward kernelᵀ. */
+  wFwd: tf.Tensor2D | null;
+  bFwd: tf.Tensor1D | null;
+  wBwdT: tf.Tensor2D | null;
+}
+
+interface Tower {
+  readonly name: string;
+  readonly layers: Layer[];
+}
+
+const FUSED: Record<LayerKind, "sigmoid" | "relu" | "linear"> = {
+  tanh: "sigmoid",
+  relu: "relu",
+  linear: "linear",
+};
+
+function checkPositiveInt(what: string, x: unknown): void {
+  if (typeof x !== "number" || !Number.isInteger(x) || x < 1) {
+    throw new RangeError(`${what} must be a positive integer, got ${String(x)}`);
+  }
+}
+
+/**
+ * An MLP actor-critic over flat observations with categorical heads. Implements
+ * {@linkcode BatchPolicy}, so the rollout calls it like any fixed policy. Needs
+ * `await initBackend()` first.
+ *
+ * Weights start orthogonal (PCG32 normals, Gram–Schmidt) with gain √2 on hidden layers, 0.01 on
+ * the policy output and 1 on the value output, biases 0 (CleanRL's PPO init), so the same seed
+ * gives the same weights and, with the same `rng`, the same actions.
+ *
+ * @example MultiDiscrete heads
+ * ```ts
+ * import { initBackend } from "./backend.ts";
+ * import { ActorCriticModel } from "./model.ts";
+ * import { MultiDiscrete } from "../spaces.ts";
+ * import { Pcg32 } from "../rng.ts";
+ * await initBackend({ backend: "cpu" });
+ * const m = new ActorCriticModel({ obsSize: 4, actionSpace: new MultiDiscrete([3, 2]) });
+ * const act = new Float32Array(2), logp = new Float32Array(1), v = new Float32Array(1);
+ * m.act(new Float32Array(4), 1, new Pcg32(1), false, act, logp, v);
+ * // act = [argmax of head 0 (0..2), argmax of head 1 (0..1)]
+ * m.dispose();
+ * ```
+ */
+export class ActorCriticModel implements BatchPolicy {
+  /** @inheritdoc */
+  readonly obsSize: number;
+  /** Number of heads `K`: packed action floats per row. */
+  readonly actSize: number;
+  /** Categories per head. */
+  readonly heads: readonly number[];
+  /** Total logits `L` (sum of {@linkcode ActorCriticModel.heads}). */
+  readonly logitsSize: number;
+  /** Hidden layer widths. */
+  readonly hidden: readonly number[];
+  /** Hidden activation. */
+  readonly activation: Activation;
+  /** Whether policy and value share the hidden layers. */
+  readonly vfShareLayers: boolean;
+  /** The action space the model was built for. */
+  readonly actionSpace: Space;
+  /** Names and shapes of the weight arrays, in {@linkcode ActorCriticModel.getWeights} order. */
+  readonly weightSpecs: readonly WeightSpec[];
+  /** Total number of weights (length of the flat layout). */
+  readonly numParams: number;
+
+  readonly #headOff: Int32Array;
+  readonly #headStart: Float64Array;
+  readonly #towers: Tower[];
+  /** The policy tower and the column of its output where the logits start (0). */
+  readonly #piTower: Tower;
+  /** The tower whose output holds the value, and the value's column in it. */
+  readonly #vfTower: Tower;
+  readonly #vfCol: number;
+  readonly #flat: Float32Array;
+  #disposed = false;
+  // Scratch for training (grown as needed).
+  #logits = new Float32Array(0);
+  #values = new Float32Array(0);
+  #dLogits = new Float32Array(0);
+  #dValues = new Float32Array(0);
+  #dOut = new Float32Array(0);
+
+  /**
+   * Builds the model and draws its initial weights.
+   * @param options sizes, action space, hidden layers, activation, sharing and seed
+   * @throws {RangeError} on a bad size or activation, or an action space other than Discrete
+   *   and MultiDiscrete
+   * @throws {Error} when no backend was started with `initBackend()`
+   */
+  constructor(options: ActorCriticOptions) {
+    const { obsSize, actionSpace } = options;
+    const hidden = [...(options.hidden ?? [64, 64])];
+    const activation = options.activation ?? "tanh";
+    const share = options.vfShareLayers ?? false;
+    const seed = options.seed ?? 0;
+    checkPositiveInt("ActorCriticModel obsSize", obsSize);
+    hidden.forEach((h, i) => checkPositiveInt(`ActorCriticModel hidden[${i}]`, h));
+    if (activation !== "tanh" && activation !== "relu") {
+      throw new RangeError(
+        `ActorCriticModel activation must be "tanh" or "relu", got ${JSON.stringify(activation)}`,
+      );
+    }
+    let heads: number[], starts: number[];
+    if (actionSpace instanceof Discrete) {
+      heads = [actionSpace.n];
+      starts = [actionSpace.start];
+    } else if (actionSpace instanceof MultiDiscrete) {
+      heads = [...actionSpace.nvec];
+      starts = heads.map(() => 0);
+    } else {
+      throw new RangeError(
+        `ActorCriticModel supports Discrete and MultiDiscrete action spaces (categorical heads), ` +
+          `got ${String(actionSpace)}; flatten Box/Tuple/Dict actions into a MultiDiscrete`,
+      );
+    }
+    if (activeBackend() === undefined) {
+      throw new Error("Start a tfjs backend with `await initBackend()` before building a model");
+    }
+    this.obsSize = obsSize;
+    this.actionSpace = actionSpace;
+    this.heads = heads;
+    this.actSize = heads.length;
+    this.logitsSize = heads.reduce((a, b) => a + b, 0);
+    this.hidden = hidden;
+    this.activation = activation;
+    this.vfShareLayers = share;
+    this.#headOff = new Int32Array(heads.length);
+    for (let h = 1; h < heads.length; h++) this.#headOff[h] = this.#headOff[h - 1]! + heads[h - 1]!;
+    this.#headStart = Float64Array.from(starts);
+
+    // Layout: tower by tower, layer by layer, kernel then bias.
+    const specs: WeightSpec[] = [];
+    let off = 0;
+    const tower = (name: string, outs: ReadonlyArray<readonly [number, number]>): Tower => {
+      const sizes = [obsSize, ...hidden];
+      const outSize = outs.reduce((a, [n]) => a + n, 0);
+      const layers: Layer[] = [];
+      for (let l = 0; l <= hidden.length; l++) {
+        const last = l === hidden.length;
+        const inSize = sizes[l]!, out = last ? outSize : hidden[l]!;
+        const lname = last ? "out" : `dense_${l}`;
+        specs.push({ name: `${name}/${lname}/kernel`, shape: [inSize, out] });
+        specs.push({ name: `${name}/${lname}/bias`, shape: [out] });
+        layers.push({
+          inSize,
+          outSize: out,
+          kind: last ? "linear" : activation,
+          inputTanh: l > 0 && activation === "tanh",
+          offW: off,
+          offB: off + inSize * out,
+          gains: last ? outs : [[out, Math.SQRT2]],
+          wFwd: null,
+          bFwd: null,
+          wBwdT: null,
+        });
+        off += inSize * out + out;
+      }
+      return { name, layers };
+    };
+    const L = this.logitsSize;
+    if (share) {
+      const t = tower("shared", [[L, 0.01], [1, 1]]);
+      this.#towers = [t];
+      this.#piTower = t;
+      this.#vfTower = t;
+      this.#vfCol = L;
+    } else {
+      const pi = tower("pi", [[L, 0.01]]), vf = tower("vf", [[1, 1]]);
+      this.#towers = [pi, vf];
+      this.#piTower = pi;
+      this.#vfTower = vf;
+      this.#vfCol = 0;
+    }
+    this.weightSpecs = specs;
+    this.numParams = off;
+    this.#flat = new Float32Array(off);
+    this.#initWeights(seed);
+    this.#upload();
+  }
+
+  /** Orthogonal kernels (per output column block), zero biases, drawn in layout order. */
+  #initWeights(seed: number): void {
+    const rng = new PcgNormal(seed);
+    for (const t of this.#towers) {
+      for (const layer of t.layers) {
+        let col = 0;
+        for (const [cols, gain] of layer.gains) {
+          const q = orthogonal(layer.inSize, cols, rng);
+          for (let i = 0; i < layer.inSize; i++) {
+            for (let j = 0; j < cols; j++) {
+              this.#flat[layer.offW + i * layer.outSize + col + j] = gain * q[i * cols + j]!;
+            }
+          }
+          col += cols;
+        }
+        this.#flat.fill(0, layer.offB, layer.offB + layer.outSize);
+      }
+    }
+  }
+
+  /** Recomputes and uploads the device copies of every layer from the flat weights. */
+  #upload(): void {
+    const w = this.#flat;
+    for (const t of this.#towers) {
+      for (const layer of t.layers) {
+        const { inSize: n, outSize: m, offW, offB, inputTanh } = layer;
+        const outScale = layer.kind === "tanh" ? 2 : 1;
+        const inScale = inputTanh ? 2 : 1;
+        const fw = new Float32Array(n * m), fb = new Float32Array(m);
+        const bw = new Float32Array(n * m);
+        const bwScale = inputTanh ? 4 : 1;
+        for (let j = 0; j < m; j++) {
+          let colsum = 0;
+          for (let i = 0; i < n; i++) {
+            const v = w[offW + i * m + j]!;
+            colsum += v;
+            fw[i * m + j] = outScale * inScale * v;
+            bw[j * n + i] = bwScale * v;
+          }
+          fb[j] = outScale * (w[offB + j]! - (inputTanh ? colsum : 0));
+        }
+        layer.wFwd?.dispose();
+        layer.bFwd?.dispose();
+        layer.wBwdT?.dispose();
+        layer.wFwd = tf.tensor2d(fw, [n, m]);
+        layer.bFwd = tf.tensor1d(fb);
+        // The first layer's input gradient is never needed.
+        layer.wBwdT = layer === t.layers[0] ? null : tf.tensor2d(bw, [m, n]);
+      }
+    }
+  }
+
+  #check(obs: Float32Array, rows: number, outs: Array<[string, Float32Array, number]>): void {
+    if (this.#disposed) throw new Error("ActorCriticModel was disposed");
+    if (!Number.isInteger(rows) || rows < 0) {
+      throw new RangeError(`rows must be a non-negative integer, got ${rows}`);
+    }
+    if (obs.length < rows * this.obsSize) {
+      throw new RangeError(
+        `obs holds ${obs.length} floats, expected at least ${rows} rows × ${this.obsSize}`,
+      );
+    }
+    for (const [name, arr, per] of outs) {
+      if (arr.length < rows * per) {
+        throw new RangeError(`${name} holds ${arr.length} floats, expected at least ${rows * per}`);
+      }
+    }
+  }
+
+  /** Runs the towers on `rows` rows; returns each tower's layer outputs (inside a tidy). */
+  #forwardTowers(x: tf.Tensor2D, towers: readonly Tower[]): tf.Tensor2D[][] {
+    return towers.map((t) => {
+      const acts: tf.Tensor2D[] = [x];
+      let a = x;
+      for (const layer of t.layers) {
+        a = tf.fused.matMul({
+          a,
+          b: layer.wFwd!,
+          bias: layer.bFwd!,
+          activation: FUSED[layer.kind],
+        }) as tf.Tensor2D;
+        acts.push(a);
+      }
+      return acts;
+    });
+  }
+
+  /**
+   * Raw outputs for `rows` observation rows: logits (heads side by side) and values.
+   * @param obs `rows × obsSize` floats
+   * @param rows number of rows
+   * @param logitsOut `rows × logitsSize` floats written
+   * @param valuesOut `rows` floats written
+   */
+  forward(obs: Float32Array, rows: number, logitsOut: Float32Array, valuesOut: Float32Array): void {
+    this.#check(obs, rows, [["logitsOut", logitsOut, this.logitsSize], [
+      "valuesOut",
+      valuesOut,
+      1,
+    ]]);
+    if (rows === 0) return;
+    const L = this.logitsSize;
+    this.#run(obs, rows, true, (pi, piStride, vf, vfStride) => {
+      for (let r = 0; r < rows; r++) {
+        for (let j = 0; j < L; j++) logitsOut[r * L + j] = pi[r * piStride + j]!;
+        valuesOut[r] = vf[r * vfStride + this.#vfCol]!;
+      }
+    });
+  }
+
+  /**
+   * One forward pass, then `use(policyOut, policyStride, valueOut, valueStride)` on the read-back
+   * outputs (valid only during the call; the value is at column `#vfCol`).
+   */
+  #run(
+    obs: Float32Array,
+    rows: number,
+    needPolicy: boolean,
+    use: (pi: Float32Array, piStride: number, vf: Float32Array, vfStride: number) => void,
+  ): void {
+    const n = rows * this.obsSize;
+    const view = obs.length === n ? obs : obs.subarray(0, n);
+    const towers = needPolicy || this.vfShareLayers ? this.#towers : [this.#vfTower];
+    let pi: Float32Array = this.#logits, vf: Float32Array = this.#values;
+    tf.tidy(() => {
+      const x = tf.tensor2d(view, [rows, this.obsSize]);
+      const acts = this.#forwardTowers(x, towers);
+      const outOf = (t: Tower) => acts[towers.indexOf(t)]![t.layers.length]!.dataSync();
+      if (needPolicy) pi = outOf(this.#piTower) as Float32Array;
+      vf = this.#vfTower === this.#piTower && needPolicy
+        ? pi
+        : outOf(this.#vfTower) as Float32Array;
+    });
+    const piStride = this.#piTower.layers[this.#piTower.layers.length - 1]!.outSize;
+    const vfStride = this.#vfTower.layers[this.#vfTower.layers.length - 1]!.outSize;
+    use(pi, piStride, vf, vfStride);
+  }
+
+  /**
+   * Samples (or, with `explore` false, takes the most likely) actions for `rows` rows, with one
+   * forward pass. Draws one `rng.nextFloat()` per head per row, in row order, when exploring.
+   * Allocates nothing beyond what tfjs allocates for the pass.
+   * @param obs `rows × obsSize` floats
+   * @param rows number of rows
+   * @param rng stream for sampling
+   * @param explore sample from the categorical heads (true) or take the argmax (false)
+   * @param actionsOut `rows × actSize` packed actions written (Discrete: `start + index`)
+   * @param logpOut `rows` log-probabilities of the chosen actions (sum over heads) written
+   * @param valuesOut `rows` value estimates written
+   */
+  act(
+    obs: Float32Array,
+    rows: number,
+    rng: Pcg32,
+    explore: boolean,
+    actionsOut: Float32Array,
+    logpOut: Float32Array,
+    valuesOut: Float32Array,
+  ): void {
+    this.#check(obs, rows, [
+      ["actionsOut", actionsOut, this.actSize],
+      ["logpOut", logpOut, 1],
+      ["valuesOut", valuesOut, 1],
+    ]);
+    if (rows === 0) return;
+    const K = this.actSize, heads = this.heads, headOff = this.#headOff;
+    const starts = this.#headStart, vfCol = this.#vfCol;
+    this.#run(obs, rows, true, (pi, ps, vf, vs) => {
+      for (let r = 0; r < rows; r++) {
+        let logp = 0;
+        for (let h = 0; h < K; h++) {
+          const n = heads[h]!, base = r * ps + headOff[h]!;
+          let max = -Infinity, arg = 0;
+          for (let j = 0; j < n; j++) {
+            const z = pi[base + j]!;
+            if (z > max) {
+              max = z;
+              arg = j;
+            }
+          }
+          let sum = 0;
+          for (let j = 0; j < n; j++) sum += Math.exp(pi[base + j]! - max);
+          let k = arg;
+          if (explore) {
+            const u = rng.nextFloat() * sum;
+            let acc = 0;
+            for (let j = 0; j < n; j++) {
+              const e = Math.exp(pi[base + j]! - max);
+              if (e > 0) k = j;
+              acc += e;
+              if (acc > u) break;
+            }
+          }
+          logp += pi[base + k]! - max - Math.log(sum);
+          actionsOut[r * K + h] = starts[h]! + k;
+        }
+        logpOut[r] = logp;
+        valuesOut[r] = vf[r * vs + vfCol]!;
+      }
+    });
+  }
+
+  /**
+   * Value estimates of `rows` rows (with separate networks, only the value network runs).
+   * @param obs `rows × obsSize` floats
+   * @param rows number of rows
+   * @param out `rows` values written
+   */
+  values(obs: Float32Array, rows: number, out: Float32Array): void {
+    this.#check(obs, rows, [["out", out, 1]]);
+    if (rows === 0) return;
+    const col = this.#vfCol;
+    this.#run(obs, rows, false, (_pi, _ps, vf, vs) => {
+      for (let r = 0; r < rows; r++) out[r] = vf[r * vs + col]!;
+    });
+  }
+
+  /**
+   * A forward pass on `rows` rows, the caller's `loss` on its outputs, and the backward pass:
+   * writes the gradient of the loss with respect to every weight into `gradOut` (flat layout,
+   * {@linkcode ActorCriticModel.numParams} floats). The weights do not change.
+   * @param obs `rows × obsSize` floats
+   * @param rows number of rows (at least 1)
+   * @param loss reads logits and values, writes d loss / d logits and d loss / d values
+   * @param gradOut `numParams` floats written
+   */
+  computeGradients(obs: Float32Array, rows: number, loss: OutputLoss, gradOut: Float32Array): void {
+    this.#check(obs, rows, []);
+    if (rows < 1) throw new RangeError(`computeGradients needs at least 1 row, got ${rows}`);
+    if (gradOut.length !== this.numParams) {
+      throw new RangeError(`gradOut holds ${gradOut.length} floats, expected ${this.numParams}`);
+    }
+    const L = this.logitsSize, O = this.obsSize;
+    if (this.#logits.length < rows * L) {
+      this.#logits = new Float32Array(rows * L);
+      this.#dLogits = new Float32Array(rows * L);
+      this.#values = new Float32Array(rows);
+      this.#dValues = new Float32Array(rows);
+      this.#dOut = new Float32Array(rows * (L + 1));
+    }
+    const logits = this.#logits.subarray(0, rows * L), values = this.#values.subarray(0, rows);
+    const dLogits = this.#dLogits.subarray(0, rows * L), dValues = this.#dValues.subarray(0, rows);
+    const view = obs.length === rows * O ? obs : obs.subarray(0, rows * O);
+    tf.tidy(() => {
+      const x = tf.tensor2d(view, [rows, O]);
+      const acts = this.#forwardTowers(x, this.#towers);
+      // Read the outputs into contiguous logits/values.
+      this.#towers.forEach((t, ti) => {
+        const out = acts[ti]![t.layers.length]!.dataSync();
+        const w = t.layers[t.layers.length - 1]!.outSize;
+        if (t === this.#piTower) {
+          for (let r = 0; r < rows; r++) {
+            for (let j = 0; j < L; j++) logits[r * L + j] = out[r * w + j]!;
+          }
+        }
+        if (t === this.#vfTower) {
+          for (let r = 0; r < rows; r++) values[r] = out[r * w + this.#vfCol]!;
+        }
+      });
+      dLogits.fill(0);
+      dValues.fill(0);
+      loss(logits, values, dLogits, dValues);
+      const xT = tf.transpose(x);
+      this.#towers.forEach((t, ti) => {
+        const w = t.layers[t.layers.length - 1]!.outSize;
+        const d = this.#dOut.subarray(0, rows * w);
+        for (let r = 0; r < rows; r++) {
+          if (t === this.#piTower) {
+            for (let j = 0; j < L; j++) d[r * w + j] = dLogits[r * L + j]!;
+          }
+          if (t === this.#vfTower) d[r * w + this.#vfCol] = dValues[r]!;
+        }
+        this.#backward(t, acts[ti]!, xT, tf.tensor2d(d, [rows, w]), gradOut);
+      });
+    });
+  }
+
+  /** Backward pass through one tower, from d loss / d output to the flat gradient. */
+  #backward(
+    t: Tower,
+    acts: tf.Tensor2D[],
+    xT: tf.Tensor2D,
+    dOut: tf.Tensor2D,
+    gradOut: Float32Array,
+  ): void {
+    let dz = dOut;
+    for (let l = t.layers.length - 1; l >= 0; l--) {
+      const layer = t.layers[l]!;
+      const input = acts[l]!;
+      const dW = tf.matMul(l === 0 ? xT : tf.transpose(input), dz);
+      const db = tf.sum(dz, 0);
+      if (l > 0) {
+        // d loss / d (previous layer's pre-activation); wBwdT carries the 4 of tanh' = 4s(1−s).
+        const dh = tf.matMul(dz, layer.wBwdT!);
+        dz = layer.inputTanh
+          ? tf.mul(dh, tf.sub(input, tf.square(input)))
+          : tf.mul(dh, tf.step(input));
+      }
+      const gW = dW.dataSync(), gb = db.dataSync();
+      const { inSize: n, outSize: m, offW, offB } = layer;
+      for (let j = 0; j < m; j++) gradOut[offB + j] = gb[j]!;
+      if (layer.inputTanh) {
+        // The device input is s = (h + 1) / 2, so hᵀdz = 2 sᵀdz − 1·colsum(dz).
+        for (let i = 0; i < n; i++) {
+          for (let j = 0; j < m; j++) gradOut[offW + i * m + j] = 2 * gW[i * m + j]! - gb[j]!;
+        }
+      } else {
+        for (let k = 0; k < n * m; k++) gradOut[offW + k] = gW[k]!;
+      }
+    }
+  }
+
+  /**
+   * Copies of the weight arrays, in {@linkcode ActorCriticModel.weightSpecs} order (for
+   * checkpoints and frozen copies).
+   * @returns one `Float32Array` per kernel and bias
+   */
+  getWeights(): Float32Array[] {
+    let off = 0;
+    return this.weightSpecs.map((s) => {
+      const n = s.shape.reduce((a, b) => a * b, 1);
+      const w = this.#flat.slice(off, off + n);
+      off += n;
+      return w;
+    });
+  }
+
+  /**
+   * Replaces the weights (arrays in {@linkcode ActorCriticModel.weightSpecs} order and sizes).
+   * @param weights one array per kernel and bias
+   * @throws {RangeError} when the count or a size differs, or a weight is not finite
+   */
+  setWeights(weights: readonly ArrayLike<number>[]): void {
+    if (weights.length !== this.weightSpecs.length) {
+      throw new RangeError(
+        `setWeights expected ${this.weightSpecs.length} arrays, got ${weights.length}`,
+      );
+    }
+    const flat = new Float32Array(this.numParams);
+    let off = 0;
+    this.weightSpecs.forEach((s, i) => {
+      const n = s.shape.reduce((a, b) => a * b, 1);
+      const w = weights[i]!;
+      if (w.length !== n) {
+        throw new RangeError(
+          `setWeights: "${s.name}" needs ${n} values (shape [${
+            s.shape.join(", ")
+          }]), got ${w.length}`,
+        );
+      }
+      for (let k = 0; k < n; k++) flat[off + k] = w[k]!;
+      off += n;
+    });
+    this.setFlatWeights(flat);
+  }
+
+  /**
+   * The weights in the flat layout (all of {@linkcode ActorCriticModel.getWeights}, concatenated).
+   * @param out optional destination of `numParams` floats
+   * @returns `out`, or a new array
+   */
+  getFlatWeights(out?: Float32Array): Float32Array {
+    if (out === undefined) return this.#flat.slice();
+    if (out.length !== this.numParams) {
+      throw new RangeError(`getFlatWeights: out holds ${out.length}, expected ${this.numParams}`);
+    }
+    out.set(this.#flat);
+    return out;
+  }
+
+  /**
+   * Replaces all weights from the flat layout and uploads them.
+   * @param flat `numParams` floats
+   * @throws {RangeError} on a wrong length or a non-finite weight
+   */
+  setFlatWeights(flat: ArrayLike<number>): void {
+    if (this.#disposed) throw new Error("ActorCriticModel was disposed");
+    if (flat.length !== this.numParams) {
+      throw new RangeError(`setFlatWeights expected ${this.numParams} values, got ${flat.length}`);
+    }
+    for (let k = 0; k < flat.length; k++) {
+      if (!Number.isFinite(flat[k])) {
+        throw new RangeError(`Weight ${k} (${this.#nameOf(k)}) is not finite: ${flat[k]}`);
+      }
+    }
+    this.#flat.set(flat);
+    this.#upload();
+  }
+
+  #nameOf(k: number): string {
+    let off = 0;
+    for (const s of this.weightSpecs) {
+      const n = s.shape.reduce((a, b) => a * b, 1);
+      if (k < off + n) return `${s.name}[${k - off}]`;
+      off += n;
+    }
+    return "?";
+  }
+
+  /** Frees the model's tensors; the model cannot be used afterwards. */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    for (const t of this.#towers) {
+      for (const layer of t.layers) {
+        layer.wFwd?.dispose();
+        layer.bFwd?.dispose();
+        layer.wBwdT?.dispose();
+        layer.wFwd = layer.bFwd = layer.wBwdT = null;
+      }
+    }
+  }
+}
+
+/** Standard normals from a PCG32 stream (Box–Muller, both outputs used). */
+class PcgNormal {
+  readonly #rng: Pcg32;
+  #spare = NaN;
+  /** @param seed model seed; the weight-init stream is 0x1417, apart from the env streams */
+  constructor(seed: number) {
+    this.#rng = new Pcg32(seed, 0x1417);
+  }
+  next(): number {
+    if (!Number.isNaN(this.#spare)) {
+      const s = this.#spare;
+      this.#spare = NaN;
+      return s;
+    }
+    const u = 1 - this.#rng.nextFloat(), v = this.#rng.nextFloat();
+    const r = Math.sqrt(-2 * Math.log(u));
+    this.#spare = r * Math.sin(2 * Math.PI * v);
+    return r * Math.cos(2 * Math.PI * v);
+  }
+}
+
+/**
+ * A `rows × cols` matrix (row-major) with orthonormal columns (rows ≥ cols) or rows (rows <
+ * cols): Gram–Schmidt on PCG32 normals, as `torch.nn.init.orthogonal_` does with QR.
+ */
+function orthogonal(rows: number, cols: number, rng: PcgNormal): Float64Array {
+  const tall = rows >= cols;
+  const n = tall ? rows : cols, k = tall ? cols : rows; // k orthonormal vectors of length n
+  const q = new Float64Array(k * n);
+  for (let v = 0; v < k; v++) {
+    for (;;) {
+      for (let i = 0; i < n; i++) q[v * n + i] = rng.next();
+      // Modified Gram–Schmidt, twice for stability.
+      for (let pass = 0; pass < 2; pass++) {
+        for (let u = 0; u < v; u++) {
+          let dot = 0;
+          for (let i = 0; i < n; i++) dot += q[v * n + i]! * q[u * n + i]!;
+          for (let i = 0; i < n; i++) q[v * n + i]! -= dot * q[u * n + i]!;
+        }
+      }
+      let norm = 0;
+      for (let i = 0; i < n; i++) norm += q[v * n + i]! ** 2;
+      norm = Math.sqrt(norm);
+      if (norm > 1e-6) {
+        for (let i = 0; i < n; i++) q[v * n + i]! /= norm;
+        break;
+      }
+    }
+  }
+  // Vector v is column v (tall) or row v (wide) of the result.
+  const out = new Float64Array(rows * cols);
+  for (let v = 0; v < k; v++) {
+    for (let i = 0; i < n; i++) {
+      if (tall) out[i * cols + v] = q[v * n + i]!;
+      else out[v * cols + i] = q[v * n + i]!;
+    }
+  }
+  return out;
+}
