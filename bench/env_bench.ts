@@ -10,8 +10,12 @@
  */
 
 import type { BatchedEnv } from "../src/env/batched.ts";
+import { DictEnv } from "../src/env/dict_face.ts";
+import type { MultiAgentEnv } from "../src/env/multi_agent.ts";
+import { createHierarchicalWindyMaze } from "../src/envs/hierarchical_windy_maze.ts";
 import { createWindyMaze } from "../src/envs/windy_maze.ts";
 import { Pcg32 } from "../src/rng.ts";
+import type { SpaceValue } from "../src/spaces.ts";
 
 /** One benchmark measurement. */
 export interface EnvBenchResult {
@@ -78,11 +82,65 @@ export function benchEnv(
   return result;
 }
 
+/**
+ * Measures a dict-face env's throughput in agent steps per second: each `step` call passes one
+ * action per agent in the last `obs` (drawn from a few pre-sampled actions of that agent's
+ * space), resetting when `"__all__"` is true. Warms up for a fifth of `seconds`, then runs for
+ * about `seconds`. Prints the result as one JSON line (`n_envs` 1) and returns it.
+ *
+ * @param name benchmark name printed in the result
+ * @param env the dict env (it is reset first)
+ * @param seconds measurement time, about 1-2 s
+ * @returns the measurement
+ */
+export function benchDictEnv(name: string, env: MultiAgentEnv, seconds: number): EnvBenchResult {
+  const rng = new Pcg32(12345, 1);
+  const pools = new Map<string, SpaceValue[]>();
+  const pool = (id: string) => {
+    let p = pools.get(id);
+    if (p === undefined) {
+      const space = env.actionSpace(id);
+      p = Array.from({ length: ACTION_BATCHES }, () => space.sample(rng));
+      pools.set(id, p);
+    }
+    return p;
+  };
+  let obs = env.reset({ seed: 1 }).obs;
+  let k = 0;
+  const run = (budgetMs: number): [number, number] => {
+    let agentSteps = 0;
+    const t0 = performance.now();
+    let t = t0;
+    while (t - t0 < budgetMs) {
+      for (let j = 0; j < 64; j++) {
+        const actions: Record<string, SpaceValue> = {};
+        for (const id in obs) {
+          actions[id] = pool(id)[k++ % ACTION_BATCHES]!;
+          agentSteps++;
+        }
+        const r = env.step(actions);
+        obs = r.terminateds.__all__ || r.truncateds.__all__ ? env.reset().obs : r.obs;
+      }
+      t = performance.now();
+    }
+    return [agentSteps, t - t0];
+  };
+  run(seconds * 200);
+  const [agentSteps, ms] = run(seconds * 1000);
+  const result = { name, steps_per_s: Math.round(agentSteps / (ms / 1000)), n_envs: 1 };
+  console.log(JSON.stringify(result));
+  return result;
+}
+
 if (import.meta.main) {
   const seconds = Number(Deno.args[0] ?? 1.5);
   for (const n of [1, 64, 1024]) {
     benchEnv(`windy_maze_batched_${n}`, createWindyMaze(n, { seed: 0 }), n, seconds);
   }
   // ---- Add further env benchmarks here (hierarchical windy maze, dict face, ...): ----
-  // benchEnv("hierarchical_windy_maze_batched_1024", env, 1024, seconds);
+  for (const n of [1, 64, 1024]) {
+    const env = createHierarchicalWindyMaze(n, { seed: 0 });
+    benchEnv(`hierarchical_windy_maze_batched_${n}`, env, n, seconds);
+  }
+  benchDictEnv("windy_maze_dict", new DictEnv(createWindyMaze(1, { seed: 0 })), seconds);
 }
