@@ -41,7 +41,7 @@ import {
   TRUNCATED,
 } from "../env/batched.ts";
 import { explainPacked, packedToFlat, packedValid } from "../env/_rows.ts";
-import { type Space, spacesEqual, Tuple } from "../spaces.ts";
+import { Discrete, type Space, spacesEqual, Tuple } from "../spaces.ts";
 
 /**
  * A level's reward for one base step, called once per level (alive in that env) per base step,
@@ -155,6 +155,14 @@ export class Hierarchy implements BatchedEnv {
   readonly #active: Int32Array;
   readonly #prevObs: Float32Array;
   readonly #curObs: Float32Array;
+  // Per level, flattened for the hot loop.
+  readonly #discreteN: Int32Array;
+  readonly #actBufs: Float32Array[];
+  readonly #actSizes: Int32Array;
+  readonly #obsBufs: Float32Array[];
+  readonly #obsSizes: Int32Array;
+  readonly #rewardFns: (LevelReward | undefined)[];
+  readonly #horizons: Float64Array;
   #ready = false;
 
   /**
@@ -282,6 +290,18 @@ export class Hierarchy implements BatchedEnv {
     this.#active = new Int32Array(N);
     this.#prevObs = new Float32Array(N * this.#baseObsSize);
     this.#curObs = new Float32Array(N * this.#baseObsSize);
+    const lvs = this.#levels;
+    this.#discreteN = Int32Array.from(
+      lvs,
+      (lv) =>
+        lv.actionSpace instanceof Discrete && lv.actionSpace.start === 0 ? lv.actionSpace.n : 0,
+    );
+    this.#actBufs = lvs.map((lv) => lv.group.act);
+    this.#actSizes = Int32Array.from(lvs, (lv) => lv.actSize);
+    this.#obsBufs = lvs.map((lv) => lv.group.obs);
+    this.#obsSizes = Int32Array.from(lvs, (lv) => lv.obsSize);
+    this.#rewardFns = lvs.map((lv) => lv.reward);
+    this.#horizons = Float64Array.from(lvs, (lv) => lv.horizon);
   }
 
   /** Number of levels. */
@@ -395,17 +415,21 @@ export class Hierarchy implements BatchedEnv {
     const L = levels.length;
     const bottom = L - 1;
     const mask = this.stepMask;
+    const active = this.#active, steps = this.#steps, pending = this.#pending;
+    const discreteN = this.#discreteN, actBufs = this.#actBufs, actSizes = this.#actSizes;
     // 1. Validate every action before changing anything.
     for (let i = 0; i < N; i++) {
       if (mask[i] === 0) continue;
-      const l = this.#active[i]!;
-      const lv = levels[l]!;
-      if (!packedValid(lv.actionSpace, lv.group.act, i * lv.actSize)) {
-        const why = explainPacked(lv.actionSpace, lv.group.act, i * lv.actSize);
-        throw new RangeError(
-          `Invalid action for agent "${this.agentId(l * N + i)}" in env ${i}: ${why}`,
-        );
-      }
+      const l = active[i]!;
+      const dn = discreteN[l]!, buf = actBufs[l]!;
+      if (dn > 0) {
+        const v = buf[i]!;
+        if (v >= 0 && v < dn && Number.isInteger(v)) continue;
+      } else if (packedValid(levels[l]!.actionSpace, buf, i * actSizes[l]!)) continue;
+      const why = explainPacked(levels[l]!.actionSpace, buf, i * actSizes[l]!);
+      throw new RangeError(
+        `Invalid action for agent "${this.agentId(l * N + i)}" in env ${i}: ${why}`,
+      );
     }
     const base = this.base;
     const baseMask = base.stepMask!;
@@ -413,99 +437,102 @@ export class Hierarchy implements BatchedEnv {
     const baseObs = baseGroup.obs, baseAct = baseGroup.act;
     const baseActSize = baseGroup.actionSpace.packedSize;
     const O = this.#baseObsSize;
-    const flags = this.flags, rew = this.rew;
-    const goals = this.#goals, G = this.#goalSize;
+    const flags = this.flags, rew = this.rew, envDone = this.envDone;
+    const envTruncated = this.envTruncated;
+    const goals = this.#goals, G = this.#goalSize, goalOff = this.#goalOff;
+    const prev = this.#prevObs, cur = this.#curObs;
     let stepBase = false;
     // 2. Higher levels set goals and spawn; bottom actions go to the base env.
     for (let i = 0; i < N; i++) {
-      this.envDone[i] = 0;
-      this.envTruncated[i] = 0;
-      for (let l = 0; l < L; l++) {
-        const s = l * N + i;
+      envDone[i] = 0;
+      envTruncated[i] = 0;
+      const keep = mask[i] === 0 ? ACTIVE | ALIVE : ALIVE;
+      for (let s = i; s < L * N; s += N) {
         rew[s] = 0;
-        flags[s]! &= mask[i] === 0 ? ACTIVE | ALIVE : ALIVE;
+        flags[s]! &= keep;
       }
       if (mask[i] === 0) {
         baseMask[i] = 0;
         continue;
       }
-      const l = this.#active[i]!;
-      const lv = levels[l]!;
+      const l = active[i]!;
+      const act = actBufs[l]!, as = actSizes[l]!;
       if (l < bottom) {
         baseMask[i] = 0;
-        const a = i * lv.actSize, g = i * G + this.#goalOff[l]!;
-        for (let k = 0; k < lv.actSize; k++) goals[g + k] = lv.group.act[a + k]!;
-        this.#steps[l * N + i]!++;
+        const a = i * as, g = i * G + goalOff[l]!;
+        for (let k = 0; k < as; k++) goals[g + k] = act[a + k]!;
+        steps[l * N + i]!++;
         const c = l + 1, cs = c * N + i;
         const n = ++this.#spawns[cs]!;
         this.#idN[cs] = n;
-        this.#steps[cs] = 0;
-        this.#pending[cs] = 0;
+        steps[cs] = 0;
+        pending[cs] = 0;
         this.#writeObs(c, i, levels[c]!.group.obs, baseObs, i * O);
         flags[cs] = SPAWNED | ACTIVE | ALIVE;
-        this.#active[i] = c;
+        active[i] = c;
       } else {
         baseMask[i] = 1;
         stepBase = true;
-        for (let k = 0; k < O; k++) this.#prevObs[i * O + k] = baseObs[i * O + k]!;
-        const a = i * lv.actSize;
-        for (let k = 0; k < baseActSize; k++) baseAct[i * baseActSize + k] = lv.group.act[a + k]!;
+        const o = i * O;
+        for (let k = 0; k < O; k++) prev[o + k] = baseObs[o + k]!;
+        const a = i * as, b = i * baseActSize;
+        for (let k = 0; k < baseActSize; k++) baseAct[b + k] = act[a + k]!;
       }
     }
     if (!stepBase) return;
     base.step();
     // 3. Route the base step's outcome to the levels.
-    const baseFinal = baseGroup.finalObs;
-    const cur = this.#curObs, prev = this.#prevObs;
+    const baseFinal = baseGroup.finalObs, baseRew = base.rew, baseDone = base.envDone;
+    const rewardFns = this.#rewardFns, horizons = this.#horizons;
+    const obsBufs = this.#obsBufs, obsSizes = this.#obsSizes;
     for (let i = 0; i < N; i++) {
       if (baseMask[i] === 0) continue;
-      const done = base.envDone[i] === 1;
+      const done = baseDone[i] === 1;
       const src = done ? baseFinal : baseObs;
       const o = i * O;
       for (let k = 0; k < O; k++) cur[o + k] = src[o + k]!;
-      const br = base.rew[i]!;
+      const br = baseRew[i]!;
       for (let l = 0; l < L; l++) {
-        const fn = levels[l]!.reward;
-        this.#pending[l * N + i]! += fn === undefined
+        const fn = rewardFns[l];
+        pending[l * N + i]! += fn === undefined
           ? br
-          : fn(i, prev, cur, o, goals, l === 0 ? -1 : i * G + this.#goalOff[l - 1]!, br);
+          : fn(i, prev, cur, o, goals, l === 0 ? -1 : i * G + goalOff[l - 1]!, br);
       }
-      this.#steps[bottom * N + i]!++;
+      steps[bottom * N + i]!++;
       if (done) {
         const trunc = base.envTruncated[i] === 1;
         const end = trunc ? TRUNCATED : TERMINATED;
         for (let l = 0; l < L; l++) {
           const s = l * N + i;
           flags[s] = end;
-          rew[s] = this.#pending[s]!;
-          this.#pending[s] = 0;
+          rew[s] = pending[s]!;
+          pending[s] = 0;
           this.#writeObs(l, i, levels[l]!.group.finalObs, cur, o);
         }
-        this.envDone[i] = 1;
-        this.envTruncated[i] = trunc ? 1 : 0;
+        envDone[i] = 1;
+        envTruncated[i] = trunc ? 1 : 0;
         this.#startEpisode(i);
         continue;
       }
       for (let l = 0; l < L; l++) {
-        const lv = levels[l]!, lo = i * lv.obsSize, obsBuf = lv.group.obs;
+        const lo = i * obsSizes[l]!, obsBuf = obsBufs[l]!;
         for (let k = 0; k < O; k++) obsBuf[lo + k] = cur[o + k]!;
       }
       let l = bottom;
-      while (l > 0 && this.#steps[l * N + i]! >= levels[l]!.horizon) {
+      while (l > 0 && steps[l * N + i]! >= horizons[l]!) {
         const s = l * N + i;
         flags[s] = TERMINATED;
-        rew[s] = this.#pending[s]!;
-        this.#pending[s] = 0;
-        const lv = levels[l]!;
-        const fin = lv.group.finalObs, ob = lv.group.obs;
-        for (let k = i * lv.obsSize; k < (i + 1) * lv.obsSize; k++) fin[k] = ob[k]!;
+        rew[s] = pending[s]!;
+        pending[s] = 0;
+        const size = obsSizes[l]!, fin = levels[l]!.group.finalObs, ob = obsBufs[l]!;
+        for (let k = i * size; k < (i + 1) * size; k++) fin[k] = ob[k]!;
         l--;
       }
       const s = l * N + i;
       flags[s] = ACTIVE | ALIVE;
-      rew[s] = this.#pending[s]!;
-      this.#pending[s] = 0;
-      this.#active[i] = l;
+      rew[s] = pending[s]!;
+      pending[s] = 0;
+      active[i] = l;
     }
   }
 }
