@@ -69,13 +69,14 @@ function fmt(x: unknown): string {
  * An env with more than one instance must have a `stepMask`: only env 0 is stepped.
  *
  * @example Turn the flat windy maze into a dict env
- * ```ts ignore
+ * ```ts
  * import { createWindyMaze } from "../envs/windy_maze.ts";
  * import { DictEnv } from "./dict_face.ts";
  * const env = new DictEnv(createWindyMaze(1));
  * const { obs } = env.reset({ seed: 1 });
+ * if (!("default_agent" in obs)) throw new Error("one agent");
  * const r = env.step({ default_agent: 1 });
- * console.log(obs, r.rewards, r.terminateds.__all__);
+ * if (r.rewards.default_agent !== 0 || r.terminateds.__all__) throw new Error("one step");
  * ```
  */
 export class DictEnv implements MultiAgentEnv {

@@ -104,7 +104,7 @@ interface Level {
  * A hierarchical env over a base batched env (see the module doc for the rules).
  *
  * @example Two levels over a base env
- * ```ts ignore
+ * ```ts
  * import { Discrete } from "../spaces.ts";
  * import { createWindyMaze } from "../envs/windy_maze.ts";
  * import { Hierarchy } from "./hierarchy.ts";
@@ -113,6 +113,9 @@ interface Level {
  *   { name: "low", agentId: "low_level_{n}", horizon: 25 },
  * ]);
  * env.reset(1);
+ * env.groups[0]!.act.fill(2); // every high-level agent: goal south
+ * env.step(); // spawns low_level_1 in every env; the base env does not move
+ * if (env.agentId(64) !== "low_level_1") throw new Error("fresh low-level agent");
  * ```
  */
 export class Hierarchy implements BatchedEnv {
