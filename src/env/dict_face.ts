@@ -126,7 +126,7 @@ export class DictEnv implements MultiAgentEnv {
 
   /** Every agent id of env 0's slots now: a hint, as ids change over an episode. */
   get possibleAgents(): readonly string[] {
-    return this.#slot.length === 0 ? [] : Array.from(this.#slot, (s) => this.env.agentId(s));
+    return Array.from(this.#slot, (s) => this.env.agentId(s)).filter((id) => id !== "");
   }
 
   /**
