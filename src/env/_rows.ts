@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Box, Dict, Discrete, MultiDiscrete, Space, Tuple } from "../spaces.ts";
+import type { Box, Dict, Discrete, MultiDiscrete, Space, SpaceValue, Tuple } from "../spaces.ts";
 
 /**
  * Tests whether a packed row (the action-buffer encoding) holds a member of `space`, without
@@ -219,4 +219,61 @@ function explainOneHot(
   return `expected a one-hot block for ${what}, got [${
     Array.from({ length: n }, (_, i) => row[offset + i]).join(", ")
   }]`;
+}
+
+// A bump allocator for small Float32Arrays: in Deno a new Float32Array with its own buffer costs
+// about 10x a view onto an existing buffer, and the dict face makes one per Box observation.
+const CHUNK_BYTES = 1 << 16;
+let chunk = new ArrayBuffer(CHUNK_BYTES);
+let chunkUsed = 0;
+
+function newFloats(n: number): Float32Array {
+  const bytes = n * 4;
+  if (bytes > CHUNK_BYTES / 8) return new Float32Array(n);
+  if (chunkUsed + bytes > CHUNK_BYTES) {
+    chunk = new ArrayBuffer(CHUNK_BYTES);
+    chunkUsed = 0;
+  }
+  const out = new Float32Array(chunk, chunkUsed, n);
+  chunkUsed += bytes;
+  return out;
+}
+
+/**
+ * Decodes a flat row into a value, like `space.unflatten` (equal result) but with fewer and
+ * cheaper allocations: the dict face's hot path. Small Box values are `Float32Array`s of their
+ * own range of a shared 64 KiB buffer (so their `.buffer` is not private to them).
+ * @param space the space
+ * @param row the buffer
+ * @param offset first index of the encoding
+ * @returns the decoded value
+ */
+export function decodeFlat(space: Space, row: Float32Array, offset: number): SpaceValue {
+  switch (space.kind) {
+    case "discrete": {
+      const d = space as Discrete;
+      let best = 0;
+      for (let i = 1; i < d.n; i++) if (row[offset + i]! > row[offset + best]!) best = i;
+      return d.start + best;
+    }
+    case "box": {
+      const n = space.flatSize;
+      const out = newFloats(n);
+      for (let i = 0; i < n; i++) out[i] = row[offset + i]!;
+      return out;
+    }
+    case "tuple": {
+      const t = space as Tuple;
+      const out: SpaceValue[] = new Array(t.spaces.length);
+      let o = offset;
+      for (let i = 0; i < t.spaces.length; i++) {
+        const s = t.spaces[i]!;
+        out[i] = decodeFlat(s, row, o);
+        o += s.flatSize;
+      }
+      return out;
+    }
+    default:
+      return space.unflatten(row, offset);
+  }
 }

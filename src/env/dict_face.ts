@@ -14,6 +14,7 @@ import {
   TERMINATED,
   TRUNCATED,
 } from "./batched.ts";
+import { decodeFlat } from "./_rows.ts";
 import type { Space, SpaceValue } from "../spaces.ts";
 import type {
   DoneDict,
@@ -67,6 +68,10 @@ function fmt(x: unknown): string {
  * given.
  *
  * An env with more than one instance must have a `stepMask`: only env 0 is stepped.
+ *
+ * Observations are fresh values at every step (small Box values are `Float32Array`s over their
+ * own range of a shared buffer: allocating a private buffer per value costs about 10x more in
+ * Deno); result objects are fresh too, so callers may keep them.
  *
  * @example Turn the flat windy maze into a dict env
  * ```ts
@@ -197,7 +202,7 @@ export class DictEnv implements MultiAgentEnv {
       this.#ids[k] = id;
       if ((f & ACTIVE) !== 0) {
         const g = this.#group[k]!;
-        obs[id] = g.observationSpace.unflatten(g.obs, this.#obsOff[k]!);
+        obs[id] = decodeFlat(g.observationSpace, g.obs, this.#obsOff[k]!);
         this.#acting[k] = 1;
         acting++;
       } else this.#acting[k] = 0;
@@ -241,7 +246,7 @@ export class DictEnv implements MultiAgentEnv {
         truncateds[id] = (f & TRUNCATED) !== 0;
         if (done) {
           const g = this.#group[k]!;
-          obs[id] = g.observationSpace.unflatten(g.finalObs, this.#obsOff[k]!);
+          obs[id] = decodeFlat(g.observationSpace, g.finalObs, this.#obsOff[k]!);
         }
       } else if (!done && (f & ALIVE) !== 0) {
         if (acted || (f & (ACTIVE | SPAWNED)) !== 0 || rew[s] !== 0) {
@@ -263,7 +268,7 @@ export class DictEnv implements MultiAgentEnv {
       this.#ids[k] = id;
       if ((f & ACTIVE) !== 0) {
         const g = this.#group[k]!;
-        obs[id] = g.observationSpace.unflatten(g.obs, this.#obsOff[k]!);
+        obs[id] = decodeFlat(g.observationSpace, g.obs, this.#obsOff[k]!);
         this.#acting[k] = 1;
         acting++;
       } else this.#acting[k] = 0;
