@@ -1,0 +1,855 @@
+/**
+ * PPO's update step: {@linkcode PPOLearner} updates one {@linkcode ActorCriticModel} from a
+ * batch of experience (GAE is computed beforehand, by the rollout buffer).
+ *
+ * The update, top to bottom (CleanRL's `ppo.py` order):
+ * 1. check the batch (finite numbers, valid actions) and keep a copy of the weights and the
+ *    optimiser state, to restore them if anything turns non-finite;
+ * 2. for each of `numEpochs` epochs, shuffle the rows with PCG32 and split them into
+ *    minibatches of about `minibatchSize` rows;
+ * 3. per minibatch: normalise the advantages, run the model forward, compute the loss
+ *    ({@linkcode ppoLoss}: clipped surrogate, value loss with optional clipping, entropy bonus,
+ *    optional KL penalty) and its derivative with respect to the logits and values in JS, run
+ *    the model's backward pass, clip the global gradient norm, and take an Adam step in JS;
+ * 4. average the statistics (RLlib's names) over all minibatches.
+ *
+ * The loss and the optimiser are plain JS over the outputs and the flat weights; tfjs runs the
+ * matrix products of the forward and backward passes (see `model.ts` for why).
+ *
+ * @example Update a model from a batch
+ * ```ts
+ * import { initBackend } from "../policy/backend.ts";
+ * import { ActorCriticModel } from "../policy/model.ts";
+ * import { PPOLearner } from "./ppo.ts";
+ * import { Discrete } from "../spaces.ts";
+ * await initBackend({ backend: "cpu" });
+ * const model = new ActorCriticModel({ obsSize: 2, actionSpace: new Discrete(2), seed: 1 });
+ * const learner = new PPOLearner(model, { lr: 1e-3, minibatchSize: 4, numEpochs: 2 });
+ * const batch = {
+ *   size: 4,
+ *   obs: new Float32Array([1, 0, 0, 1, 1, 0, 0, 1]),
+ *   actions: new Float32Array([0, 1, 1, 0]),
+ *   logp: new Float32Array(4).fill(Math.log(0.5)),
+ *   advantages: new Float32Array([1, 1, -1, -1]),
+ *   returns: new Float32Array([1, 1, 0, 0]),
+ *   values: new Float32Array(4),
+ * };
+ * const stats = learner.update(batch);
+ * console.log(stats.policy_loss, stats.vf_loss, stats.kl);
+ * model.dispose();
+ * ```
+ *
+ * @module
+ */
+
+import type { ActorCriticModel } from "../policy/model.ts";
+import { Pcg32 } from "../rng.ts";
+import { Discrete } from "../spaces.ts";
+
+/** PPO hyperparameters (RLlib's names in camelCase). */
+export interface PPOHyperparams {
+  /** Adam learning rate (> 0). */
+  lr: number;
+  /**
+   * Learning rate reached at `lrAnnealTimesteps` by linear annealing from `lr` (applied by
+   * {@linkcode PPOLearner.setTimesteps}); null keeps `lr` constant.
+   */
+  lrFinal: number | null;
+  /** Timesteps over which `lr` anneals to `lrFinal` (≥ 1 when `lrFinal` is set). */
+  lrAnnealTimesteps: number;
+  /** Discount factor γ in [0, 1]. Used by the rollout's GAE; the learner only checks it. */
+  gamma: number;
+  /** GAE λ in [0, 1]. Used by the rollout's GAE; the learner only checks it. */
+  lambda: number;
+  /** Clip range ε of the probability ratio: the surrogate uses clip(ratio, 1 − ε, 1 + ε). */
+  clipParam: number;
+  /**
+   * Clip range of the value update (RLlib's `vf_clip_param`): the value loss is
+   * max((v − R)², (v_old + clip(v − v_old, ±c) − R)²), as in OpenAI Baselines' PPO2 and
+   * CleanRL. null disables it. (RLlib instead clamps the squared error at c, which zeroes the
+   * gradient of every error above √c: with returns of 100, as in the windy maze, the value
+   * function would stop learning.)
+   */
+  vfClipParam: number | null;
+  /** Weight of the value loss in the total loss (≥ 0). */
+  vfLossCoeff: number;
+  /** Weight of the entropy bonus (≥ 0): the total loss subtracts `entropyCoeff × entropy`. */
+  entropyCoeff: number;
+  /**
+   * Initial weight of a KL penalty (≥ 0; 0 disables it). The KL is estimated from the sampled
+   * actions as mean(ratio − 1 − log ratio). When positive it adapts after each update like
+   * RLlib's: ×1.5 when the KL exceeds 2 × `klTarget`, ×0.5 below `klTarget` / 2.
+   */
+  klCoeff: number;
+  /** KL target of the adaptive penalty (> 0). */
+  klTarget: number;
+  /** Passes over the batch per update (integer ≥ 1). */
+  numEpochs: number;
+  /**
+   * Rows per minibatch (integer ≥ 1). A batch of `size` rows is split into
+   * max(1, round(size / minibatchSize)) minibatches of nearly equal size, so every row is used
+   * in every epoch. Larger minibatches cost little more per step (tfjs per-op overhead
+   * dominates at these model sizes).
+   */
+  minibatchSize: number;
+  /** Global gradient-norm clip (> 0), as `torch.nn.utils.clip_grad_norm_`; null disables it. */
+  gradClip: number | null;
+  /** Advantage normalisation to zero mean and unit std: per `"minibatch"`, per `"batch"`, or `"none"`. */
+  advantageNormalization: "minibatch" | "batch" | "none";
+  /** Adam β1 in [0, 1). */
+  adamBeta1: number;
+  /** Adam β2 in [0, 1). */
+  adamBeta2: number;
+  /** Adam ε (> 0; CleanRL's PPO uses 1e-5). */
+  adamEpsilon: number;
+}
+
+/** The defaults: good for small problems (CleanRL-like), RLlib-like where that works. */
+export const DEFAULT_PPO_HYPERPARAMS: Readonly<PPOHyperparams> = Object.freeze({
+  lr: 3e-4,
+  lrFinal: null,
+  lrAnnealTimesteps: 0,
+  gamma: 0.99,
+  lambda: 0.95,
+  clipParam: 0.2,
+  vfClipParam: 10,
+  vfLossCoeff: 0.5,
+  entropyCoeff: 0,
+  klCoeff: 0,
+  klTarget: 0.01,
+  numEpochs: 4,
+  minibatchSize: 512,
+  gradClip: 0.5,
+  advantageNormalization: "minibatch",
+  adamBeta1: 0.9,
+  adamBeta2: 0.999,
+  adamEpsilon: 1e-5,
+});
+
+/**
+ * Fills in defaults and checks every hyperparameter.
+ *
+ * @example
+ * ```ts
+ * import { resolvePPOHyperparams } from "./ppo.ts";
+ * const h = resolvePPOHyperparams({ lr: 1e-3 });
+ * if (h.clipParam !== 0.2) throw new Error("default");
+ * ```
+ *
+ * @param overrides any subset (undefined values mean "default")
+ * @returns the complete hyperparameters
+ * @throws {RangeError} naming the field, its value and what is expected
+ */
+export function resolvePPOHyperparams(overrides: Partial<PPOHyperparams> = {}): PPOHyperparams {
+  const h: PPOHyperparams = { ...DEFAULT_PPO_HYPERPARAMS };
+  for (const [k, v] of Object.entries(overrides)) {
+    if (!(k in DEFAULT_PPO_HYPERPARAMS)) {
+      throw new RangeError(
+        `Unknown PPO hyperparameter "${k}", expected one of ${
+          Object.keys(DEFAULT_PPO_HYPERPARAMS).join(", ")
+        }`,
+      );
+    }
+    // deno-lint-ignore no-explicit-any
+    if (v !== undefined) (h as any)[k] = v;
+  }
+  const bad = (field: string, expected: string): never => {
+    const v = (h as unknown as Record<string, unknown>)[field];
+    throw new RangeError(
+      `PPO hyperparameter "${field}" must be ${expected}, got ${
+        typeof v === "string" ? JSON.stringify(v) : String(v)
+      }`,
+    );
+  };
+  const num = (x: unknown): x is number => typeof x === "number" && Number.isFinite(x);
+  if (!num(h.lr) || h.lr <= 0) bad("lr", "a finite number > 0");
+  if (h.lrFinal !== null && (!num(h.lrFinal) || h.lrFinal < 0)) {
+    bad("lrFinal", "null or a finite number >= 0");
+  }
+  if (
+    !Number.isInteger(h.lrAnnealTimesteps) || h.lrAnnealTimesteps < (h.lrFinal === null ? 0 : 1)
+  ) {
+    bad(
+      "lrAnnealTimesteps",
+      h.lrFinal === null ? "an integer >= 0" : "an integer >= 1 when lrFinal is set",
+    );
+  }
+  if (!num(h.gamma) || h.gamma < 0 || h.gamma > 1) bad("gamma", "a number in [0, 1]");
+  if (!num(h.lambda) || h.lambda < 0 || h.lambda > 1) bad("lambda", "a number in [0, 1]");
+  if (!num(h.clipParam) || h.clipParam <= 0) bad("clipParam", "a finite number > 0");
+  if (h.vfClipParam !== null && !(typeof h.vfClipParam === "number" && h.vfClipParam > 0)) {
+    bad("vfClipParam", "null or a number > 0");
+  }
+  if (!num(h.vfLossCoeff) || h.vfLossCoeff < 0) bad("vfLossCoeff", "a finite number >= 0");
+  if (!num(h.entropyCoeff) || h.entropyCoeff < 0) bad("entropyCoeff", "a finite number >= 0");
+  if (!num(h.klCoeff) || h.klCoeff < 0) bad("klCoeff", "a finite number >= 0");
+  if (!num(h.klTarget) || h.klTarget <= 0) bad("klTarget", "a finite number > 0");
+  if (!Number.isInteger(h.numEpochs) || h.numEpochs < 1) bad("numEpochs", "an integer >= 1");
+  if (!Number.isInteger(h.minibatchSize) || h.minibatchSize < 1) {
+    bad("minibatchSize", "an integer >= 1");
+  }
+  if (h.gradClip !== null && (!num(h.gradClip) || h.gradClip <= 0)) {
+    bad("gradClip", "null or a finite number > 0");
+  }
+  if (!["minibatch", "batch", "none"].includes(h.advantageNormalization)) {
+    bad("advantageNormalization", `"minibatch", "batch" or "none"`);
+  }
+  if (!num(h.adamBeta1) || h.adamBeta1 < 0 || h.adamBeta1 >= 1) {
+    bad("adamBeta1", "a number in [0, 1)");
+  }
+  if (!num(h.adamBeta2) || h.adamBeta2 < 0 || h.adamBeta2 >= 1) {
+    bad("adamBeta2", "a number in [0, 1)");
+  }
+  if (!num(h.adamEpsilon) || h.adamEpsilon <= 0) bad("adamEpsilon", "a finite number > 0");
+  return h;
+}
+
+/**
+ * A training batch of `size` rows (arrays may be longer; only the first rows are read). The
+ * rollout buffer's `TrainBatch` is one.
+ */
+export interface PPOBatch {
+  /** Rows in the batch. */
+  size: number;
+  /** `[size × obsSize]` observations. */
+  obs: Float32Array;
+  /** `[size × actSize]` packed actions (one float per head). */
+  actions: Float32Array;
+  /** `[size]` log-probabilities of the actions under the policy that chose them. */
+  logp: Float32Array;
+  /** `[size]` advantages (GAE). */
+  advantages: Float32Array;
+  /** `[size]` value targets (advantage + old value). */
+  returns: Float32Array;
+  /** `[size]` value estimates when the rows were collected. */
+  values: Float32Array;
+}
+
+/** Learner statistics of one update, averaged over its minibatches (RLlib's names). */
+export interface LearnerStats {
+  /** policy_loss + vfLossCoeff × vf_loss − entropyCoeff × entropy + kl_coeff × kl. */
+  total_loss: number;
+  /** −mean(min(ratio × A, clip(ratio) × A)). */
+  policy_loss: number;
+  /** Mean (clipped) squared value error, before `vfLossCoeff`. */
+  vf_loss: number;
+  /** 1 − Var(returns − values) / Var(returns), clamped below at −1. */
+  vf_explained_var: number;
+  /** Estimated KL(old ‖ new): mean(ratio − 1 − log ratio). */
+  kl: number;
+  /** Mean entropy of the action distribution (sum over heads). */
+  entropy: number;
+  /** Fraction of rows with |ratio − 1| > clipParam. */
+  clip_frac: number;
+  /** Learning rate used. */
+  cur_lr: number;
+  /** Global gradient norm before clipping. */
+  grad_gnorm: number;
+  /** KL penalty weight used (after this update it may have adapted). */
+  kl_coeff: number;
+  /** Entropy bonus weight used. */
+  entropy_coeff: number;
+  /** Minibatch steps taken (epochs × minibatches). */
+  num_minibatches: number;
+}
+
+/** Inputs of {@linkcode ppoLoss}: one minibatch of model outputs and stored experience. */
+export interface PPOLossInput {
+  /** Rows `M`. */
+  rows: number;
+  /** Categories per head; logits of head `h` are a block of `heads[h]` columns. */
+  heads: readonly number[];
+  /** Value of each head's first category in the packed actions (Discrete `start`; else 0). */
+  headStarts: readonly number[];
+  /** `[M × L]` logits of the current policy. */
+  logits: Float32Array;
+  /** `[M]` current value estimates. */
+  values: Float32Array;
+  /** `[M × K]` packed actions taken. */
+  actions: Float32Array;
+  /** `[M]` log-probabilities of the actions when taken. */
+  oldLogp: Float32Array;
+  /** `[M]` advantages (already normalised if wanted). */
+  advantages: Float32Array;
+  /** `[M]` value targets. */
+  returns: Float32Array;
+  /** `[M]` value estimates when the rows were collected. */
+  oldValues: Float32Array;
+  /** Ratio clip ε. */
+  clipParam: number;
+  /** Value clip (null: none). */
+  vfClipParam: number | null;
+  /** Value loss weight. */
+  vfLossCoeff: number;
+  /** Entropy bonus weight. */
+  entropyCoeff: number;
+  /** KL penalty weight. */
+  klCoeff: number;
+}
+
+/** The loss terms of one minibatch (means over its rows). */
+export interface PPOLossTerms {
+  /** The minimised total. */
+  totalLoss: number;
+  /** Clipped-surrogate loss. */
+  policyLoss: number;
+  /** (Clipped) squared value error. */
+  vfLoss: number;
+  /** Entropy (sum over heads). */
+  entropy: number;
+  /** KL estimate mean(ratio − 1 − log ratio). */
+  kl: number;
+  /** Fraction of clipped ratios. */
+  clipFrac: number;
+  /** Explained variance of the returns by the current values. */
+  explainedVar: number;
+}
+
+/**
+ * The PPO loss of one minibatch and, when `dLogits`/`dValues` are given, its derivative with
+ * respect to every logit and value (written into them). Plain float64 JS; heads are
+ * independent categoricals, so log-probabilities and entropies sum over heads.
+ *
+ * @example
+ * ```ts
+ * import { ppoLoss } from "./ppo.ts";
+ * const f = (xs: number[]) => Float32Array.from(xs);
+ * const t = ppoLoss({
+ *   rows: 1, heads: [2], headStarts: [0], logits: f([0, 0]), values: f([0.5]),
+ *   actions: f([1]), oldLogp: f([Math.log(0.5)]), advantages: f([1]), returns: f([1]),
+ *   oldValues: f([0.5]), clipParam: 0.2, vfClipParam: null, vfLossCoeff: 0.5,
+ *   entropyCoeff: 0, klCoeff: 0,
+ * });
+ * // ratio 1: policyLoss −1, vfLoss 0.25, entropy ln 2
+ * ```
+ *
+ * @param p logits, values, stored experience and coefficients
+ * @param dLogits `[M × L]` receives d totalLoss / d logits (optional)
+ * @param dValues `[M]` receives d totalLoss / d values (optional)
+ * @returns the loss terms
+ */
+export function ppoLoss(
+  p: PPOLossInput,
+  dLogits?: Float32Array,
+  dValues?: Float32Array,
+): PPOLossTerms {
+  const { rows: M, heads, headStarts, logits, values, actions, oldLogp, advantages, returns } = p;
+  const K = heads.length, L = heads.reduce((a, b) => a + b, 0);
+  const c = p.clipParam, vc = p.vfClipParam;
+  let polSum = 0, vfSum = 0, entSum = 0, klSum = 0, clipped = 0;
+  let retSum = 0, retSq = 0, errSum = 0, errSq = 0;
+  const lp = new Float64Array(L), hEnt = new Float64Array(K); // one row's log-probs, entropies
+  for (let r = 0; r < M; r++) {
+    // Log-softmax per head; the action's log-probability and the entropy sum over heads.
+    let logp = 0, ent = 0;
+    for (let h = 0, off = 0; h < K; off += heads[h]!, h++) {
+      const n = heads[h]!, z = r * L + off;
+      let max = -Infinity;
+      for (let j = 0; j < n; j++) max = Math.max(max, logits[z + j]!);
+      let sum = 0;
+      for (let j = 0; j < n; j++) sum += Math.exp(logits[z + j]! - max);
+      const lse = max + Math.log(sum);
+      let H = 0;
+      for (let j = 0; j < n; j++) {
+        lp[off + j] = logits[z + j]! - lse;
+        H -= Math.exp(lp[off + j]!) * lp[off + j]!;
+      }
+      hEnt[h] = H;
+      ent += H;
+      logp += lp[off + actions[r * K + h]! - headStarts[h]!]!;
+    }
+    const logRatio = logp - oldLogp[r]!;
+    const ratio = Math.exp(logRatio);
+    const A = advantages[r]!;
+    const unclippedObj = ratio * A;
+    const clippedObj = Math.min(Math.max(ratio, 1 - c), 1 + c) * A;
+    const unclippedActive = unclippedObj <= clippedObj;
+    polSum -= unclippedActive ? unclippedObj : clippedObj;
+    if (Math.abs(ratio - 1) > c) clipped++;
+    klSum += ratio - 1 - logRatio;
+    entSum += ent;
+
+    // Value loss, optionally clipped around the old value.
+    const v = values[r]!, R = returns[r]!, vOld = p.oldValues[r]!;
+    const e1 = v - R;
+    let vf = e1 * e1, dv = 2 * e1;
+    if (vc !== null) {
+      const dvOld = v - vOld;
+      const e2 = vOld + Math.min(Math.max(dvOld, -vc), vc) - R;
+      if (e2 * e2 > vf) {
+        vf = e2 * e2;
+        dv = Math.abs(dvOld) < vc ? 2 * e2 : 0;
+      }
+    }
+    vfSum += vf;
+    retSum += R;
+    retSq += R * R;
+    errSum += R - v;
+    errSq += (R - v) ** 2;
+
+    if (dLogits !== undefined && dValues !== undefined) {
+      // d total / d logp of this row: surrogate (when not clipped away) and KL penalty.
+      const gLogp = ((unclippedActive ? -A * ratio : 0) + p.klCoeff * (ratio - 1)) / M;
+      const gEnt = p.entropyCoeff / M;
+      for (let h = 0, off = 0; h < K; off += heads[h]!, h++) {
+        const a = actions[r * K + h]! - headStarts[h]!;
+        for (let j = 0; j < heads[h]!; j++) {
+          const pj = Math.exp(lp[off + j]!);
+          // d logp / d z_j = 1{j = a} − p_j;  d H / d z_j = −p_j (log p_j + H).
+          dLogits[r * L + off + j] = gLogp * ((j === a ? 1 : 0) - pj) +
+            gEnt * pj * (lp[off + j]! + hEnt[h]!);
+        }
+      }
+      dValues[r] = p.vfLossCoeff * dv / M;
+    }
+  }
+  const policyLoss = polSum / M, vfLoss = vfSum / M, entropy = entSum / M, kl = klSum / M;
+  // Sample variances (n − 1), as torch.var; a constant-return batch explains nothing (−1).
+  const varOf = (s: number, sq: number) => M > 1 ? (sq - s * s / M) / (M - 1) : 0;
+  const explainedVar = Math.max(-1, 1 - varOf(errSum, errSq) / (varOf(retSum, retSq) + 1e-8));
+  return {
+    totalLoss: policyLoss + p.vfLossCoeff * vfLoss - p.entropyCoeff * entropy + p.klCoeff * kl,
+    policyLoss,
+    vfLoss,
+    entropy,
+    kl,
+    clipFrac: clipped / M,
+    explainedVar,
+  };
+}
+
+/** Optimiser state of a {@linkcode PPOLearner}, for checkpoints. */
+export interface PPOLearnerState {
+  /** Adam steps taken. */
+  step: number;
+  /** Adam first moments (flat weight layout). */
+  m: Float64Array;
+  /** Adam second moments. */
+  v: Float64Array;
+  /** Current KL penalty weight. */
+  klCoeff: number;
+  /** Current learning rate. */
+  lr: number;
+  /** State of the learner's own shuffling stream. */
+  rng: [number, number, number, number];
+}
+
+/**
+ * Updates one {@linkcode ActorCriticModel} with PPO. Holds the Adam state and the current
+ * learning rate and KL coefficient; allocates its scratch once (growing with the batch).
+ *
+ * NaN guard: when a loss term, the gradient or the new weights are not finite, the update
+ * stops, the weights and optimiser state return to what they were before the update, and it
+ * throws an error naming the policy and the field. A batch with a non-finite number or an
+ * invalid action is rejected before anything changes.
+ */
+export class PPOLearner {
+  /** The model updated. */
+  readonly model: ActorCriticModel;
+  /** Policy id, used in error messages. */
+  readonly policyId: string;
+  /** The resolved hyperparameters. */
+  readonly hyperparams: Readonly<PPOHyperparams>;
+  readonly #headStarts: number[];
+  readonly #rng: Pcg32;
+  #lr: number;
+  #klCoeff: number;
+  #step = 0;
+  readonly #params: Float32Array;
+  readonly #grad: Float32Array;
+  readonly #m: Float64Array;
+  readonly #v: Float64Array;
+  readonly #backup: Float32Array;
+  readonly #backupM: Float64Array;
+  readonly #backupV: Float64Array;
+  #cap = 0;
+  #perm = new Int32Array(0);
+  #adv = new Float32Array(0);
+  #mbObs = new Float32Array(0);
+  #mbAct = new Float32Array(0);
+  #mbLogp = new Float32Array(0);
+  #mbAdv = new Float32Array(0);
+  #mbRet = new Float32Array(0);
+  #mbVal = new Float32Array(0);
+
+  /**
+   * @param model the model to train (its current weights are the starting point)
+   * @param hyperparams overrides of {@linkcode DEFAULT_PPO_HYPERPARAMS}
+   * @param policyId the policy's id, for error messages (default `"default_policy"`)
+   * @param seed seed of the shuffling stream used when `update` gets no `rng` (default 0)
+   * @throws {RangeError} on a bad hyperparameter (see {@linkcode resolvePPOHyperparams})
+   */
+  constructor(
+    model: ActorCriticModel,
+    hyperparams: Partial<PPOHyperparams> = {},
+    policyId = "default_policy",
+    seed = 0,
+  ) {
+    this.hyperparams = Object.freeze(resolvePPOHyperparams(hyperparams));
+    this.model = model;
+    this.policyId = policyId;
+    const space = model.actionSpace;
+    this.#headStarts = model.heads.map((_, h) =>
+      h === 0 && space instanceof Discrete ? space.start : 0
+    );
+    this.#rng = new Pcg32(seed, 0x99);
+    this.#lr = this.hyperparams.lr;
+    this.#klCoeff = this.hyperparams.klCoeff;
+    const n = model.numParams;
+    this.#params = new Float32Array(n);
+    this.#grad = new Float32Array(n);
+    this.#m = new Float64Array(n);
+    this.#v = new Float64Array(n);
+    this.#backup = new Float32Array(n);
+    this.#backupM = new Float64Array(n);
+    this.#backupV = new Float64Array(n);
+  }
+
+  /** @returns the current learning rate */
+  get learningRate(): number {
+    return this.#lr;
+  }
+
+  /** @returns the current KL penalty weight */
+  get klCoeff(): number {
+    return this.#klCoeff;
+  }
+
+  /**
+   * Sets the learning rate of the next updates (the trainer's schedule calls this).
+   * @param lr a finite number >= 0
+   * @throws {RangeError} otherwise
+   */
+  setLearningRate(lr: number): void {
+    if (!Number.isFinite(lr) || lr < 0) {
+      throw new RangeError(`Learning rate must be a finite number >= 0, got ${lr}`);
+    }
+    this.#lr = lr;
+  }
+
+  /**
+   * Applies the linear schedule of the hyperparameters (`lr` → `lrFinal` over
+   * `lrAnnealTimesteps`) at `timesteps`; without `lrFinal` the rate stays `lr`.
+   * @param timesteps env steps sampled so far
+   * @returns the learning rate now in use
+   */
+  setTimesteps(timesteps: number): number {
+    const h = this.hyperparams;
+    if (h.lrFinal === null) return this.#lr;
+    const frac = Math.min(1, Math.max(0, timesteps) / h.lrAnnealTimesteps);
+    this.#lr = h.lr + (h.lrFinal - h.lr) * frac;
+    return this.#lr;
+  }
+
+  /**
+   * The optimiser state (copies), for checkpoints.
+   * @returns Adam moments and step, KL weight, learning rate and the shuffling stream
+   */
+  getState(): PPOLearnerState {
+    return {
+      step: this.#step,
+      m: this.#m.slice(),
+      v: this.#v.slice(),
+      klCoeff: this.#klCoeff,
+      lr: this.#lr,
+      rng: this.#rng.getState(),
+    };
+  }
+
+  /**
+   * Restores a state from {@linkcode PPOLearner.getState}.
+   * @param s the state
+   * @throws {RangeError} when the moments do not match the model's size
+   */
+  setState(s: PPOLearnerState): void {
+    if (s.m.length !== this.#m.length || s.v.length !== this.#v.length) {
+      throw new RangeError(
+        `PPO learner state has ${s.m.length} moments, the model has ${this.#m.length} weights`,
+      );
+    }
+    this.#step = s.step;
+    this.#m.set(s.m);
+    this.#v.set(s.v);
+    this.#klCoeff = s.klCoeff;
+    this.setLearningRate(s.lr);
+    this.#rng.setState(s.rng);
+  }
+
+  #fail(what: string): never {
+    throw new Error(`PPO update of policy "${this.policyId}": ${what}`);
+  }
+
+  /** Rejects a batch with a wrong size, a non-finite number or an invalid action. */
+  #checkBatch(b: PPOBatch): void {
+    const n = b.size, O = this.model.obsSize, K = this.model.actSize;
+    if (!Number.isInteger(n) || n < 1) {
+      throw new RangeError(
+        `PPO update of policy "${this.policyId}": batch size must be an integer >= 1, got ${n}`,
+      );
+    }
+    const fields: Array<[string, Float32Array, number]> = [
+      ["obs", b.obs, O],
+      ["actions", b.actions, K],
+      ["logp", b.logp, 1],
+      ["advantages", b.advantages, 1],
+      ["returns", b.returns, 1],
+      ["values", b.values, 1],
+    ];
+    for (const [name, arr, per] of fields) {
+      if (arr.length < n * per) {
+        throw new RangeError(
+          `PPO update of policy "${this.policyId}": batch.${name} holds ${arr.length} floats, ` +
+            `expected ${n} rows × ${per}`,
+        );
+      }
+      for (let i = 0; i < n * per; i++) {
+        if (!Number.isFinite(arr[i])) {
+          this.#fail(`batch.${name}[${i}] is ${arr[i]}; nothing was changed`);
+        }
+      }
+    }
+    const heads = this.model.heads, starts = this.#headStarts;
+    for (let r = 0; r < n; r++) {
+      for (let h = 0; h < K; h++) {
+        const a = b.actions[r * K + h]! - starts[h]!;
+        if (!Number.isInteger(a) || a < 0 || a >= heads[h]!) {
+          throw new RangeError(
+            `PPO update of policy "${this.policyId}": batch.actions[${r * K + h}] (row ${r}, ` +
+              `head ${h}) is ${b.actions[r * K + h]}, expected an integer in ` +
+              `[${starts[h]}, ${starts[h]! + heads[h]! - 1}]`,
+          );
+        }
+      }
+    }
+  }
+
+  #grow(n: number): void {
+    if (n <= this.#cap) return;
+    const O = this.model.obsSize, K = this.model.actSize;
+    this.#cap = n;
+    this.#perm = new Int32Array(n);
+    this.#adv = new Float32Array(n);
+    this.#mbObs = new Float32Array(n * O);
+    this.#mbAct = new Float32Array(n * K);
+    this.#mbLogp = new Float32Array(n);
+    this.#mbAdv = new Float32Array(n);
+    this.#mbRet = new Float32Array(n);
+    this.#mbVal = new Float32Array(n);
+  }
+
+  /**
+   * One PPO update: `numEpochs` passes of shuffled minibatches over the first `batch.size`
+   * rows.
+   * @param batch the training batch (not modified)
+   * @param rng stream for shuffling (default: the learner's own, seeded in the constructor)
+   * @returns statistics averaged over the minibatches
+   * @throws {RangeError} on a malformed batch (nothing changes)
+   * @throws {Error} on a non-finite batch value (nothing changes), or a non-finite loss,
+   *   gradient or weight (the weights and optimiser state from before the update are restored)
+   */
+  update(batch: PPOBatch, rng: Pcg32 = this.#rng): LearnerStats {
+    const h = this.hyperparams, model = this.model;
+    this.#checkBatch(batch);
+    const n = batch.size, O = model.obsSize, K = model.actSize;
+    this.#grow(n);
+    model.getFlatWeights(this.#params);
+    this.#backup.set(this.#params);
+    this.#backupM.set(this.#m);
+    this.#backupV.set(this.#v);
+    const stepBefore = this.#step;
+
+    // Advantages: as given, or normalised over the whole batch.
+    const adv = this.#adv;
+    adv.set(batch.advantages.subarray(0, n));
+    if (h.advantageNormalization === "batch") normalize(adv, n);
+
+    const numMb = Math.max(1, Math.round(n / h.minibatchSize));
+    const perm = this.#perm;
+    for (let i = 0; i < n; i++) perm[i] = i;
+    const sums = {
+      total: 0,
+      policy: 0,
+      vf: 0,
+      ev: 0,
+      kl: 0,
+      entropy: 0,
+      clip: 0,
+      gnorm: 0,
+    };
+    let steps = 0;
+    const lossInput: PPOLossInput = {
+      rows: 0,
+      heads: model.heads,
+      headStarts: this.#headStarts,
+      logits: new Float32Array(0),
+      values: new Float32Array(0),
+      actions: this.#mbAct,
+      oldLogp: this.#mbLogp,
+      advantages: this.#mbAdv,
+      returns: this.#mbRet,
+      oldValues: this.#mbVal,
+      clipParam: h.clipParam,
+      vfClipParam: h.vfClipParam,
+      vfLossCoeff: h.vfLossCoeff,
+      entropyCoeff: h.entropyCoeff,
+      klCoeff: this.#klCoeff,
+    };
+    let terms: PPOLossTerms | undefined;
+    const loss = (
+      logits: Float32Array,
+      values: Float32Array,
+      dL: Float32Array,
+      dV: Float32Array,
+    ) => {
+      lossInput.logits = logits;
+      lossInput.values = values;
+      terms = ppoLoss(lossInput, dL, dV);
+    };
+    try {
+      for (let epoch = 0; epoch < h.numEpochs; epoch++) {
+        // Fisher–Yates with PCG32.
+        for (let i = n - 1; i > 0; i--) {
+          const j = rng.nextInt(i + 1);
+          const t = perm[i]!;
+          perm[i] = perm[j]!;
+          perm[j] = t;
+        }
+        let start = 0;
+        for (let mb = 0; mb < numMb; mb++) {
+          const m = Math.floor(n / numMb) + (mb < n % numMb ? 1 : 0);
+          // Gather the minibatch rows.
+          for (let k = 0; k < m; k++) {
+            const i = perm[start + k]!;
+            for (let j = 0; j < O; j++) this.#mbObs[k * O + j] = batch.obs[i * O + j]!;
+            for (let j = 0; j < K; j++) this.#mbAct[k * K + j] = batch.actions[i * K + j]!;
+            this.#mbLogp[k] = batch.logp[i]!;
+            this.#mbAdv[k] = adv[i]!;
+            this.#mbRet[k] = batch.returns[i]!;
+            this.#mbVal[k] = batch.values[i]!;
+          }
+          start += m;
+          if (h.advantageNormalization === "minibatch") normalize(this.#mbAdv, m);
+          lossInput.rows = m;
+          terms = undefined;
+          model.computeGradients(this.#mbObs.subarray(0, m * O), m, loss, this.#grad);
+          const t = terms as PPOLossTerms | undefined;
+          if (t === undefined) throw new Error("the loss was not evaluated");
+          const where = `at epoch ${epoch + 1}, minibatch ${mb + 1}`;
+          for (
+            const [name, value] of [
+              ["policy_loss", t.policyLoss],
+              ["vf_loss", t.vfLoss],
+              ["entropy", t.entropy],
+              ["kl", t.kl],
+              ["total_loss", t.totalLoss],
+            ] as const
+          ) {
+            if (!Number.isFinite(value)) throw new NonFinite(`${name} is ${value} ${where}`);
+          }
+          const gnorm = this.#adamStep(h);
+          if (!Number.isFinite(gnorm)) throw new NonFinite(`grad_gnorm is ${gnorm} ${where}`);
+          try {
+            model.setFlatWeights(this.#params);
+          } catch (e) {
+            throw new NonFinite(
+              `the new weights are not finite ${where} (${(e as Error).message})`,
+            );
+          }
+          sums.total += t.totalLoss;
+          sums.policy += t.policyLoss;
+          sums.vf += t.vfLoss;
+          sums.ev += t.explainedVar;
+          sums.kl += t.kl;
+          sums.entropy += t.entropy;
+          sums.clip += t.clipFrac;
+          sums.gnorm += gnorm;
+          steps++;
+        }
+      }
+    } catch (e) {
+      // Restore the weights and optimiser state from before this update.
+      this.#params.set(this.#backup);
+      this.#m.set(this.#backupM);
+      this.#v.set(this.#backupV);
+      this.#step = stepBefore;
+      model.setFlatWeights(this.#backup);
+      if (e instanceof NonFinite) {
+        this.#fail(`${e.message}; the weights from before this update were restored`);
+      }
+      throw e;
+    }
+    const klCoeffUsed = this.#klCoeff;
+    const kl = sums.kl / steps;
+    if (this.#klCoeff > 0) {
+      if (kl > 2 * h.klTarget) this.#klCoeff *= 1.5;
+      else if (kl < 0.5 * h.klTarget) this.#klCoeff *= 0.5;
+    }
+    return {
+      total_loss: sums.total / steps,
+      policy_loss: sums.policy / steps,
+      vf_loss: sums.vf / steps,
+      vf_explained_var: sums.ev / steps,
+      kl,
+      entropy: sums.entropy / steps,
+      clip_frac: sums.clip / steps,
+      cur_lr: this.#lr,
+      grad_gnorm: sums.gnorm / steps,
+      kl_coeff: klCoeffUsed,
+      entropy_coeff: h.entropyCoeff,
+      num_minibatches: steps,
+    };
+  }
+
+  /**
+   * Clips the gradient in `#grad` to the global norm and applies one Adam step (as
+   * `torch.optim.Adam`) to `#params`. Leaves everything untouched when the norm is not finite.
+   * @returns the gradient norm before clipping
+   */
+  #adamStep(h: PPOHyperparams): number {
+    const g = this.#grad, p = this.#params, m = this.#m, v = this.#v;
+    let sq = 0;
+    for (let k = 0; k < g.length; k++) sq += g[k]! * g[k]!;
+    const norm = Math.sqrt(sq);
+    if (!Number.isFinite(norm)) return norm;
+    const scale = h.gradClip !== null && norm > h.gradClip ? h.gradClip / (norm + 1e-6) : 1;
+    const b1 = h.adamBeta1, b2 = h.adamBeta2, eps = h.adamEpsilon;
+    this.#step++;
+    const bc1 = 1 - b1 ** this.#step, bc2 = 1 - b2 ** this.#step;
+    const stepSize = this.#lr / bc1, sqrtBc2 = Math.sqrt(bc2);
+    for (let k = 0; k < g.length; k++) {
+      const gk = g[k]! * scale;
+      const mk = b1 * m[k]! + (1 - b1) * gk;
+      const vk = b2 * v[k]! + (1 - b2) * gk * gk;
+      m[k] = mk;
+      v[k] = vk;
+      p[k] = p[k]! - stepSize * mk / (Math.sqrt(vk) / sqrtBc2 + eps);
+    }
+    return norm;
+  }
+
+  /** Releases the learner (it owns no tensors; the model is disposed separately). */
+  dispose(): void {
+    this.#cap = 0;
+    this.#perm = new Int32Array(0);
+    this.#adv =
+      this.#mbObs =
+      this.#mbAct =
+      this.#mbLogp =
+        new Float32Array(0);
+    this.#mbAdv = this.#mbRet = this.#mbVal = new Float32Array(0);
+  }
+}
+
+/** Marks a non-finite loss, gradient or weight inside an update. */
+class NonFinite extends Error {}
+
+/** Normalises `a[0..n)` to zero mean and unit (sample) std, in place. */
+function normalize(a: Float32Array, n: number): void {
+  let s = 0;
+  for (let i = 0; i < n; i++) s += a[i]!;
+  const mean = s / n;
+  let sq = 0;
+  for (let i = 0; i < n; i++) sq += (a[i]! - mean) ** 2;
+  const std = n > 1 ? Math.sqrt(sq / (n - 1)) : 0;
+  for (let i = 0; i < n; i++) a[i] = (a[i]! - mean) / (std + 1e-8);
+}

@@ -1,0 +1,409 @@
+import assert from "node:assert/strict";
+import { initBackend } from "../policy/backend.ts";
+import { ActorCriticModel, type OutputLoss } from "../policy/model.ts";
+import {
+  DEFAULT_PPO_HYPERPARAMS,
+  type PPOBatch,
+  PPOLearner,
+  ppoLoss,
+  type PPOLossInput,
+  resolvePPOHyperparams,
+} from "./ppo.ts";
+import { Discrete, MultiDiscrete } from "../spaces.ts";
+import { Pcg32 } from "../rng.ts";
+
+function near(actual: number, expected: number, tol: number, what = ""): void {
+  assert.ok(
+    Math.abs(actual - expected) <= tol,
+    `${what}: ${actual} vs expected ${expected} (tol ${tol})`,
+  );
+}
+
+const f32 = (xs: number[]) => Float32Array.from(xs);
+const entropyOf = (ps: number[]) => -ps.reduce((s, p) => s + p * Math.log(p), 0);
+const softmax = (zs: number[]) => {
+  const e = zs.map(Math.exp), s = e.reduce((a, b) => a + b, 0);
+  return e.map((x) => x / s);
+};
+
+/**
+ * Four rows, Discrete(3), chosen so that each case of the clipped surrogate and of the value
+ * clipping appears once. ε = 0.2, value clip 0.5.
+ */
+function tinyBatch(): PPOLossInput {
+  const p1 = softmax([0, 0, 0]), p2 = softmax([Math.log(2), 0, 0]);
+  const p3 = softmax([0, Math.log(3), 0]), p4 = softmax([1, 2, 3]);
+  return {
+    rows: 4,
+    heads: [3],
+    headStarts: [0],
+    logits: f32([0, 0, 0, Math.log(2), 0, 0, 0, Math.log(3), 0, 1, 2, 3]),
+    values: f32([1, 2, 2, 0.2]),
+    actions: f32([0, 1, 1, 2]),
+    // ratios 1.5, 0.5, 0.7, 1.1
+    oldLogp: f32([
+      Math.log(p1[0]! / 1.5),
+      Math.log(p2[1]! / 0.5),
+      Math.log(p3[1]! / 0.7),
+      Math.log(p4[2]! / 1.1),
+    ]),
+    advantages: f32([2, 1, -1, -0.5]),
+    returns: f32([2, 1.2, 3, 1]),
+    oldValues: f32([1, 1, 1, 0]),
+    clipParam: 0.2,
+    vfClipParam: 0.5,
+    vfLossCoeff: 0.5,
+    entropyCoeff: 0.01,
+    klCoeff: 0,
+  };
+}
+
+Deno.test("ppoLoss matches a hand computation: clipping on both sides, entropy, value clip", () => {
+  const t = ppoLoss(tinyBatch());
+  // Surrogates: row 0 A>0, ratio 1.5 → clipped 1.2·2; row 1 A>0, ratio 0.5 → unclipped 0.5·1;
+  // row 2 A<0, ratio 0.7 → clipped 0.8·(−1); row 3 A<0, ratio 1.1 → unclipped 1.1·(−0.5).
+  near(t.policyLoss, -(2.4 + 0.5 - 0.8 - 0.55) / 4, 1e-6, "policy_loss");
+  near(t.clipFrac, 3 / 4, 0, "clip_frac");
+  // Values: row 0 plain 1; row 1 unclipped 0.8² > clipped 0.3²; row 2 clipped (1.5−3)² wins;
+  // row 3 inside the clip range 0.8².
+  near(t.vfLoss, (1 + 0.64 + 2.25 + 0.64) / 4, 1e-6, "vf_loss");
+  const ent = (entropyOf(softmax([0, 0, 0])) + entropyOf([0.5, 0.25, 0.25]) +
+    entropyOf([0.2, 0.6, 0.2]) + entropyOf(softmax([1, 2, 3]))) / 4;
+  near(t.entropy, ent, 1e-6, "entropy");
+  const kl = [1.5, 0.5, 0.7, 1.1].reduce((s, r) => s + r - 1 - Math.log(r), 0) / 4;
+  near(t.kl, kl, 1e-6, "kl");
+  near(t.totalLoss, t.policyLoss + 0.5 * t.vfLoss - 0.01 * t.entropy, 1e-12, "total_loss");
+  // Explained variance of returns [2, 1.2, 3, 1] by values [1, 2, 2, 0.2].
+  const R = [2, 1.2, 3, 1], V = [1, 2, 2, 0.2];
+  const v = (xs: number[]) => {
+    const m = xs.reduce((a, b) => a + b, 0) / xs.length;
+    return xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1);
+  };
+  near(t.explainedVar, 1 - v(R.map((r, i) => r - V[i]!)) / v(R), 1e-6, "explained var");
+});
+
+Deno.test("ppoLoss gradients: zero where clipped, and equal to finite differences", () => {
+  const p = tinyBatch();
+  const dL = new Float32Array(12), dV = new Float32Array(4);
+  ppoLoss(p, dL, dV);
+  // Row 0 (clipped surrogate): only the entropy bonus moves its logits.
+  const p1 = softmax([0, 0, 0]);
+  for (let j = 0; j < 3; j++) {
+    near(dL[j]!, 0.01 / 4 * p1[j]! * (Math.log(p1[j]!) + Math.log(3)), 1e-7, `row 0 logit ${j}`);
+  }
+  // Row 2's value is clipped beyond the range: no value gradient; row 1: 0.5·2·0.8/4.
+  near(dV[2]!, 0, 0, "clipped value gradient");
+  near(dV[1]!, 0.5 * 2 * 0.8 / 4, 1e-7, "row 1 value gradient");
+  const loss = (lg: Float32Array, vs: Float32Array) =>
+    ppoLoss({ ...p, logits: lg, values: vs }).totalLoss;
+  const eps = 1e-3;
+  for (let k = 0; k < 12; k++) {
+    const up = p.logits.slice(), down = p.logits.slice();
+    up[k]! += eps;
+    down[k]! -= eps;
+    near(dL[k]!, (loss(up, p.values) - loss(down, p.values)) / (2 * eps), 2e-4, `dLogits[${k}]`);
+  }
+  for (let r = 0; r < 4; r++) {
+    const up = p.values.slice(), down = p.values.slice();
+    up[r]! += eps;
+    down[r]! -= eps;
+    near(dV[r]!, (loss(p.logits, up) - loss(p.logits, down)) / (2 * eps), 2e-4, `dValues[${r}]`);
+  }
+});
+
+Deno.test("ppoLoss: MultiDiscrete heads add log-probs and entropies; KL penalty gradient", () => {
+  const p: PPOLossInput = {
+    rows: 1,
+    heads: [2, 3],
+    headStarts: [0, 0],
+    logits: f32([0.3, -0.2, 1, 0, -1]),
+    values: f32([0]),
+    actions: f32([1, 0]),
+    oldLogp: f32([-1.2]),
+    advantages: f32([0.7]),
+    returns: f32([0]),
+    oldValues: f32([0]),
+    clipParam: 10,
+    vfClipParam: null,
+    vfLossCoeff: 1,
+    entropyCoeff: 0.1,
+    klCoeff: 0.3,
+  };
+  const pa = softmax([0.3, -0.2]), pb = softmax([1, 0, -1]);
+  const logp = Math.log(pa[1]!) + Math.log(pb[0]!);
+  const ratio = Math.exp(logp + 1.2);
+  const t = ppoLoss(p);
+  near(t.policyLoss, -ratio * 0.7, 1e-6, "policy");
+  near(t.entropy, entropyOf(pa) + entropyOf(pb), 1e-6, "entropy");
+  near(t.kl, ratio - 1 - Math.log(ratio), 1e-6, "kl");
+  near(t.totalLoss, t.policyLoss - 0.1 * t.entropy + 0.3 * t.kl, 1e-12, "total");
+  const dL = new Float32Array(5), dV = new Float32Array(1);
+  ppoLoss(p, dL, dV);
+  const eps = 1e-3;
+  for (let k = 0; k < 5; k++) {
+    const up = p.logits.slice(), down = p.logits.slice();
+    up[k]! += eps;
+    down[k]! -= eps;
+    const fd =
+      (ppoLoss({ ...p, logits: up }).totalLoss - ppoLoss({ ...p, logits: down }).totalLoss) /
+      (2 * eps);
+    near(dL[k]!, fd, 1e-4, `dLogits[${k}]`);
+  }
+});
+
+/** A batch from the model's own actions on random one-hot contexts, rewarded when a == ctx. */
+function banditBatch(
+  model: ActorCriticModel,
+  rows: number,
+  rng: Pcg32,
+): PPOBatch & { correct: number } {
+  const obs = new Float32Array(rows * 2), ctx = new Int32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    ctx[r] = rng.nextInt(2);
+    obs[r * 2 + ctx[r]!] = 1;
+  }
+  const actions = new Float32Array(rows), logp = new Float32Array(rows);
+  const values = new Float32Array(rows);
+  model.act(obs, rows, rng, true, actions, logp, values);
+  const returns = new Float32Array(rows), advantages = new Float32Array(rows);
+  let correct = 0;
+  for (let r = 0; r < rows; r++) {
+    returns[r] = actions[r] === ctx[r] ? 1 : 0;
+    correct += returns[r]!;
+    advantages[r] = returns[r]! - values[r]!;
+  }
+  return { size: rows, obs, actions, logp, values, returns, advantages, correct };
+}
+
+Deno.test("a training step on the WASM backend runs, changes the weights, reports RLlib stats", async () => {
+  const info = await initBackend({ backend: "wasm" });
+  assert.equal(info.name, "wasm");
+  const model = new ActorCriticModel({ obsSize: 2, actionSpace: new Discrete(2), seed: 1 });
+  const learner = new PPOLearner(model, { lr: 1e-3, minibatchSize: 32 }, "bandit");
+  const before = model.getFlatWeights();
+  const stats = learner.update(banditBatch(model, 64, new Pcg32(3)));
+  const after = model.getFlatWeights();
+  assert.ok(after.some((w, i) => w !== before[i]), "weights changed");
+  assert.deepEqual(Object.keys(stats).sort(), [
+    "clip_frac",
+    "cur_lr",
+    "entropy",
+    "entropy_coeff",
+    "grad_gnorm",
+    "kl",
+    "kl_coeff",
+    "num_minibatches",
+    "policy_loss",
+    "total_loss",
+    "vf_explained_var",
+    "vf_loss",
+  ]);
+  for (const [k, v] of Object.entries(stats)) assert.ok(Number.isFinite(v), `${k} = ${v}`);
+  assert.equal(stats.num_minibatches, 4 * 2);
+  assert.equal(stats.cur_lr, 1e-3);
+  assert.ok(stats.grad_gnorm > 0);
+  model.dispose();
+});
+
+for (const backend of ["wasm", "cpu"] as const) {
+  Deno.test(`[${backend}] PPO learns a contextual bandit to > 90% within 300 updates`, async () => {
+    await initBackend({ backend });
+    const model = new ActorCriticModel({ obsSize: 2, actionSpace: new Discrete(2), seed: 7 });
+    const learner = new PPOLearner(
+      model,
+      {
+        lr: 1e-3,
+        numEpochs: 2,
+        minibatchSize: 64,
+      },
+      "bandit",
+      7,
+    );
+    const rng = new Pcg32(11);
+    let updates = 0, acc = 0;
+    for (; updates < 300; updates++) {
+      const batch = banditBatch(model, 64, rng);
+      acc = batch.correct / 64;
+      if (acc > 0.9) break;
+      learner.update(batch);
+    }
+    assert.ok(acc > 0.9, `sampled accuracy ${acc} after ${updates} updates`);
+    // The greedy policy is right in both contexts.
+    const act = new Float32Array(2), logp = new Float32Array(2), v = new Float32Array(2);
+    model.act(f32([1, 0, 0, 1]), 2, rng, false, act, logp, v);
+    assert.deepEqual(Array.from(act), [0, 1]);
+    console.log(`  ${backend}: ${acc} correct after ${updates} updates`);
+    model.dispose();
+  });
+}
+
+Deno.test("same seeds give identical updates; a bad batch changes nothing", async () => {
+  await initBackend();
+  const make = () => {
+    const m = new ActorCriticModel({ obsSize: 2, actionSpace: new Discrete(2), seed: 2 });
+    return { m, l: new PPOLearner(m, { minibatchSize: 16 }, "twin", 5) };
+  };
+  const a = make(), b = make();
+  const batch = banditBatch(a.m, 40, new Pcg32(1));
+  const sa = a.l.update(batch), sb = b.l.update(batch);
+  assert.deepEqual(sa, sb);
+  assert.deepEqual(a.m.getFlatWeights(), b.m.getFlatWeights());
+  assert.equal(sa.num_minibatches, 4 * 3, "40 rows / 16 → 3 minibatches of 14, 13, 13");
+
+  const w = a.m.getFlatWeights();
+  const nan = { ...batch, advantages: batch.advantages.slice() };
+  nan.advantages[3] = NaN;
+  assert.throws(() => a.l.update(nan), {
+    message: 'PPO update of policy "twin": batch.advantages[3] is NaN; nothing was changed',
+  });
+  const badAct = { ...batch, actions: batch.actions.slice() };
+  badAct.actions[5] = 2;
+  assert.throws(() => a.l.update(badAct), {
+    name: "RangeError",
+    message: 'PPO update of policy "twin": batch.actions[5] (row 5, head 0) is 2, expected an ' +
+      "integer in [0, 1]",
+  });
+  assert.throws(() => a.l.update({ ...batch, size: 0 }), { name: "RangeError" });
+  assert.deepEqual(a.m.getFlatWeights(), w);
+  a.m.dispose();
+  b.m.dispose();
+});
+
+Deno.test("NaN guard: a non-finite loss or gradient restores the weights and optimiser state", async () => {
+  await initBackend();
+  const make = (activation: "tanh" | "relu") => {
+    const m = new ActorCriticModel({
+      obsSize: 2,
+      actionSpace: new Discrete(2),
+      seed: 3,
+      activation,
+    });
+    const h = { minibatchSize: 8, vfClipParam: null, vfLossCoeff: 8 };
+    return { m, l: new PPOLearner(m, h, "guarded", 1) };
+  };
+  for (const activation of ["relu", "tanh"] as const) {
+    const a = make(activation), twin = make(activation);
+    const good = banditBatch(a.m, 16, new Pcg32(4));
+    a.l.update(good, new Pcg32(1));
+    twin.l.update(good, new Pcg32(1));
+    const w = a.m.getFlatWeights();
+
+    // relu: huge observations overflow the hidden activations; tanh: huge returns overflow
+    // d loss / d value (8 · 2 · (v − 3e38) / 8 is beyond float32). Either way the gradient is
+    // not finite.
+    const bad = activation === "relu"
+      ? { ...good, obs: good.obs.map(() => 3e38) }
+      : { ...good, returns: good.returns.map(() => 3e38) };
+    assert.throws(
+      () => a.l.update(bad, new Pcg32(2)),
+      (e: Error) => {
+        assert.match(
+          e.message,
+          /^PPO update of policy "guarded": (policy_loss|vf_loss|entropy|kl|total_loss|grad_gnorm) is (NaN|-?Infinity) at epoch 1, minibatch 1; the weights from before this update were restored$/,
+        );
+        if (activation === "tanh") assert.match(e.message, /grad_gnorm/);
+        return true;
+      },
+    );
+    assert.deepEqual(a.m.getFlatWeights(), w, "weights restored");
+    // The optimiser state is restored too: the next good update matches the twin's exactly.
+    a.l.update(good, new Pcg32(9));
+    twin.l.update(good, new Pcg32(9));
+    assert.deepEqual(a.m.getFlatWeights(), twin.m.getFlatWeights());
+    a.m.dispose();
+    twin.m.dispose();
+  }
+});
+
+Deno.test("NaN guard names the loss term that is not finite", async () => {
+  await initBackend();
+  /** A model whose first logit turns NaN after `after` gradient passes. */
+  class Poisoned extends ActorCriticModel {
+    after = Infinity;
+    override computeGradients(
+      obs: Float32Array,
+      rows: number,
+      loss: OutputLoss,
+      gradOut: Float32Array,
+    ): void {
+      const poison = this.after-- <= 0;
+      super.computeGradients(obs, rows, (lg, v, dL, dV) => {
+        if (poison) lg[0] = NaN;
+        loss(lg, v, dL, dV);
+      }, gradOut);
+    }
+  }
+  const m = new Poisoned({ obsSize: 2, actionSpace: new Discrete(2), seed: 1 });
+  const l = new PPOLearner(m, { minibatchSize: 8, numEpochs: 2 }, "low_level_policy");
+  const batch = banditBatch(m, 16, new Pcg32(5));
+  const w = m.getFlatWeights();
+  m.after = 3; // the 4th minibatch step (epoch 2, minibatch 2) fails
+  assert.throws(() => l.update(batch), {
+    message: 'PPO update of policy "low_level_policy": policy_loss is NaN at epoch 2, ' +
+      "minibatch 2; the weights from before this update were restored",
+  });
+  assert.deepEqual(m.getFlatWeights(), w);
+  m.dispose();
+});
+
+Deno.test("bad hyperparameters are RangeErrors naming the field, value and expectation", async () => {
+  await initBackend();
+  const model = new ActorCriticModel({ obsSize: 2, actionSpace: new MultiDiscrete([2, 2]) });
+  const cases: Array<[Record<string, unknown>, string]> = [
+    [{ lr: -1 }, 'PPO hyperparameter "lr" must be a finite number > 0, got -1'],
+    [{ lr: NaN }, 'PPO hyperparameter "lr" must be a finite number > 0, got NaN'],
+    [{ minibatchSize: 0 }, 'PPO hyperparameter "minibatchSize" must be an integer >= 1, got 0'],
+    [{ numEpochs: 1.5 }, 'PPO hyperparameter "numEpochs" must be an integer >= 1, got 1.5'],
+    [{ clipParam: 0 }, 'PPO hyperparameter "clipParam" must be a finite number > 0, got 0'],
+    [{ vfClipParam: -1 }, 'PPO hyperparameter "vfClipParam" must be null or a number > 0, got -1'],
+    [{ gamma: 1.5 }, 'PPO hyperparameter "gamma" must be a number in [0, 1], got 1.5'],
+    [{ lambda: -0.1 }, 'PPO hyperparameter "lambda" must be a number in [0, 1], got -0.1'],
+    [{ gradClip: 0 }, 'PPO hyperparameter "gradClip" must be null or a finite number > 0, got 0'],
+    [
+      { entropyCoeff: -0.01 },
+      'PPO hyperparameter "entropyCoeff" must be a finite number >= 0, got -0.01',
+    ],
+    [
+      { vfLossCoeff: Infinity },
+      'PPO hyperparameter "vfLossCoeff" must be a finite number >= 0, got Infinity',
+    ],
+    [{ adamBeta2: 1 }, 'PPO hyperparameter "adamBeta2" must be a number in [0, 1), got 1'],
+    [
+      { advantageNormalization: "global" },
+      'PPO hyperparameter "advantageNormalization" must be "minibatch", "batch" or "none", got "global"',
+    ],
+    [
+      { lrFinal: 1e-5 },
+      'PPO hyperparameter "lrAnnealTimesteps" must be an integer >= 1 when lrFinal is set, got 0',
+    ],
+    [{ learningRate: 1 }, 'Unknown PPO hyperparameter "learningRate", expected one of lr, lrFinal'],
+  ];
+  for (const [h, msg] of cases) {
+    assert.throws(() => new PPOLearner(model, h), (e: Error) => {
+      assert.ok(e instanceof RangeError, `${JSON.stringify(h)}: ${e}`);
+      assert.ok(e.message.startsWith(msg), `"${e.message}" should start with "${msg}"`);
+      return true;
+    });
+  }
+  assert.deepEqual(resolvePPOHyperparams({ lr: undefined }), { ...DEFAULT_PPO_HYPERPARAMS });
+  model.dispose();
+});
+
+Deno.test("learning-rate schedule: linear from lr to lrFinal; setLearningRate; state round trip", async () => {
+  await initBackend();
+  const model = new ActorCriticModel({ obsSize: 2, actionSpace: new Discrete(2) });
+  const l = new PPOLearner(model, { lr: 1e-3, lrFinal: 0, lrAnnealTimesteps: 1000 });
+  assert.equal(l.learningRate, 1e-3);
+  near(l.setTimesteps(250), 7.5e-4, 1e-15);
+  near(l.setTimesteps(5000), 0, 0);
+  l.setLearningRate(2e-4);
+  assert.equal(l.learningRate, 2e-4);
+  assert.throws(() => l.setLearningRate(-1), RangeError);
+  const constant = new PPOLearner(model, { lr: 5e-4 });
+  assert.equal(constant.setTimesteps(1e6), 5e-4);
+  const s = l.getState();
+  const copy = new PPOLearner(model);
+  copy.setState(s);
+  assert.deepEqual(copy.getState(), s);
+  model.dispose();
+});
