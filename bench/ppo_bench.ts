@@ -1,0 +1,79 @@
+/**
+ * Model and PPO-update timings, one JSON line per measurement.
+ *
+ * Model: the windy-maze size from DESIGN.md, 7 → 64 → 64 → 5 tanh MLP, separate value net.
+ * - `forward`: `model.act` (one forward pass of both nets, read back, sampling in JS) on
+ *   64 and 1024 rows;
+ * - `update_step`: one PPO minibatch step (forward, loss, backward, gradient clip, Adam,
+ *   weight upload) on 512 and 1024 rows, timed through `PPOLearner.update` with one epoch and
+ *   one minibatch.
+ * Each number is the mean over repetitions after a warm-up, in milliseconds.
+ *
+ * Run: `deno run --allow-read --allow-env --allow-sys bench/ppo_bench.ts` (WASM, then cpu).
+ * `--threads 2` measures the threaded WASM build instead (it can only start once per process).
+ *
+ * @module
+ */
+
+import { initBackend } from "../src/policy/backend.ts";
+import { ActorCriticModel } from "../src/policy/model.ts";
+import { PPOLearner } from "../src/algorithms/ppo.ts";
+import { Discrete } from "../src/spaces.ts";
+import { Pcg32 } from "../src/rng.ts";
+
+const threadsArg = Deno.args.indexOf("--threads");
+const threads = threadsArg >= 0 ? Number(Deno.args[threadsArg + 1]) : 1;
+const backends = threads > 1 ? ["wasm"] as const : ["wasm", "cpu"] as const;
+const OBS = 7, ACTIONS = 5;
+
+/** Mean ms of `fn` over `reps` calls after `warm` warm-up calls. */
+function time(fn: () => void, warm: number, reps: number): number {
+  for (let i = 0; i < warm; i++) fn();
+  const t0 = performance.now();
+  for (let i = 0; i < reps; i++) fn();
+  return (performance.now() - t0) / reps;
+}
+
+for (const backend of backends) {
+  const info = await initBackend({ backend, threads });
+  const model = new ActorCriticModel({ obsSize: OBS, actionSpace: new Discrete(ACTIONS), seed: 1 });
+  const rng = new Pcg32(1);
+  const base = {
+    backend: info.name,
+    simd: info.simd,
+    threads: info.threads,
+    model: "7-64-64-5 tanh",
+  };
+  const slow = backend === "cpu";
+
+  for (const rows of [64, 1024]) {
+    const obs = Float32Array.from({ length: rows * OBS }, () => rng.nextFloat());
+    const act = new Float32Array(rows), logp = new Float32Array(rows), v = new Float32Array(rows);
+    const ms = time(
+      () => model.act(obs, rows, rng, true, act, logp, v),
+      20,
+      slow ? 50 : rows > 100 ? 200 : 1000,
+    );
+    console.log(JSON.stringify({ bench: "forward", ...base, rows, ms: +ms.toFixed(4) }));
+  }
+
+  for (const rows of [512, 1024]) {
+    const learner = new PPOLearner(model, { numEpochs: 1, minibatchSize: rows, lr: 1e-5 });
+    const obs = Float32Array.from({ length: rows * OBS }, () => rng.nextFloat());
+    const actions = new Float32Array(rows), logp = new Float32Array(rows);
+    const values = new Float32Array(rows);
+    model.act(obs, rows, rng, true, actions, logp, values);
+    const batch = {
+      size: rows,
+      obs,
+      actions,
+      logp,
+      values,
+      advantages: Float32Array.from({ length: rows }, () => rng.nextFloat() - 0.5),
+      returns: Float32Array.from({ length: rows }, () => rng.nextFloat()),
+    };
+    const ms = time(() => learner.update(batch), 5, slow ? 20 : 100);
+    console.log(JSON.stringify({ bench: "update_step", ...base, rows, ms: +ms.toFixed(4) }));
+  }
+  model.dispose();
+}
