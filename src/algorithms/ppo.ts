@@ -35,7 +35,7 @@
  *   values: new Float32Array(4),
  * };
  * const stats = learner.update(batch);
- * console.log(stats.policy_loss, stats.vf_loss, stats.kl);
+ * if (!(stats.kl >= 0 && stats.num_minibatches === 2)) throw new Error("stats");
  * model.dispose();
  * ```
  *
@@ -129,7 +129,7 @@ export const DEFAULT_PPO_HYPERPARAMS: Readonly<PPOHyperparams> = Object.freeze({
 /**
  * Fills in defaults and checks every hyperparameter.
  *
- * @example
+ * @example Defaults and an override
  * ```ts
  * import { resolvePPOHyperparams } from "./ppo.ts";
  * const h = resolvePPOHyperparams({ lr: 1e-3 });
@@ -310,7 +310,7 @@ export interface PPOLossTerms {
  * respect to every logit and value (written into them). Plain float64 JS; heads are
  * independent categoricals, so log-probabilities and entropies sum over heads.
  *
- * @example
+ * @example One row at ratio 1
  * ```ts
  * import { ppoLoss } from "./ppo.ts";
  * const f = (xs: number[]) => Float32Array.from(xs);
@@ -321,6 +321,7 @@ export interface PPOLossTerms {
  *   entropyCoeff: 0, klCoeff: 0,
  * });
  * // ratio 1: policyLoss −1, vfLoss 0.25, entropy ln 2
+ * if (Math.abs(t.policyLoss + 1) > 1e-6 || Math.abs(t.vfLoss - 0.25) > 1e-6) throw new Error();
  * ```
  *
  * @param p logits, values, stored experience and coefficients

@@ -32,11 +32,12 @@
  * `bench/ppo_bench.ts` (see its header). So the default stays single-threaded; `threads: 2`
  * is an opt-in for larger models.
  *
- * @example Default backend
- * ```ts ignore
+ * @example Default backend (needs --allow-read)
+ * ```ts
  * import { initBackend, tf } from "./backend.ts";
  * const info = await initBackend(); // { name: "wasm", simd: true, threads: 1 }
  * const y = tf.tidy(() => tf.matMul(tf.ones([2, 3]), tf.ones([3, 4])).dataSync());
+ * if (y[0] !== 3) throw new Error("matMul");
  * ```
  *
  * @module
@@ -83,8 +84,8 @@ let active: BackendInfo | undefined;
  * options returns the same info object. A call naming the other backend switches to it
  * (tensors made before move when next used; build models after the switch).
  *
- * @example
- * ```ts ignore
+ * @example The plain-JS fallback
+ * ```ts
  * import { initBackend } from "./backend.ts";
  * const info = await initBackend({ backend: "cpu" });
  * if (info.name !== "cpu") throw new Error("cpu expected");
