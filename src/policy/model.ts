@@ -340,7 +340,7 @@ export class ActorCriticModel implements BatchPolicy {
     }
   }
 
-  #check(obs: Float32Array, rows: number, outs: Array<[string, Float32Array, number]>): void {
+  #checkIn(obs: Float32Array, rows: number): void {
     if (this.#disposed) throw new Error("ActorCriticModel was disposed");
     if (!Number.isInteger(rows) || rows < 0) {
       throw new RangeError(`rows must be a non-negative integer, got ${rows}`);
@@ -350,10 +350,11 @@ export class ActorCriticModel implements BatchPolicy {
         `obs holds ${obs.length} floats, expected at least ${rows} rows × ${this.obsSize}`,
       );
     }
-    for (const [name, arr, per] of outs) {
-      if (arr.length < rows * per) {
-        throw new RangeError(`${name} holds ${arr.length} floats, expected at least ${rows * per}`);
-      }
+  }
+
+  #checkOut(name: string, arr: Float32Array, rows: number, per: number): void {
+    if (arr.length < rows * per) {
+      throw new RangeError(`${name} holds ${arr.length} floats, expected at least ${rows * per}`);
     }
   }
 
@@ -375,6 +376,63 @@ export class ActorCriticModel implements BatchPolicy {
     });
   }
 
+  // Inference (act, values, forward) without per-call JS allocations: the inputs and outputs
+  // of the pass go through these fields, and the tidy callback and matMul arguments are reused.
+  #inObs: Float32Array = new Float32Array(0);
+  #inView: Float32Array = new Float32Array(0);
+  #inRows = 0;
+  #inPolicy = true;
+  #outPi: Float32Array = new Float32Array(0);
+  #outVf: Float32Array = new Float32Array(0);
+  readonly #mmArgs: {
+    a: tf.Tensor2D;
+    b: tf.Tensor2D;
+    bias: tf.Tensor1D;
+    activation: "sigmoid" | "relu" | "linear";
+  } = { a: null!, b: null!, bias: null!, activation: "linear" };
+  readonly #inferFn = (): void => {
+    const x = tf.tensor2d(this.#inView, [this.#inRows, this.obsSize]);
+    if (this.#inPolicy || this.vfShareLayers) {
+      this.#outPi = this.#towerOutput(this.#piTower, x).dataSync() as Float32Array;
+    }
+    this.#outVf = this.vfShareLayers
+      ? this.#outPi
+      : this.#towerOutput(this.#vfTower, x).dataSync() as Float32Array;
+  };
+
+  #towerOutput(t: Tower, x: tf.Tensor2D): tf.Tensor2D {
+    const args = this.#mmArgs, layers = t.layers;
+    let a = x;
+    for (let l = 0; l < layers.length; l++) {
+      const layer = layers[l]!;
+      args.a = a;
+      args.b = layer.wFwd!;
+      args.bias = layer.bFwd!;
+      args.activation = FUSED[layer.kind];
+      a = tf.fused.matMul(args) as tf.Tensor2D;
+    }
+    return a;
+  }
+
+  /** One inference pass; results in `#outPi` / `#outVf` (strides: the towers' output widths). */
+  #infer(obs: Float32Array, rows: number, needPolicy: boolean): void {
+    const n = rows * this.obsSize;
+    if (obs.length === n) this.#inView = obs;
+    else if (obs !== this.#inObs || this.#inView.length !== n) this.#inView = obs.subarray(0, n);
+    this.#inObs = obs;
+    this.#inRows = rows;
+    this.#inPolicy = needPolicy;
+    tf.tidy(this.#inferFn);
+  }
+
+  get #piStride(): number {
+    return this.#piTower.layers[this.#piTower.layers.length - 1]!.outSize;
+  }
+
+  get #vfStride(): number {
+    return this.#vfTower.layers[this.#vfTower.layers.length - 1]!.outSize;
+  }
+
   /**
    * Raw outputs for `rows` observation rows: logits (heads side by side) and values.
    * @param obs `rows × obsSize` floats
@@ -383,53 +441,24 @@ export class ActorCriticModel implements BatchPolicy {
    * @param valuesOut `rows` floats written
    */
   forward(obs: Float32Array, rows: number, logitsOut: Float32Array, valuesOut: Float32Array): void {
-    this.#check(obs, rows, [["logitsOut", logitsOut, this.logitsSize], [
-      "valuesOut",
-      valuesOut,
-      1,
-    ]]);
+    this.#checkIn(obs, rows);
+    this.#checkOut("logitsOut", logitsOut, rows, this.logitsSize);
+    this.#checkOut("valuesOut", valuesOut, rows, 1);
     if (rows === 0) return;
-    const L = this.logitsSize;
-    this.#run(obs, rows, true, (pi, piStride, vf, vfStride) => {
-      for (let r = 0; r < rows; r++) {
-        for (let j = 0; j < L; j++) logitsOut[r * L + j] = pi[r * piStride + j]!;
-        valuesOut[r] = vf[r * vfStride + this.#vfCol]!;
-      }
-    });
-  }
-
-  /**
-   * One forward pass, then `use(policyOut, policyStride, valueOut, valueStride)` on the read-back
-   * outputs (valid only during the call; the value is at column `#vfCol`).
-   */
-  #run(
-    obs: Float32Array,
-    rows: number,
-    needPolicy: boolean,
-    use: (pi: Float32Array, piStride: number, vf: Float32Array, vfStride: number) => void,
-  ): void {
-    const n = rows * this.obsSize;
-    const view = obs.length === n ? obs : obs.subarray(0, n);
-    const towers = needPolicy || this.vfShareLayers ? this.#towers : [this.#vfTower];
-    let pi: Float32Array = this.#logits, vf: Float32Array = this.#values;
-    tf.tidy(() => {
-      const x = tf.tensor2d(view, [rows, this.obsSize]);
-      const acts = this.#forwardTowers(x, towers);
-      const outOf = (t: Tower) => acts[towers.indexOf(t)]![t.layers.length]!.dataSync();
-      if (needPolicy) pi = outOf(this.#piTower) as Float32Array;
-      vf = this.#vfTower === this.#piTower && needPolicy
-        ? pi
-        : outOf(this.#vfTower) as Float32Array;
-    });
-    const piStride = this.#piTower.layers[this.#piTower.layers.length - 1]!.outSize;
-    const vfStride = this.#vfTower.layers[this.#vfTower.layers.length - 1]!.outSize;
-    use(pi, piStride, vf, vfStride);
+    this.#infer(obs, rows, true);
+    const L = this.logitsSize, pi = this.#outPi, vf = this.#outVf;
+    const ps = this.#piStride, vs = this.#vfStride, col = this.#vfCol;
+    for (let r = 0; r < rows; r++) {
+      for (let j = 0; j < L; j++) logitsOut[r * L + j] = pi[r * ps + j]!;
+      valuesOut[r] = vf[r * vs + col]!;
+    }
   }
 
   /**
    * Samples (or, with `explore` false, takes the most likely) actions for `rows` rows, with one
    * forward pass. Draws one `rng.nextFloat()` per head per row, in row order, when exploring.
-   * Allocates nothing beyond what tfjs allocates for the pass.
+   * Allocates nothing beyond what tfjs allocates for the pass (and a view of `obs` when it is
+   * longer than `rows` rows and differs from the previous call's).
    * @param obs `rows × obsSize` floats
    * @param rows number of rows
    * @param rng stream for sampling
@@ -447,47 +476,47 @@ export class ActorCriticModel implements BatchPolicy {
     logpOut: Float32Array,
     valuesOut: Float32Array,
   ): void {
-    this.#check(obs, rows, [
-      ["actionsOut", actionsOut, this.actSize],
-      ["logpOut", logpOut, 1],
-      ["valuesOut", valuesOut, 1],
-    ]);
+    this.#checkIn(obs, rows);
+    this.#checkOut("actionsOut", actionsOut, rows, this.actSize);
+    this.#checkOut("logpOut", logpOut, rows, 1);
+    this.#checkOut("valuesOut", valuesOut, rows, 1);
     if (rows === 0) return;
+    this.#infer(obs, rows, true);
     const K = this.actSize, heads = this.heads, headOff = this.#headOff;
     const starts = this.#headStart, vfCol = this.#vfCol;
-    this.#run(obs, rows, true, (pi, ps, vf, vs) => {
-      for (let r = 0; r < rows; r++) {
-        let logp = 0;
-        for (let h = 0; h < K; h++) {
-          const n = heads[h]!, base = r * ps + headOff[h]!;
-          let max = -Infinity, arg = 0;
-          for (let j = 0; j < n; j++) {
-            const z = pi[base + j]!;
-            if (z > max) {
-              max = z;
-              arg = j;
-            }
+    const pi = this.#outPi, vf = this.#outVf, ps = this.#piStride, vs = this.#vfStride;
+    for (let r = 0; r < rows; r++) {
+      let logp = 0;
+      for (let h = 0; h < K; h++) {
+        const n = heads[h]!, base = r * ps + headOff[h]!;
+        let max = -Infinity, arg = 0;
+        for (let j = 0; j < n; j++) {
+          const z = pi[base + j]!;
+          if (z > max) {
+            max = z;
+            arg = j;
           }
-          let sum = 0;
-          for (let j = 0; j < n; j++) sum += Math.exp(pi[base + j]! - max);
-          let k = arg;
-          if (explore) {
-            const u = rng.nextFloat() * sum;
-            let acc = 0;
-            for (let j = 0; j < n; j++) {
-              const e = Math.exp(pi[base + j]! - max);
-              if (e > 0) k = j;
-              acc += e;
-              if (acc > u) break;
-            }
-          }
-          logp += pi[base + k]! - max - Math.log(sum);
-          actionsOut[r * K + h] = starts[h]! + k;
         }
-        logpOut[r] = logp;
-        valuesOut[r] = vf[r * vs + vfCol]!;
+        let sum = 0;
+        for (let j = 0; j < n; j++) sum += Math.exp(pi[base + j]! - max);
+        let k = arg;
+        if (explore) {
+          // Inverse CDF; categories whose probability underflows to 0 are never chosen.
+          const u = rng.nextFloat() * sum;
+          let acc = 0;
+          for (let j = 0; j < n; j++) {
+            const e = Math.exp(pi[base + j]! - max);
+            if (e > 0) k = j;
+            acc += e;
+            if (acc > u) break;
+          }
+        }
+        logp += pi[base + k]! - max - Math.log(sum);
+        actionsOut[r * K + h] = starts[h]! + k;
       }
-    });
+      logpOut[r] = logp;
+      valuesOut[r] = vf[r * vs + vfCol]!;
+    }
   }
 
   /**
@@ -497,12 +526,12 @@ export class ActorCriticModel implements BatchPolicy {
    * @param out `rows` values written
    */
   values(obs: Float32Array, rows: number, out: Float32Array): void {
-    this.#check(obs, rows, [["out", out, 1]]);
+    this.#checkIn(obs, rows);
+    this.#checkOut("out", out, rows, 1);
     if (rows === 0) return;
-    const col = this.#vfCol;
-    this.#run(obs, rows, false, (_pi, _ps, vf, vs) => {
-      for (let r = 0; r < rows; r++) out[r] = vf[r * vs + col]!;
-    });
+    this.#infer(obs, rows, false);
+    const vf = this.#outVf, vs = this.#vfStride, col = this.#vfCol;
+    for (let r = 0; r < rows; r++) out[r] = vf[r * vs + col]!;
   }
 
   /**
@@ -515,7 +544,7 @@ export class ActorCriticModel implements BatchPolicy {
    * @param gradOut `numParams` floats written
    */
   computeGradients(obs: Float32Array, rows: number, loss: OutputLoss, gradOut: Float32Array): void {
-    this.#check(obs, rows, []);
+    this.#checkIn(obs, rows);
     if (rows < 1) throw new RangeError(`computeGradients needs at least 1 row, got ${rows}`);
     if (gradOut.length !== this.numParams) {
       throw new RangeError(`gradOut holds ${gradOut.length} floats, expected ${this.numParams}`);

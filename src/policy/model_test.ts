@@ -303,6 +303,20 @@ for (const backend of ["wasm", "cpu"] as const) {
   });
 }
 
+Deno.test("act reads only the first rows of a longer buffer, as rows change between calls", async () => {
+  await initBackend();
+  const m = new ActorCriticModel({ obsSize: 3, actionSpace: new Discrete(4), seed: 6 });
+  const big = randomObs(40 * 3, 12);
+  const out = (n: number) => [new Float32Array(n), new Float32Array(n), new Float32Array(n)];
+  for (const rows of [40, 10, 10, 25, 1, 40]) {
+    const [a1, l1, v1] = out(rows), [a2, l2, v2] = out(rows);
+    m.act(big, rows, new Pcg32(rows), true, a1!, l1!, v1!);
+    m.act(big.slice(0, rows * 3), rows, new Pcg32(rows), true, a2!, l2!, v2!);
+    assertEquals([a1, l1, v1], [a2, l2, v2], `rows ${rows}`);
+  }
+  m.dispose();
+});
+
 Deno.test("unsupported action spaces and bad options are clear errors", async () => {
   await initBackend();
   assertThrows(
