@@ -25,12 +25,16 @@
  * With the shims in {@linkcode initBackend} (worker source passed as `eval` code, the main
  * script handed over as text, `os.cpus()` widened because tfjs caps its pool at half the
  * logical cores, i.e. 1 here) the threaded SIMD build starts (≈ 300 ms instead of ≈ 8 ms) and
- * runs with 2 threads. It speeds up large products (256×256×256: 1.29 → 0.72 ms) but not the
- * sizes of this project's models, where per-op overhead dominates (512×64×64 fused product
- * with sigmoid: 0.30 → 0.26 ms; 1024 rows: 0.50 → 0.46 ms), and its second thread competes
- * with the env stepping for the second core. The end-to-end numbers are in
- * `bench/ppo_bench.ts` (see its header). So the default stays single-threaded; `threads: 2`
- * is an opt-in for larger models.
+ * runs with 2 threads. Measured with `bench/ppo_bench.ts` (7→64→64→5 tanh actor-critic),
+ * 1 thread → 2 threads, quiet machine:
+ * - `act` on 64 rows 0.21 → 0.34 ms; on 1024 rows 1.58 → 0.89 ms;
+ * - one PPO minibatch step on 512 rows 3.6 → 4.0 ms; on 1024 rows 6.6 → 5.7 ms;
+ * - a 256×256×256 product 1.29 → 0.72 ms.
+ * Its timings are also unstable when the two cores are shared: one run, with another process
+ * busy, measured 8.95 ms for `act` on 64 rows and 31.5 ms per minibatch step; one run of the
+ * whole training loop (flat windy maze, 64 envs) made 2,600 env steps/s against ≈ 27,000
+ * single-threaded. So the default stays single-threaded; `threads: 2` is an opt-in for large
+ * batches on an otherwise idle machine.
  *
  * @example Default backend (needs --allow-read)
  * ```ts
