@@ -15,7 +15,7 @@
  *   sigmoid), so a tanh layer runs as a fused *sigmoid* layer on rescaled weights: with
  *   `tanh(z) = 2σ(2z) − 1`, the layer outputs `s = σ(2z)` and the next layer takes `s` instead
  *   of `h = 2s − 1` by using `2W` and `b − colsum(W)`. The uploaded copies carry these factors;
- *   the model is exactly the tanh MLP.
+ *   the model is mathematically the tanh MLP (the tests match a float64 reference to 2e-5).
  * - Sampling, log-probabilities and entropies are computed in JS (float64) from the logits read
  *   back once per pass; each head is a categorical over its own block of logits.
  * - Training uses {@linkcode ActorCriticModel.computeGradients}: a forward pass, the caller's
