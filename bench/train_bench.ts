@@ -2,7 +2,8 @@
  * Training benchmark: PPO on the flat and the hierarchical windy maze, 3 seeds each. Each run is
  * a fresh subprocess (so its peak RSS is its own) and prints one JSON line:
  * `{"mode", "seed", "env_steps_per_s", "steps_to_50", "seconds_to_50", "steps_to_80",
- * "seconds_to_80", "peak_rss_mb", "backend", ...}` (null when a threshold was not reached).
+ * "seconds_to_80", "peak_rss_mb", "backend", ...}` (null when a threshold was not reached). A
+ * threshold counts once the mean over the last 100 episodes reaches it (RLlib's smoothing window).
  *
  * ```sh
  * deno task bench:train                 # all 6 runs
@@ -13,6 +14,7 @@
  */
 
 import { exampleConfig } from "../examples/hierarchical.ts";
+import { rewardReached } from "../src/train/algorithm.ts";
 import { rssMb } from "../src/runtime/files.ts";
 
 const MAX_STEPS = { flat: 200_000, hierarchical: 160_000 } as const;
@@ -29,8 +31,8 @@ async function one(mode: "flat" | "hierarchical", seed: number): Promise<void> {
     last = r;
     peak = Math.max(peak, rssMb());
     best = Math.max(best, r.episode_reward_mean);
-    if (to50 === null && r.episode_reward_mean >= 50) to50 = [r.timesteps_total, r.time_total_s];
-    if (to80 === null && r.episode_reward_mean >= 80) to80 = [r.timesteps_total, r.time_total_s];
+    if (to50 === null && rewardReached(r, 50)) to50 = [r.timesteps_total, r.time_total_s];
+    if (to80 === null && rewardReached(r, 80)) to80 = [r.timesteps_total, r.time_total_s];
     if (to80 !== null || r.timesteps_total >= MAX_STEPS[mode]) break;
   }
   algo.dispose();

@@ -128,8 +128,8 @@ export function parseOptions(argv: string[]): ExampleOptions | null {
 }
 
 /**
- * The seed script's configuration: flat PPO, or the two-policy hierarchy with high-level gamma
- * 0.9, low-level gamma 0.0 and entropy coefficient 0.01.
+ * The seed script's configuration: flat PPO (entropy 0.03), or the two-policy hierarchy with
+ * high-level gamma 0.9, low-level gamma 0.0 and entropy coefficient 0.01.
  * @param o the options
  * @returns the PPO config
  */
@@ -139,15 +139,19 @@ export function exampleConfig(o: Pick<ExampleOptions, "flat" | "seed" | "numEnvs
     .resources({ backend: o.backend })
     .debugging({ seed: o.seed });
   if (o.flat) {
-    return config.environment(({ numEnvs, seed }) => createWindyMaze(numEnvs, { seed }));
+    return config
+      .environment(({ numEnvs, seed }) => createWindyMaze(numEnvs, { seed }))
+      .training({ entropyCoeff: 0.03 });
   }
   return config
     .environment(({ numEnvs, seed }) => createHierarchicalWindyMaze(numEnvs, { seed }))
     .training({ entropyCoeff: 0.01 })
     .multiAgent({
       policies: {
-        high_level_policy: { config: { gamma: 0.9 } },
-        low_level_policy: { config: { gamma: 0.0 } },
+        // The seed's gammas; the high level sees ~150 rows per iteration, so it takes more,
+        // smaller minibatch passes over them, and the low level a larger step size.
+        high_level_policy: { config: { gamma: 0.9, numEpochs: 30, minibatchSize: 128 } },
+        low_level_policy: { config: { gamma: 0.0, lr: 6e-3 } },
       },
       policyMappingFn: (agentId) =>
         agentId.startsWith("low_level_") ? "low_level_policy" : "high_level_policy",

@@ -85,6 +85,8 @@ export interface EpisodeMetrics {
   episodes_this_iter: number;
   /** Episodes finished in total. */
   episodes_total: number;
+  /** Episodes the smoothed metrics average over (up to the smoothing window). */
+  episodes_in_window: number;
 }
 
 /** Per-policy scratch for one step. */
@@ -488,6 +490,7 @@ export class Collector {
       policy_reward_max: polMax,
       episodes_this_iter: this.#episodesIter,
       episodes_total: this.#episodesTotal,
+      episodes_in_window: n,
     };
     this.#episodesIter = 0;
     return out;

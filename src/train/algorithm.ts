@@ -157,16 +157,8 @@ export class Algorithm {
       slot.model = model;
       slot.policy = model;
       if (slot.trainable) {
-        slot.learner = new PPOLearner(model, {
-          lr: t.lr,
-          clipParam: t.clipParam,
-          vfClipParam: t.vfClipParam,
-          vfLossCoeff: t.vfLossCoeff,
-          entropyCoeff: t.entropyCoeff,
-          numEpochs: t.numEpochs,
-          minibatchSize: t.minibatchSize,
-          gradClip: t.gradClip,
-        }, slot.id);
+        const { hidden: _h, activation: _a, vfShareLayers: _v, ...ppo } = t;
+        slot.learner = new PPOLearner(model, ppo, slot.id, new Pcg32(this.config.seed, 0xa000 + p).nextU32());
       }
     } else if (cls === "random") {
       slot.policy = new RandomPolicy(obs.flatSize, act);
@@ -235,20 +227,6 @@ export class Algorithm {
     return s;
   }
 
-  #lrAt(t: TrainingParams, timesteps: number): number {
-    const sched = t.lrSchedule;
-    if (sched === null) return t.lr;
-    if (timesteps <= sched[0]![0]) return sched[0]![1];
-    for (let i = 1; i < sched.length; i++) {
-      const [t1, v1] = sched[i]!;
-      if (timesteps <= t1) {
-        const [t0, v0] = sched[i - 1]!;
-        return v0 + (v1 - v0) * (timesteps - t0) / Math.max(1, t1 - t0);
-      }
-    }
-    return sched[sched.length - 1]![1];
-  }
-
   /**
    * Runs one training iteration: one rollout fragment of every env, then PPO updates of every
    * trained policy. On a non-finite loss the update throws and the policy keeps its last good
@@ -268,7 +246,7 @@ export class Algorithm {
       if (buf === undefined) return;
       const batch = buf.computeGae(slot.training.gamma, slot.training.lambda);
       if (batch.size === 0) return;
-      slot.learner.setLearningRate(this.#lrAt(slot.training, c.envSteps));
+      slot.learner.setTimesteps(c.envSteps);
       const stats = slot.learner.update(batch, this.#rng);
       learner[slot.id] = { learner_stats: stats, num_agent_steps_trained: batch.size };
     });
@@ -341,8 +319,24 @@ export interface StopCriteria {
   training_iteration?: number;
   /** Stop after this many env steps. */
   timesteps_total?: number;
-  /** Stop when the smoothed mean episode reward reaches this. */
+  /**
+   * Stop when the smoothed mean episode reward reaches this. It counts only once the smoothing
+   * window is full (100 episodes), so a few lucky first episodes cannot end a run.
+   */
   episode_reward_mean?: number;
+}
+
+/** Episodes the smoothed reward must average over before reward criteria count. */
+export const MIN_EPISODES_FOR_REWARD = 100;
+
+/**
+ * Whether a result's smoothed reward reached `reward` over a full window of episodes.
+ * @param r a result
+ * @param reward the threshold
+ * @returns true when reached
+ */
+export function rewardReached(r: TrainResult, reward: number): boolean {
+  return r.episodes_in_window >= MIN_EPISODES_FOR_REWARD && r.episode_reward_mean >= reward;
 }
 
 /**
@@ -354,20 +348,24 @@ export interface StopCriteria {
 export function shouldStop(r: TrainResult, stop: StopCriteria): boolean {
   return (stop.training_iteration !== undefined && r.training_iteration >= stop.training_iteration) ||
     (stop.timesteps_total !== undefined && r.timesteps_total >= stop.timesteps_total) ||
-    (stop.episode_reward_mean !== undefined && r.episode_reward_mean >= stop.episode_reward_mean);
+    (stop.episode_reward_mean !== undefined && rewardReached(r, stop.episode_reward_mean));
 }
 
 /**
- * Throws when no result reached `minReward` (RLlib's `check_learning_achieved`).
+ * Throws when no result reached `minReward` over a full window of episodes (RLlib's
+ * `check_learning_achieved`).
  * @param results the results of a run
  * @param minReward the mean episode reward to reach
  */
 export function checkLearningAchieved(results: readonly TrainResult[], minReward: number): void {
+  if (results.some((r) => rewardReached(r, minReward))) return;
   let best = -Infinity;
-  for (const r of results) if (r.episode_reward_mean > best) best = r.episode_reward_mean;
-  if (!(best >= minReward)) {
-    throw new Error(
-      `Learning not achieved: best episode_reward_mean ${best} < stop reward ${minReward}`,
-    );
+  for (const r of results) {
+    if (r.episodes_in_window >= MIN_EPISODES_FOR_REWARD && r.episode_reward_mean > best) {
+      best = r.episode_reward_mean;
+    }
   }
+  throw new Error(
+    `Learning not achieved: best episode_reward_mean over ${MIN_EPISODES_FOR_REWARD} episodes was ${best}, expected >= ${minReward}`,
+  );
 }
