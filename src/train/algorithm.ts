@@ -215,6 +215,45 @@ export class Algorithm {
     return this.#slot(policyId).policy;
   }
 
+  /**
+   * A copy of a learning policy's weights (for snapshots, frozen opponents and inspection).
+   * @param policyId a policy with a model
+   * @returns the weight arrays, in the model's `weightSpecs` order
+   */
+  getWeights(policyId: string): Float32Array[] {
+    return this.#model(policyId).getWeights();
+  }
+
+  /**
+   * Replaces a learning policy's weights, e.g. to load a snapshot into a frozen policy (one
+   * that is not in `policiesToTrain`). The shapes must match the policy's model.
+   * @param policyId a policy with a model
+   * @param weights arrays in the model's `weightSpecs` order
+   */
+  setWeights(policyId: string, weights: readonly ArrayLike<number>[]): void {
+    this.#model(policyId).setWeights(weights);
+  }
+
+  /**
+   * Copies the weights of one learning policy into another with the same shape: the usual way
+   * to freeze a snapshot of a learner as an opponent (self-play). Adam state is not copied.
+   * @param fromId the source policy
+   * @param toId the destination policy
+   */
+  copyWeights(fromId: string, toId: string): void {
+    this.setWeights(toId, this.getWeights(fromId));
+  }
+
+  #model(policyId: string): ActorCriticModel {
+    const slot = this.#slot(policyId);
+    if (slot.model === undefined) {
+      throw new Error(
+        `Policy "${policyId}" has no model: it is not a "ppo" policy, or no agent was mapped to it yet and its spaces were not declared`,
+      );
+    }
+    return slot.model;
+  }
+
   #slot(policyId: string): PolicySlot {
     const s = this.#policies.find((p) => p.id === policyId);
     if (s === undefined) {
