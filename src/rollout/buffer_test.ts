@@ -66,7 +66,9 @@ Deno.test("GAE over interleaved agents matches per-trajectory reference", () => 
   const expC = referenceGae(rews.C!.slice(0, 2), vals.C!.slice(0, 2), vals.C![2]!, gamma, lambda);
   traj.A.forEach((r, i) => assert.ok(Math.abs(buf.adv[r]! - expA[i]!) < 1e-4, `A ${i}`));
   traj.B.forEach((r, i) => assert.ok(Math.abs(buf.adv[r]! - expB[i]!) < 1e-4, `B ${i}`));
-  traj.C.slice(0, 2).forEach((r, i) => assert.ok(Math.abs(buf.adv[r]! - expC[i]!) < 1e-4, `C ${i}`));
+  traj.C.slice(0, 2).forEach((r, i) =>
+    assert.ok(Math.abs(buf.adv[r]! - expC[i]!) < 1e-4, `C ${i}`)
+  );
   // The batch holds the 9 closed rows in buffer order, returns = adv + value.
   assert.equal(batch.size, order.length - 1);
   for (let k = 0; k < batch.size; k++) {

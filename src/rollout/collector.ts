@@ -234,7 +234,9 @@ export class Collector {
   collect(): void {
     if (!this.#started) {
       this.env.reset(this.#opts.seed);
-      for (let i = 0; i < this.env.numEnvs; i++) this.#episodes[i]!.episodeId = this.#nextEpisodeId++;
+      for (let i = 0; i < this.env.numEnvs; i++) {
+        this.#episodes[i]!.episodeId = this.#nextEpisodeId++;
+      }
       this.#spawnPass();
       this.#started = true;
     } else {
@@ -254,14 +256,18 @@ export class Collector {
       const routed = this.#opts.resolvePolicy(p, group, this.env.agentId(s));
       if (routed.policy.obsSize !== group.observationSpace.flatSize) {
         throw new RangeError(
-          `Policy "${this.policyIds[p]}" reads ${routed.policy.obsSize} observation floats, but agent "${
+          `Policy "${
+            this.policyIds[p]
+          }" reads ${routed.policy.obsSize} observation floats, but agent "${
             this.env.agentId(s)
           }" of group "${group.name}" has ${group.observationSpace.toString()} (${group.observationSpace.flatSize} floats)`,
         );
       }
       if (routed.policy.actSize !== group.actionSpace.packedSize) {
         throw new RangeError(
-          `Policy "${this.policyIds[p]}" writes ${routed.policy.actSize} action values, but agent "${
+          `Policy "${
+            this.policyIds[p]
+          }" writes ${routed.policy.actSize} action values, but agent "${
             this.env.agentId(s)
           }" of group "${group.name}" expects ${group.actionSpace.toString()}`,
         );
@@ -423,7 +429,9 @@ export class Collector {
     let i = 0;
     while (i < o && !Number.isNaN(src[row * o + i]!)) i++;
     throw new RangeError(
-      `Observation of agent "${this.env.agentId(s)}" (group "${g.name}") has NaN at flat index ${i}, expected finite values in ${g.observationSpace.toString()}`,
+      `Observation of agent "${
+        this.env.agentId(s)
+      }" (group "${g.name}") has NaN at flat index ${i}, expected finite values in ${g.observationSpace.toString()}`,
     );
   }
 

@@ -158,7 +158,12 @@ export class Algorithm {
       slot.policy = model;
       if (slot.trainable) {
         const { hidden: _h, activation: _a, vfShareLayers: _v, ...ppo } = t;
-        slot.learner = new PPOLearner(model, ppo, slot.id, new Pcg32(this.config.seed, 0xa000 + p).nextU32());
+        slot.learner = new PPOLearner(
+          model,
+          ppo,
+          slot.id,
+          new Pcg32(this.config.seed, 0xa000 + p).nextU32(),
+        );
       }
     } else if (cls === "random") {
       slot.policy = new RandomPolicy(obs.flatSize, act);
@@ -385,7 +390,8 @@ export function rewardReached(r: TrainResult, reward: number): boolean {
  * @returns true to stop
  */
 export function shouldStop(r: TrainResult, stop: StopCriteria): boolean {
-  return (stop.training_iteration !== undefined && r.training_iteration >= stop.training_iteration) ||
+  return (stop.training_iteration !== undefined &&
+    r.training_iteration >= stop.training_iteration) ||
     (stop.timesteps_total !== undefined && r.timesteps_total >= stop.timesteps_total) ||
     (stop.episode_reward_mean !== undefined && rewardReached(r, stop.episode_reward_mean));
 }

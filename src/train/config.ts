@@ -310,7 +310,9 @@ export function validateConfig(c: AlgorithmConfig): void {
   }
   validateTraining(c.training);
   const ids = Object.keys(c.multiAgent.policies);
-  if (ids.length === 0) throw new RangeError("multiAgent.policies must declare at least one policy");
+  if (ids.length === 0) {
+    throw new RangeError("multiAgent.policies must declare at least one policy");
+  }
   for (const id of ids) {
     const spec = c.multiAgent.policies[id]!;
     const cls = spec.policyClass ?? "ppo";
