@@ -23,7 +23,11 @@ function ticks(lo: number, hi: number, n = 5): number[] {
   const span = hi - lo || 1;
   const raw = span / n;
   const mag = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? raw;
+  // The candidate step whose tick count is closest to n.
+  let step = mag;
+  for (const m of [1, 2, 5, 10]) {
+    if (Math.abs(span / (m * mag) - n) < Math.abs(span / step - n)) step = m * mag;
+  }
   const out: number[] = [];
   for (let v = Math.ceil(lo / step) * step; v <= hi + 1e-9; v += step) out.push(v);
   return out;
