@@ -273,11 +273,17 @@ export class Algorithm {
 
   /**
    * Runs one training iteration: one rollout fragment of every env, then PPO updates of every
-   * trained policy. On a non-finite loss the update throws and the policy keeps its last good
+   * trained policy. On a non-finite loss the promise rejects and the policy keeps its last good
    * weights.
-   * @returns the iteration's result
+   * @returns the iteration's result; a failure (a bad observation, mapping or action, a
+   *   non-finite loss) rejects it rather than throwing from the call
    */
   train(): Promise<TrainResult> {
+    // A failure rejects the promise instead of throwing from the call.
+    return new Promise((resolve) => resolve(this.#trainOnce()));
+  }
+
+  #trainOnce(): TrainResult {
     const t0 = performance.now();
     const c = this.collector;
     const stepsBefore = c.envSteps;
@@ -301,7 +307,7 @@ export class Algorithm {
     const metrics = c.takeIterationCounts();
     let agentSteps = 0;
     for (const n of c.agentSteps) agentSteps += n;
-    return Promise.resolve({
+    return {
       ...metrics,
       training_iteration: this.iteration,
       timesteps_total: c.envSteps,
@@ -314,7 +320,7 @@ export class Algorithm {
       learn_time_s: (t2 - t1) / 1000,
       info: { learner },
       backend: this.backend,
-    });
+    };
   }
 
   /**
