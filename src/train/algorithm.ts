@@ -77,6 +77,9 @@ export class Algorithm {
   iteration = 0;
   readonly #policies: PolicySlot[];
   readonly #rng: Pcg32;
+  // computeSingleAction samples from its own stream: evaluating between iterations must not
+  // change what the next iterations do.
+  readonly #inferRng: Pcg32;
   #timeTotal = 0;
 
   private constructor(
@@ -88,6 +91,7 @@ export class Algorithm {
     this.env = env;
     this.backend = backend;
     this.#rng = new Pcg32(config.seed, 0x1ea4);
+    this.#inferRng = new Pcg32(config.seed, 0x1ea5);
     const ids = Object.keys(config.multiAgent.policies);
     const ptt = config.multiAgent.policiesToTrain;
     this.#policies = ids.map((id) => {
@@ -350,7 +354,7 @@ export class Algorithm {
     slot.obsSpace.flatten(obs as any, row);
     const act = new Float32Array(slot.actSpace.packedSize);
     const logp = new Float32Array(1), v = new Float32Array(1);
-    slot.policy.act(row, 1, this.#rng, opts.explore ?? false, act, logp, v);
+    slot.policy.act(row, 1, this.#inferRng, opts.explore ?? false, act, logp, v);
     return slot.actSpace.unpack(act);
   }
 
