@@ -310,6 +310,12 @@ export class Collector {
       this.#slotPolicy[s] = p;
       this.#pending[s] = -1;
       this.#epPolSeen[e * P + p] = 1;
+      // A reward that came with the agent's first observation (the slot did not also end an
+      // agent, whose reward it would be) is the new agent's: the episode return counted it, so
+      // its policy's return does too. No transition holds it: the agent has not acted yet.
+      if ((flags[s]! & (TERMINATED | TRUNCATED)) === 0 && env.rew[s] !== 0) {
+        this.#epPolRet[e * P + p] = this.#epPolRet[e * P + p]! + env.rew[s]!;
+      }
     }
   }
 
