@@ -204,11 +204,11 @@ export async function run(o: ExampleOptions): Promise<RunSummary> {
       log(
         `iter ${String(r.training_iteration).padStart(3)} | steps ${
           String(r.timesteps_total).padStart(7)
-        } | reward ${fmt(r.episode_reward_mean).padStart(6)} (min ${fmt(r.episode_reward_min, 0)} max ${
-          fmt(r.episode_reward_max, 0)
-        }) | len ${fmt(r.episode_len_mean, 0)}${pol ? ` | ${pol}` : ""} | ${
-          Math.round(r.env_steps_per_s)
-        } steps/s | ${fmt(r.time_total_s)} s`,
+        } | reward ${fmt(r.episode_reward_mean).padStart(6)} (min ${
+          fmt(r.episode_reward_min, 0)
+        } max ${fmt(r.episode_reward_max, 0)}) | len ${fmt(r.episode_len_mean, 0)}${
+          pol ? ` | ${pol}` : ""
+        } | ${Math.round(r.env_steps_per_s)} steps/s | ${fmt(r.time_total_s)} s`,
       );
       if (shouldStop(r, o.stop)) break;
     }

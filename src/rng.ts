@@ -63,7 +63,10 @@ export class Pcg32 {
     this.nextU32();
   }
 
-  /** @returns the next unsigned 32-bit integer of the stream */
+  /**
+   * Draws the next unsigned 32-bit integer of the stream.
+   * @returns an integer in [0, 2^32)
+   */
   nextU32(): number {
     const oLo = this.#lo;
     const oHi = this.#hi;
@@ -88,7 +91,10 @@ export class Pcg32 {
     return ((xorshifted >>> rot) | (xorshifted << ((32 - rot) & 31))) >>> 0;
   }
 
-  /** @returns a float in [0, 1) with 24 random bits (exactly representable as f32) */
+  /**
+   * Draws a float in [0, 1) with 24 random bits (exactly representable as f32).
+   * @returns the float
+   */
   nextFloat(): number {
     return (this.nextU32() >>> 8) * 5.9604644775390625e-8;
   }
@@ -106,7 +112,10 @@ export class Pcg32 {
     }
   }
 
-  /** @returns the four 32-bit words of the state (state lo, hi, inc lo, hi), for checkpoints */
+  /**
+   * The generator's state, for checkpoints.
+   * @returns the four 32-bit words of the state (state lo, hi, inc lo, hi)
+   */
   getState(): [number, number, number, number] {
     return [this.#lo, this.#hi, this.#incLo, this.#incHi];
   }

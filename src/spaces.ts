@@ -72,7 +72,10 @@ export interface Space<T extends SpaceValue = SpaceValue> {
    * @returns a sentence naming the value and what was expected, or undefined
    */
   explain(x: unknown): string | undefined;
-  /** @returns a compact description such as `Discrete(4)` or `Box(0, 100, [2])` */
+  /**
+   * A compact description such as `Discrete(4)` or `Box(0, 100, [2])`.
+   * @returns the description
+   */
   toString(): string;
 }
 
@@ -100,13 +103,14 @@ function fmt(x: unknown): string {
  * ```
  */
 export class Discrete implements Space<number> {
-  /** @inheritdoc */
+  /** The space's kind, for switches and messages. */
   readonly kind = "discrete" as const;
   /** Number of values. */
   readonly n: number;
   /** Smallest value. */
   readonly start: number;
   /**
+   * Creates `Discrete(n, start)`.
    * @param n number of values, a positive integer
    * @param start smallest value (default 0)
    */
@@ -120,51 +124,88 @@ export class Discrete implements Space<number> {
     this.n = n;
     this.start = start;
   }
-  /** @inheritdoc */
+  /** Length of the one-hot flat encoding (model input). */
   get flatSize(): number {
     return this.n;
   }
-  /** @inheritdoc */
+  /** Length of the packed encoding (action buffers). */
   get packedSize(): number {
     return 1;
   }
-  /** @inheritdoc */
+  /**
+   * Tests membership.
+   * @param x any value
+   * @returns whether `x` is a member of the space
+   */
   contains(x: unknown): x is number {
     return this.explain(x) === undefined;
   }
-  /** @inheritdoc */
+  /**
+   * Explains why `x` is not a member, or returns `undefined` when it is.
+   * @param x any value
+   * @returns a sentence naming the value and what was expected, or undefined
+   */
   explain(x: unknown): string | undefined {
-    if (typeof x !== "number" || !Number.isInteger(x) || x < this.start || x >= this.start + this.n) {
+    if (
+      typeof x !== "number" || !Number.isInteger(x) || x < this.start || x >= this.start + this.n
+    ) {
       return `expected an integer in [${this.start}, ${this.start + this.n - 1}] for ${this}, got ${
         fmt(x)
       }`;
     }
     return undefined;
   }
-  /** @inheritdoc */
+  /**
+   * Draws a sample (see {@linkcode Space.sample}).
+   * @param rng the stream to draw from
+   * @returns a member of the space
+   */
   sample(rng: Pcg32): number {
     return this.start + rng.nextInt(this.n);
   }
-  /** @inheritdoc */
+  /**
+   * Writes the one-hot flat encoding of `x` into `out` at `offset`.
+   * @param x a member of the space
+   * @param out destination row
+   * @param offset first index written
+   */
   flatten(x: number, out: Float32Array, offset = 0): void {
     out.fill(0, offset, offset + this.n);
     out[offset + x - this.start] = 1;
   }
-  /** @inheritdoc */
+  /**
+   * Reads a value back from its flat encoding.
+   * @param row source row
+   * @param offset first index read
+   * @returns the decoded value
+   */
   unflatten(row: ArrayLike<number>, offset = 0): number {
     let best = 0;
     for (let i = 1; i < this.n; i++) if (row[offset + i]! > row[offset + best]!) best = i;
     return this.start + best;
   }
-  /** @inheritdoc */
+  /**
+   * Writes the packed encoding of `x` into `out` at `offset`.
+   * @param x a member of the space
+   * @param out destination row
+   * @param offset first index written
+   */
   pack(x: number, out: Float32Array, offset = 0): void {
     out[offset] = x;
   }
-  /** @inheritdoc */
+  /**
+   * Reads a value back from its packed encoding.
+   * @param row source row
+   * @param offset first index read
+   * @returns the decoded value
+   */
   unpack(row: ArrayLike<number>, offset = 0): number {
     return row[offset]!;
   }
-  /** @inheritdoc */
+  /**
+   * A compact description such as `Discrete(4)` or `Box(0, 100, [2])`.
+   * @returns the description
+   */
   toString(): string {
     return this.start === 0 ? `Discrete(${this.n})` : `Discrete(${this.n}, start=${this.start})`;
   }
@@ -182,7 +223,7 @@ export class Discrete implements Space<number> {
  * ```
  */
 export class Box implements Space<Float32Array | number[]> {
-  /** @inheritdoc */
+  /** The space's kind, for switches and messages. */
   readonly kind = "box" as const;
   /** Lower bounds, one per element. */
   readonly low: Float32Array;
@@ -191,6 +232,7 @@ export class Box implements Space<Float32Array | number[]> {
   /** Shape of a value. */
   readonly shape: readonly number[];
   /**
+   * Creates a box of the given bounds and shape.
    * @param low lower bound, a number (broadcast) or one per element
    * @param high upper bound, a number (broadcast) or one per element
    * @param shape shape of a value (product of dims = number of elements)
@@ -212,25 +254,35 @@ export class Box implements Space<Float32Array | number[]> {
     for (let i = 0; i < size; i++) {
       if (Number.isNaN(this.low[i]) || Number.isNaN(this.high[i]) || this.low[i]! > this.high[i]!) {
         throw new RangeError(
-          `Box bounds must satisfy low <= high, got low ${this.low[i]} > high ${this.high[i]} at ${i}`,
+          `Box bounds must satisfy low <= high, got low ${this.low[i]} > high ${
+            this.high[i]
+          } at ${i}`,
         );
       }
     }
     this.shape = [...shape];
   }
-  /** @inheritdoc */
+  /** Length of the one-hot flat encoding (model input). */
   get flatSize(): number {
     return this.low.length;
   }
-  /** @inheritdoc */
+  /** Length of the packed encoding (action buffers). */
   get packedSize(): number {
     return this.low.length;
   }
-  /** @inheritdoc */
+  /**
+   * Tests membership.
+   * @param x any value
+   * @returns whether `x` is a member of the space
+   */
   contains(x: unknown): x is Float32Array | number[] {
     return this.explain(x) === undefined;
   }
-  /** @inheritdoc */
+  /**
+   * Explains why `x` is not a member, or returns `undefined` when it is.
+   * @param x any value
+   * @returns a sentence naming the value and what was expected, or undefined
+   */
   explain(x: unknown): string | undefined {
     const n = this.low.length;
     if (!(x instanceof Float32Array || Array.isArray(x)) || x.length !== n) {
@@ -246,7 +298,11 @@ export class Box implements Space<Float32Array | number[]> {
     }
     return undefined;
   }
-  /** @inheritdoc */
+  /**
+   * Draws a sample (see {@linkcode Space.sample}).
+   * @param rng the stream to draw from
+   * @returns a member of the space
+   */
   sample(rng: Pcg32): Float32Array {
     const out = new Float32Array(this.low.length);
     for (let i = 0; i < out.length; i++) {
@@ -256,30 +312,57 @@ export class Box implements Space<Float32Array | number[]> {
         // Box-Muller standard normal, shifted into a half-bounded range when needed.
         const u = 1 - rng.nextFloat(), v = rng.nextFloat();
         const z = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
-        out[i] = Number.isFinite(lo) ? lo + Math.abs(z) : Number.isFinite(hi) ? hi - Math.abs(z) : z;
+        out[i] = Number.isFinite(lo)
+          ? lo + Math.abs(z)
+          : Number.isFinite(hi)
+          ? hi - Math.abs(z)
+          : z;
       }
     }
     return out;
   }
-  /** @inheritdoc */
+  /**
+   * Writes the one-hot flat encoding of `x` into `out` at `offset`.
+   * @param x a member of the space
+   * @param out destination row
+   * @param offset first index written
+   */
   flatten(x: Float32Array | number[], out: Float32Array, offset = 0): void {
     for (let i = 0; i < this.low.length; i++) out[offset + i] = x[i]!;
   }
-  /** @inheritdoc */
+  /**
+   * Reads a value back from its flat encoding.
+   * @param row source row
+   * @param offset first index read
+   * @returns the decoded value
+   */
   unflatten(row: ArrayLike<number>, offset = 0): Float32Array {
     const out = new Float32Array(this.low.length);
     for (let i = 0; i < out.length; i++) out[i] = row[offset + i]!;
     return out;
   }
-  /** @inheritdoc */
+  /**
+   * Writes the packed encoding of `x` into `out` at `offset`.
+   * @param x a member of the space
+   * @param out destination row
+   * @param offset first index written
+   */
   pack(x: Float32Array | number[], out: Float32Array, offset = 0): void {
     this.flatten(x, out, offset);
   }
-  /** @inheritdoc */
+  /**
+   * Reads a value back from its packed encoding.
+   * @param row source row
+   * @param offset first index read
+   * @returns the decoded value
+   */
   unpack(row: ArrayLike<number>, offset = 0): Float32Array {
     return this.unflatten(row, offset);
   }
-  /** @inheritdoc */
+  /**
+   * A compact description such as `Discrete(4)` or `Box(0, 100, [2])`.
+   * @returns the description
+   */
   toString(): string {
     const same = (a: Float32Array) => a.every((v) => v === a[0]);
     const b = (a: Float32Array) => same(a) ? String(a[0]) : `[${Array.from(a).join(", ")}]`;
@@ -298,30 +381,41 @@ export class Box implements Space<Float32Array | number[]> {
  * ```
  */
 export class MultiDiscrete implements Space<number[]> {
-  /** @inheritdoc */
+  /** The space's kind, for switches and messages. */
   readonly kind = "multi_discrete" as const;
   /** Number of values of each element. */
   readonly nvec: readonly number[];
-  /** @param nvec number of values of each element, positive integers */
+  /**
+   * Creates `MultiDiscrete(nvec)`.
+   * @param nvec number of values of each element, positive integers
+   */
   constructor(nvec: number[]) {
     if (nvec.length === 0 || !nvec.every((n) => Number.isInteger(n) && n > 0)) {
       throw new RangeError(`MultiDiscrete nvec must be positive integers, got ${fmt(nvec)}`);
     }
     this.nvec = [...nvec];
   }
-  /** @inheritdoc */
+  /** Length of the one-hot flat encoding (model input). */
   get flatSize(): number {
     return this.nvec.reduce((a, b) => a + b, 0);
   }
-  /** @inheritdoc */
+  /** Length of the packed encoding (action buffers). */
   get packedSize(): number {
     return this.nvec.length;
   }
-  /** @inheritdoc */
+  /**
+   * Tests membership.
+   * @param x any value
+   * @returns whether `x` is a member of the space
+   */
   contains(x: unknown): x is number[] {
     return this.explain(x) === undefined;
   }
-  /** @inheritdoc */
+  /**
+   * Explains why `x` is not a member, or returns `undefined` when it is.
+   * @param x any value
+   * @returns a sentence naming the value and what was expected, or undefined
+   */
   explain(x: unknown): string | undefined {
     if (!Array.isArray(x) || x.length !== this.nvec.length) {
       return `expected ${this.nvec.length} integers for ${this}, got ${fmt(x)}`;
@@ -334,11 +428,20 @@ export class MultiDiscrete implements Space<number[]> {
     }
     return undefined;
   }
-  /** @inheritdoc */
+  /**
+   * Draws a sample (see {@linkcode Space.sample}).
+   * @param rng the stream to draw from
+   * @returns a member of the space
+   */
   sample(rng: Pcg32): number[] {
     return this.nvec.map((n) => rng.nextInt(n));
   }
-  /** @inheritdoc */
+  /**
+   * Writes the one-hot flat encoding of `x` into `out` at `offset`.
+   * @param x a member of the space
+   * @param out destination row
+   * @param offset first index written
+   */
   flatten(x: number[], out: Float32Array, offset = 0): void {
     let o = offset;
     for (let i = 0; i < this.nvec.length; i++) {
@@ -347,7 +450,12 @@ export class MultiDiscrete implements Space<number[]> {
       o += this.nvec[i]!;
     }
   }
-  /** @inheritdoc */
+  /**
+   * Reads a value back from its flat encoding.
+   * @param row source row
+   * @param offset first index read
+   * @returns the decoded value
+   */
   unflatten(row: ArrayLike<number>, offset = 0): number[] {
     const out: number[] = [];
     let o = offset;
@@ -359,15 +467,28 @@ export class MultiDiscrete implements Space<number[]> {
     }
     return out;
   }
-  /** @inheritdoc */
+  /**
+   * Writes the packed encoding of `x` into `out` at `offset`.
+   * @param x a member of the space
+   * @param out destination row
+   * @param offset first index written
+   */
   pack(x: number[], out: Float32Array, offset = 0): void {
     for (let i = 0; i < this.nvec.length; i++) out[offset + i] = x[i]!;
   }
-  /** @inheritdoc */
+  /**
+   * Reads a value back from its packed encoding.
+   * @param row source row
+   * @param offset first index read
+   * @returns the decoded value
+   */
   unpack(row: ArrayLike<number>, offset = 0): number[] {
     return this.nvec.map((_, i) => row[offset + i]!);
   }
-  /** @inheritdoc */
+  /**
+   * A compact description such as `Discrete(4)` or `Box(0, 100, [2])`.
+   * @returns the description
+   */
   toString(): string {
     return `MultiDiscrete([${this.nvec.join(", ")}])`;
   }
@@ -386,28 +507,39 @@ export class MultiDiscrete implements Space<number[]> {
  * ```
  */
 export class Tuple implements Space<SpaceValue[]> {
-  /** @inheritdoc */
+  /** The space's kind, for switches and messages. */
   readonly kind = "tuple" as const;
   /** Component spaces, in order. */
   readonly spaces: readonly Space[];
-  /** @param spaces the component spaces, at least one */
+  /**
+   * Creates the tuple of `spaces`.
+   * @param spaces the component spaces, at least one
+   */
   constructor(spaces: Space[]) {
     if (spaces.length === 0) throw new RangeError("Tuple needs at least one component space");
     this.spaces = [...spaces];
   }
-  /** @inheritdoc */
+  /** Length of the one-hot flat encoding (model input). */
   get flatSize(): number {
     return this.spaces.reduce((a, s) => a + s.flatSize, 0);
   }
-  /** @inheritdoc */
+  /** Length of the packed encoding (action buffers). */
   get packedSize(): number {
     return this.spaces.reduce((a, s) => a + s.packedSize, 0);
   }
-  /** @inheritdoc */
+  /**
+   * Tests membership.
+   * @param x any value
+   * @returns whether `x` is a member of the space
+   */
   contains(x: unknown): x is SpaceValue[] {
     return this.explain(x) === undefined;
   }
-  /** @inheritdoc */
+  /**
+   * Explains why `x` is not a member, or returns `undefined` when it is.
+   * @param x any value
+   * @returns a sentence naming the value and what was expected, or undefined
+   */
   explain(x: unknown): string | undefined {
     if (!Array.isArray(x) || x.length !== this.spaces.length) {
       return `expected an array of ${this.spaces.length} for ${this}, got ${fmt(x)}`;
@@ -418,11 +550,20 @@ export class Tuple implements Space<SpaceValue[]> {
     }
     return undefined;
   }
-  /** @inheritdoc */
+  /**
+   * Draws a sample (see {@linkcode Space.sample}).
+   * @param rng the stream to draw from
+   * @returns a member of the space
+   */
   sample(rng: Pcg32): SpaceValue[] {
     return this.spaces.map((s) => s.sample(rng));
   }
-  /** @inheritdoc */
+  /**
+   * Writes the one-hot flat encoding of `x` into `out` at `offset`.
+   * @param x a member of the space
+   * @param out destination row
+   * @param offset first index written
+   */
   flatten(x: SpaceValue[], out: Float32Array, offset = 0): void {
     let o = offset;
     for (let i = 0; i < this.spaces.length; i++) {
@@ -430,7 +571,12 @@ export class Tuple implements Space<SpaceValue[]> {
       o += this.spaces[i]!.flatSize;
     }
   }
-  /** @inheritdoc */
+  /**
+   * Reads a value back from its flat encoding.
+   * @param row source row
+   * @param offset first index read
+   * @returns the decoded value
+   */
   unflatten(row: ArrayLike<number>, offset = 0): SpaceValue[] {
     let o = offset;
     return this.spaces.map((s) => {
@@ -439,7 +585,12 @@ export class Tuple implements Space<SpaceValue[]> {
       return v;
     });
   }
-  /** @inheritdoc */
+  /**
+   * Writes the packed encoding of `x` into `out` at `offset`.
+   * @param x a member of the space
+   * @param out destination row
+   * @param offset first index written
+   */
   pack(x: SpaceValue[], out: Float32Array, offset = 0): void {
     let o = offset;
     for (let i = 0; i < this.spaces.length; i++) {
@@ -447,7 +598,12 @@ export class Tuple implements Space<SpaceValue[]> {
       o += this.spaces[i]!.packedSize;
     }
   }
-  /** @inheritdoc */
+  /**
+   * Reads a value back from its packed encoding.
+   * @param row source row
+   * @param offset first index read
+   * @returns the decoded value
+   */
   unpack(row: ArrayLike<number>, offset = 0): SpaceValue[] {
     let o = offset;
     return this.spaces.map((s) => {
@@ -456,7 +612,10 @@ export class Tuple implements Space<SpaceValue[]> {
       return v;
     });
   }
-  /** @inheritdoc */
+  /**
+   * A compact description such as `Discrete(4)` or `Box(0, 100, [2])`.
+   * @returns the description
+   */
   toString(): string {
     return `Tuple(${this.spaces.join(", ")})`;
   }
@@ -474,32 +633,43 @@ export class Tuple implements Space<SpaceValue[]> {
  * ```
  */
 export class Dict implements Space<{ [key: string]: SpaceValue }> {
-  /** @inheritdoc */
+  /** The space's kind, for switches and messages. */
   readonly kind = "dict" as const;
   /** Component spaces by key. */
   readonly spaces: Readonly<Record<string, Space>>;
   /** Keys in encoding (sorted) order. */
   readonly keys: readonly string[];
-  /** @param spaces component spaces by key, at least one */
+  /**
+   * Creates the dict of `spaces` (keys are sorted for the encodings).
+   * @param spaces component spaces by key, at least one
+   */
   constructor(spaces: Record<string, Space>) {
     const keys = Object.keys(spaces).sort();
     if (keys.length === 0) throw new RangeError("Dict needs at least one component space");
     this.keys = keys;
     this.spaces = { ...spaces };
   }
-  /** @inheritdoc */
+  /** Length of the one-hot flat encoding (model input). */
   get flatSize(): number {
     return this.keys.reduce((a, k) => a + this.spaces[k]!.flatSize, 0);
   }
-  /** @inheritdoc */
+  /** Length of the packed encoding (action buffers). */
   get packedSize(): number {
     return this.keys.reduce((a, k) => a + this.spaces[k]!.packedSize, 0);
   }
-  /** @inheritdoc */
+  /**
+   * Tests membership.
+   * @param x any value
+   * @returns whether `x` is a member of the space
+   */
   contains(x: unknown): x is { [key: string]: SpaceValue } {
     return this.explain(x) === undefined;
   }
-  /** @inheritdoc */
+  /**
+   * Explains why `x` is not a member, or returns `undefined` when it is.
+   * @param x any value
+   * @returns a sentence naming the value and what was expected, or undefined
+   */
   explain(x: unknown): string | undefined {
     if (typeof x !== "object" || x === null || Array.isArray(x) || ArrayBuffer.isView(x)) {
       return `expected an object with keys ${fmt(this.keys)} for ${this}, got ${fmt(x)}`;
@@ -515,13 +685,22 @@ export class Dict implements Space<{ [key: string]: SpaceValue }> {
     }
     return undefined;
   }
-  /** @inheritdoc */
+  /**
+   * Draws a sample (see {@linkcode Space.sample}).
+   * @param rng the stream to draw from
+   * @returns a member of the space
+   */
   sample(rng: Pcg32): { [key: string]: SpaceValue } {
     const out: { [key: string]: SpaceValue } = {};
     for (const k of this.keys) out[k] = this.spaces[k]!.sample(rng);
     return out;
   }
-  /** @inheritdoc */
+  /**
+   * Writes the one-hot flat encoding of `x` into `out` at `offset`.
+   * @param x a member of the space
+   * @param out destination row
+   * @param offset first index written
+   */
   flatten(x: { [key: string]: SpaceValue }, out: Float32Array, offset = 0): void {
     let o = offset;
     for (const k of this.keys) {
@@ -530,7 +709,12 @@ export class Dict implements Space<{ [key: string]: SpaceValue }> {
       o += s.flatSize;
     }
   }
-  /** @inheritdoc */
+  /**
+   * Reads a value back from its flat encoding.
+   * @param row source row
+   * @param offset first index read
+   * @returns the decoded value
+   */
   unflatten(row: ArrayLike<number>, offset = 0): { [key: string]: SpaceValue } {
     const out: { [key: string]: SpaceValue } = {};
     let o = offset;
@@ -541,7 +725,12 @@ export class Dict implements Space<{ [key: string]: SpaceValue }> {
     }
     return out;
   }
-  /** @inheritdoc */
+  /**
+   * Writes the packed encoding of `x` into `out` at `offset`.
+   * @param x a member of the space
+   * @param out destination row
+   * @param offset first index written
+   */
   pack(x: { [key: string]: SpaceValue }, out: Float32Array, offset = 0): void {
     let o = offset;
     for (const k of this.keys) {
@@ -550,7 +739,12 @@ export class Dict implements Space<{ [key: string]: SpaceValue }> {
       o += s.packedSize;
     }
   }
-  /** @inheritdoc */
+  /**
+   * Reads a value back from its packed encoding.
+   * @param row source row
+   * @param offset first index read
+   * @returns the decoded value
+   */
   unpack(row: ArrayLike<number>, offset = 0): { [key: string]: SpaceValue } {
     const out: { [key: string]: SpaceValue } = {};
     let o = offset;
@@ -561,7 +755,10 @@ export class Dict implements Space<{ [key: string]: SpaceValue }> {
     }
     return out;
   }
-  /** @inheritdoc */
+  /**
+   * A compact description such as `Discrete(4)` or `Box(0, 100, [2])`.
+   * @returns the description
+   */
   toString(): string {
     return `Dict(${this.keys.map((k) => `${k}: ${this.spaces[k]}`).join(", ")})`;
   }

@@ -474,6 +474,7 @@ export class PPOLearner {
   #mbVal = new Float32Array(0);
 
   /**
+   * Creates a learner for `model`, with a fresh Adam state.
    * @param model the model to train (its current weights are the starting point)
    * @param hyperparams overrides of {@linkcode DEFAULT_PPO_HYPERPARAMS}
    * @param policyId the policy's id, for error messages (default `"default_policy"`)
@@ -506,12 +507,12 @@ export class PPOLearner {
     this.#backupV = new Float64Array(n);
   }
 
-  /** @returns the current learning rate */
+  /** The current learning rate. */
   get learningRate(): number {
     return this.#lr;
   }
 
-  /** @returns the current KL penalty weight */
+  /** The current KL penalty weight (when positive, adapted toward `klTarget` after each update). */
   get klCoeff(): number {
     return this.#klCoeff;
   }

@@ -100,6 +100,7 @@ export class DictEnv implements MultiAgentEnv {
   #state = NOT_RESET;
 
   /**
+   * Puts the dict face over env 0 of `env`.
    * @param env the batched env; env 0 of it is used
    * @param opts how to resolve agent ids to groups
    */

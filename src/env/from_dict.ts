@@ -92,21 +92,21 @@ function fmt(x: unknown): string {
 export class DictBatchedEnv implements BatchedEnv {
   /** The dict env instances, env `i` at index `i`. */
   readonly envs: readonly MultiAgentEnv[];
-  /** @inheritdoc */
+  /** Number of env instances `N`. */
   readonly numEnvs: number;
-  /** @inheritdoc */
+  /** Total number of slots `S` over all groups and envs. */
   readonly numSlots: number;
-  /** @inheritdoc */
+  /** Slot groups, in global slot order. */
   readonly groups: readonly SlotGroup[];
-  /** @inheritdoc */
+  /** `[S]` reward delivered at the last step to each slot's agent (0 when none). */
   readonly rew: Float32Array;
-  /** @inheritdoc */
+  /** `[S]` slot flags of the last step (see {@linkcode BatchedEnv.flags}). */
   readonly flags: Uint8Array;
-  /** @inheritdoc */
+  /** `[N]` 1 when the env's episode ended at the last step; it has been auto-reset. */
   readonly envDone: Uint8Array;
-  /** @inheritdoc */
+  /** `[N]` 1 when that ended episode was cut off by a time limit. */
   readonly envTruncated: Uint8Array;
-  /** @inheritdoc */
+  /** `[N]` per-env step mask, all ones after construction (see {@linkcode BatchedEnv.stepMask}). */
   readonly stepMask: Uint8Array;
   readonly #specs: DictGroupSpec[];
   readonly #groupOf: ((agentId: string) => string) | undefined;
@@ -122,6 +122,7 @@ export class DictBatchedEnv implements BatchedEnv {
   #everReset = false;
 
   /**
+   * Wraps the env instances; call `reset` before `step`.
    * @param envs the env instances (one per batch entry)
    * @param opts groups, group resolution and seed
    */

@@ -72,7 +72,7 @@ export const goalDirectionReward: LevelReward = (
   goals,
   g,
   _baseReward,
-) => {
+): number => {
   const r0 = prevObs[o]!, c0 = prevObs[o + 1]!, r1 = obs[o]!, c1 = obs[o + 1]!;
   if (r0 === r1 && c0 === c1) return 0;
   const d = goals[g]!;

@@ -121,21 +121,21 @@ interface Level {
 export class Hierarchy implements BatchedEnv {
   /** The wrapped base env. */
   readonly base: BatchedEnv;
-  /** @inheritdoc */
+  /** Number of env instances `N`. */
   readonly numEnvs: number;
-  /** @inheritdoc */
+  /** Total number of slots `S` over all groups and envs. */
   readonly numSlots: number;
   /** One group per level, top first; slot of level `l` in env `i` is `l * numEnvs + i`. */
   readonly groups: readonly SlotGroup[];
-  /** @inheritdoc */
+  /** `[S]` reward delivered at the last step to each slot's agent (0 when none). */
   readonly rew: Float32Array;
-  /** @inheritdoc */
+  /** `[S]` slot flags of the last step (see {@linkcode BatchedEnv.flags}). */
   readonly flags: Uint8Array;
-  /** @inheritdoc */
+  /** `[N]` 1 when the env's episode ended at the last step; it has been auto-reset. */
   readonly envDone: Uint8Array;
-  /** @inheritdoc */
+  /** `[N]` 1 when that ended episode was cut off by a time limit. */
   readonly envTruncated: Uint8Array;
-  /** @inheritdoc */
+  /** `[N]` per-env step mask, all ones after construction (see {@linkcode BatchedEnv.stepMask}). */
   readonly stepMask: Uint8Array;
   readonly #levels: Level[];
   readonly #baseObsSize: number;
@@ -169,6 +169,7 @@ export class Hierarchy implements BatchedEnv {
   #ready = false;
 
   /**
+   * Builds the hierarchy over `base`; call `reset` before `step`.
    * @param base a batched env with one slot group of one slot per env, and a `stepMask`
    * @param levels the levels, top first (two or more)
    */

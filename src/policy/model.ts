@@ -153,7 +153,7 @@ function checkPositiveInt(what: string, x: unknown): void {
  * ```
  */
 export class ActorCriticModel implements BatchPolicy {
-  /** @inheritdoc */
+  /** Flat observation size this policy reads per row. */
   readonly obsSize: number;
   /** Number of heads `K`: packed action floats per row. */
   readonly actSize: number;

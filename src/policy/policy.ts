@@ -68,13 +68,14 @@ function discreteHeads(space: Space, who: string): number[] {
  * ```
  */
 export class RandomPolicy implements BatchPolicy {
-  /** @inheritdoc */
+  /** Flat observation size this policy reads per row. */
   readonly obsSize: number;
-  /** @inheritdoc */
+  /** Packed action size this policy writes per row. */
   readonly actSize: number;
   readonly #heads: number[];
   readonly #logp: number;
   /**
+   * Creates a uniformly random policy.
    * @param obsSize flat observation size
    * @param actionSpace a Discrete or MultiDiscrete space
    */
@@ -84,7 +85,7 @@ export class RandomPolicy implements BatchPolicy {
     this.actSize = this.#heads.length;
     this.#logp = -this.#heads.reduce((a, n) => a + Math.log(n), 0);
   }
-  /** @inheritdoc */
+  /** Computes actions for `rows` rows of `obsSize` floats (see {@linkcode BatchPolicy.act}). */
   act(
     _obs: Float32Array,
     rows: number,
@@ -101,7 +102,12 @@ export class RandomPolicy implements BatchPolicy {
       valuesOut[r] = 0;
     }
   }
-  /** @inheritdoc */
+  /**
+   * Value estimates of `rows` observation rows (see {@linkcode BatchPolicy.values}).
+   * @param _obs observation rows
+   * @param rows number of rows
+   * @param out `rows` values written
+   */
   values(_obs: Float32Array, rows: number, out: Float32Array): void {
     out.fill(0, 0, rows);
   }
@@ -121,14 +127,15 @@ export class RandomPolicy implements BatchPolicy {
  * ```
  */
 export class ScriptedPolicy implements BatchPolicy {
-  /** @inheritdoc */
+  /** Flat observation size this policy reads per row. */
   readonly obsSize: number;
-  /** @inheritdoc */
+  /** Packed action size this policy writes per row. */
   readonly actSize: number;
   readonly #fn: (obsRow: Float32Array, rng: Pcg32) => number | ArrayLike<number>;
   readonly #space: Space;
   readonly #row: Float32Array;
   /**
+   * Creates a policy that calls `fn` on every row.
    * @param obsSize flat observation size
    * @param actionSpace the action space (Discrete, MultiDiscrete or Box)
    * @param fn returns the action for one flat observation row
@@ -144,7 +151,7 @@ export class ScriptedPolicy implements BatchPolicy {
     this.#space = actionSpace;
     this.#row = new Float32Array(obsSize);
   }
-  /** @inheritdoc */
+  /** Computes actions for `rows` rows of `obsSize` floats (see {@linkcode BatchPolicy.act}). */
   act(
     obs: Float32Array,
     rows: number,
@@ -178,7 +185,12 @@ export class ScriptedPolicy implements BatchPolicy {
       valuesOut[r] = 0;
     }
   }
-  /** @inheritdoc */
+  /**
+   * Value estimates of `rows` observation rows (see {@linkcode BatchPolicy.values}).
+   * @param _obs observation rows
+   * @param rows number of rows
+   * @param out `rows` values written
+   */
   values(_obs: Float32Array, rows: number, out: Float32Array): void {
     out.fill(0, 0, rows);
   }

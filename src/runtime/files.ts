@@ -49,7 +49,10 @@ export function rssMb(): number {
   return Deno.memoryUsage().rss / (1024 * 1024);
 }
 
-/** @returns whether stdout is a terminal (for live progress lines) */
+/**
+ * Whether stdout is a terminal (for live progress lines).
+ * @returns true on a terminal
+ */
 export function stdoutIsTerminal(): boolean {
   return Deno.stdout.isTerminal();
 }
