@@ -262,6 +262,15 @@ function positiveInt(field: string, v: unknown): void {
  * @param where prefix naming where they come from, e.g. `multiAgent.policies.low.config`
  */
 export function validateTraining(t: TrainingParams, where = "training"): void {
+  for (const k of Object.keys(t)) {
+    if (!(k in DEFAULT_TRAINING)) {
+      throw new RangeError(
+        `${where}: unknown training param "${k}", expected one of ${
+          Object.keys(DEFAULT_TRAINING).join(", ")
+        }`,
+      );
+    }
+  }
   const { hidden, activation, vfShareLayers, ...ppo } = t;
   try {
     resolvePPOHyperparams(ppo);
