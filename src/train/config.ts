@@ -196,7 +196,7 @@ export class PPOConfig {
    * @returns this
    */
   training(p: Partial<TrainingParams>): this {
-    Object.assign(this.config.training, p);
+    Object.assign(this.config.training, definedOnly(p));
     return this;
   }
 
@@ -250,6 +250,11 @@ export class PPOConfig {
   }
 }
 
+/** The entries whose value is not undefined: an undefined override means "keep the value". */
+function definedOnly<T extends object>(p: T): Partial<T> {
+  return Object.fromEntries(Object.entries(p).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
 function positiveInt(field: string, v: unknown): void {
   if (typeof v !== "number" || !Number.isInteger(v) || v < 1) {
     throw new RangeError(`${field} must be a positive integer, got ${JSON.stringify(v)}`);
@@ -299,7 +304,7 @@ export function validateTraining(t: TrainingParams, where = "training"): void {
  */
 export function policyTraining(config: AlgorithmConfig, policyId: string): TrainingParams {
   const spec = config.multiAgent.policies[policyId];
-  return { ...config.training, ...(spec?.config ?? {}) };
+  return { ...config.training, ...definedOnly(spec?.config ?? {}) };
 }
 
 /**
