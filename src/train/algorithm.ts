@@ -56,6 +56,8 @@ interface PolicySlot {
   trainable: boolean;
   obsSpace: Space | undefined;
   actSpace: Space | undefined;
+  /** The agent whose spaces the policy took, when its spec did not declare them. */
+  inferredFrom: string | undefined;
   policy: BatchPolicy | undefined;
   model: ActorCriticModel | undefined;
   learner: PPOLearner | undefined;
@@ -105,6 +107,7 @@ export class Algorithm {
         trainable,
         obsSpace: spec.observationSpace,
         actSpace: spec.actionSpace,
+        inferredFrom: undefined,
         policy: undefined,
         model: undefined,
         learner: undefined,
@@ -180,19 +183,24 @@ export class Algorithm {
 
   #resolve(p: number, group: SlotGroup, agentId: string): RoutedPolicy {
     const slot = this.#policies[p]!;
+    const spec = this.config.multiAgent.policies[slot.id]!;
     for (
-      const [what, declared, actual] of [
-        ["observation", slot.obsSpace, group.observationSpace],
-        ["action", slot.actSpace, group.actionSpace],
+      const [what, declared, actual, fromSpec] of [
+        ["observation", slot.obsSpace, group.observationSpace, spec.observationSpace],
+        ["action", slot.actSpace, group.actionSpace, spec.actionSpace],
       ] as const
     ) {
       if (declared !== undefined && !spacesEqual(declared, actual)) {
+        const has = fromSpec !== undefined
+          ? `declares ${what} space ${declared.toString()}`
+          : `has ${what} space ${declared.toString()} (inferred from agent "${slot.inferredFrom}")`;
         throw new RangeError(
-          `Policy "${slot.id}" declares ${what} space ${declared.toString()}, but agent "${agentId}" (group "${group.name}") has ${actual.toString()}`,
+          `Policy "${slot.id}" ${has}, but agent "${agentId}" (group "${group.name}") has ${actual.toString()}`,
         );
       }
     }
     if (slot.policy === undefined) {
+      slot.inferredFrom = agentId;
       slot.obsSpace = group.observationSpace;
       slot.actSpace = group.actionSpace;
       this.#build(p);
