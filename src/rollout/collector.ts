@@ -335,7 +335,7 @@ export class Collector {
       let bad = false;
       for (let i = 0, a = row * o, b = k * o; i < o; i++) {
         const v = src[a + i]!;
-        bad ||= v !== v;
+        bad ||= v - v !== 0; // NaN or ±Infinity
         inObs[b + i] = v;
       }
       if (bad) this.#nanObservation(s, row, o, src);
@@ -433,11 +433,11 @@ export class Collector {
   #nanObservation(s: number, row: number, o: number, src: Float32Array): never {
     const g = this.env.groups[this.#slotGroup[s]!]!;
     let i = 0;
-    while (i < o && !Number.isNaN(src[row * o + i]!)) i++;
+    while (i < o && Number.isFinite(src[row * o + i]!)) i++;
     throw new RangeError(
-      `Observation of agent "${
-        this.env.agentId(s)
-      }" (group "${g.name}") has NaN at flat index ${i}, expected finite values in ${g.observationSpace.toString()}`,
+      `Observation of agent "${this.env.agentId(s)}" (group "${g.name}") has ${
+        src[row * o + i]
+      } at flat index ${i}, expected finite values in ${g.observationSpace.toString()}`,
     );
   }
 
