@@ -79,6 +79,7 @@ export class PolicyBuffer {
   readonly batch: TrainBatch;
 
   /**
+   * Allocates every buffer of the policy's rows once.
    * @param obsSize observation floats per row
    * @param actSize packed action floats per row
    * @param capacity maximum rows in one fragment (including rows carried over)

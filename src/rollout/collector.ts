@@ -149,7 +149,10 @@ export class Collector {
   #episodesIter = 0;
   #started = false;
 
-  /** @param opts see {@linkcode CollectorOptions} */
+  /**
+   * Creates a collector over `opts.env`; the env is reset (seeded) on the first `collect`.
+   * @param opts see {@linkcode CollectorOptions}
+   */
   constructor(opts: CollectorOptions) {
     if (!Number.isInteger(opts.fragmentLength) || opts.fragmentLength < 1) {
       throw new RangeError(

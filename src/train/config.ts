@@ -133,9 +133,12 @@ export const DEFAULT_POLICY_ID = "default_policy";
  * the whole config and names the first bad field.
  *
  * @example Hierarchical windy maze, as in RLlib's example
- * ```ts ignore
+ * ```ts
+ * import { PPOConfig } from "./config.ts";
+ * import { createHierarchicalWindyMaze } from "../envs/hierarchical_windy_maze.ts";
  * const algo = await new PPOConfig()
  *   .environment(({ numEnvs, seed }) => createHierarchicalWindyMaze(numEnvs, { seed }))
+ *   .envRunners({ numEnvs: 8, rolloutFragmentLength: 32 })
  *   .training({ entropyCoeff: 0.01 })
  *   .multiAgent({
  *     policies: {
@@ -146,6 +149,8 @@ export const DEFAULT_POLICY_ID = "default_policy";
  *   })
  *   .build();
  * const result = await algo.train();
+ * if (result.timesteps_total !== 256) throw new Error("one fragment of 8 envs x 32 steps");
+ * algo.dispose();
  * ```
  */
 export class PPOConfig {
