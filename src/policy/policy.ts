@@ -134,17 +134,21 @@ export class ScriptedPolicy implements BatchPolicy {
   readonly #fn: (obsRow: Float32Array, rng: Pcg32) => number | ArrayLike<number>;
   readonly #space: Space;
   readonly #row: Float32Array;
+  readonly #name: string;
   /**
    * Creates a policy that calls `fn` on every row.
    * @param obsSize flat observation size
    * @param actionSpace the action space (Discrete, MultiDiscrete or Box)
    * @param fn returns the action for one flat observation row
+   * @param name the policy id, for error messages
    */
   constructor(
     obsSize: number,
     actionSpace: Space,
     fn: (obsRow: Float32Array, rng: Pcg32) => number | ArrayLike<number>,
+    name = "scripted",
   ) {
+    this.#name = name;
     this.obsSize = obsSize;
     this.actSize = actionSpace.packedSize;
     this.#fn = fn;
@@ -169,14 +173,14 @@ export class ScriptedPolicy implements BatchPolicy {
       if (typeof out === "number") {
         if (a !== 1) {
           throw new RangeError(
-            `Scripted policy returned one number, expected ${a} for ${this.#space.toString()}`,
+            `Scripted policy "${this.#name}" returned one number, expected ${a} for ${this.#space.toString()}`,
           );
         }
         actionsOut[r] = out;
       } else {
         if (out.length !== a) {
           throw new RangeError(
-            `Scripted policy returned ${out.length} numbers, expected ${a} for ${this.#space.toString()}`,
+            `Scripted policy "${this.#name}" returned ${out.length} numbers, expected ${a} for ${this.#space.toString()}`,
           );
         }
         for (let j = 0; j < a; j++) actionsOut[r * a + j] = out[j]!;

@@ -16,6 +16,7 @@ import { Pcg32 } from "../rng.ts";
 import { type Space, spacesEqual } from "../spaces.ts";
 import {
   type AlgorithmConfig,
+  DEFAULT_POLICY_ID,
   policyTraining,
   type TrainingParams,
   validateConfig,
@@ -175,7 +176,7 @@ export class Algorithm {
     } else if (cls === "random") {
       slot.policy = new RandomPolicy(obs.flatSize, act);
     } else if (typeof cls === "function") {
-      slot.policy = new ScriptedPolicy(obs.flatSize, act, cls);
+      slot.policy = new ScriptedPolicy(obs.flatSize, act, cls, slot.id);
     } else {
       slot.policy = cls.create(obs, act);
     }
@@ -338,15 +339,26 @@ export class Algorithm {
   /**
    * Computes an action for one observation (RLlib's `compute_single_action`).
    * @param obs the observation, a member of the policy's observation space
-   * @param opts `policyId` (default: the only or the default policy) and `explore` (default
-   *   false: the most likely action)
+   * @param opts `policyId` (default: `"default_policy"` when declared, else the only policy;
+   *   required when there are several) and `explore` (default false: the most likely action)
    * @returns the action, unpacked into the policy's action space
    */
   computeSingleAction(
     obs: unknown,
     opts: { policyId?: string; explore?: boolean } = {},
   ): number | unknown {
-    const id = opts.policyId ?? this.#policies[0]!.id;
+    let id = opts.policyId;
+    if (id === undefined) {
+      if (this.#policies.some((p) => p.id === DEFAULT_POLICY_ID)) id = DEFAULT_POLICY_ID;
+      else if (this.#policies.length === 1) id = this.#policies[0]!.id;
+      else {
+        throw new RangeError(
+          `computeSingleAction needs opts.policyId: there are ${this.#policies.length} policies (${
+            this.policyIds.map((i) => `"${i}"`).join(", ")
+          }) and none is "${DEFAULT_POLICY_ID}"`,
+        );
+      }
+    }
     const slot = this.#slot(id);
     if (slot.policy === undefined || slot.obsSpace === undefined || slot.actSpace === undefined) {
       throw new Error(

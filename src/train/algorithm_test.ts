@@ -617,7 +617,14 @@ Deno.test("one policy shared by both players of a dict env", async () => {
 Deno.test("spaces: inferred from the first agent when omitted", async () => {
   await withAlgo(hierConfig(13), async (algo) => {
     assert.equal(algo.getPolicy(HIGH), undefined);
-    throwsWith(() => algo.computeSingleAction([[1, 1], 0]), Error, HIGH, "no spaces");
+    throwsWith(
+      () => algo.computeSingleAction([[1, 1], 0], { policyId: HIGH }),
+      Error,
+      HIGH,
+      "no spaces",
+    );
+    // Two policies and no "default_policy": the caller must say which.
+    throwsWith(() => algo.computeSingleAction([[1, 1], 0]), RangeError, "opts.policyId", LOW);
     await algo.train();
     const hi = algo.getModel(HIGH)!, lo = algo.getModel(LOW)!;
     assert.equal(hi.obsSize, HIGH_LEVEL_OBS_SPACE.flatSize);
