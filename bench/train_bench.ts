@@ -30,7 +30,7 @@ async function one(mode: "flat" | "hierarchical", seed: number): Promise<void> {
     const r = await algo.train();
     last = r;
     peak = Math.max(peak, rssMb());
-    best = Math.max(best, r.episode_reward_mean);
+    if (Number.isFinite(r.episode_reward_mean)) best = Math.max(best, r.episode_reward_mean);
     if (to50 === null && rewardReached(r, 50)) to50 = [r.timesteps_total, r.time_total_s];
     if (to80 === null && rewardReached(r, 80)) to80 = [r.timesteps_total, r.time_total_s];
     if (to80 !== null || r.timesteps_total >= MAX_STEPS[mode]) break;
