@@ -79,11 +79,19 @@ export interface Space<T extends SpaceValue = SpaceValue> {
   toString(): string;
 }
 
-function fmt(x: unknown): string {
-  if (typeof x === "number") return Number.isNaN(x) ? "NaN" : String(x);
-  if (x instanceof Float32Array) return `Float32Array[${Array.from(x).join(", ")}]`;
+/**
+ * Formats a value for an error message: numbers as themselves (NaN as `NaN`), typed arrays
+ * element by element, anything else as JSON cut to 80 characters.
+ * @param x any value
+ * @returns a short description
+ */
+export function formatValue(x: unknown): string {
+  if (typeof x === "number") return String(x);
   try {
-    const s = JSON.stringify(x);
+    const s = JSON.stringify(
+      x,
+      (_k, v) => ArrayBuffer.isView(v) ? Array.from(v as Float32Array) : v,
+    );
     return s === undefined ? String(x) : s.length > 80 ? s.slice(0, 77) + "..." : s;
   } catch {
     return String(x);
@@ -116,10 +124,10 @@ export class Discrete implements Space<number> {
    */
   constructor(n: number, start = 0) {
     if (!Number.isInteger(n) || n < 1) {
-      throw new RangeError(`Discrete size must be a positive integer, got ${fmt(n)}`);
+      throw new RangeError(`Discrete size must be a positive integer, got ${formatValue(n)}`);
     }
     if (!Number.isInteger(start)) {
-      throw new RangeError(`Discrete start must be an integer, got ${fmt(start)}`);
+      throw new RangeError(`Discrete start must be an integer, got ${formatValue(start)}`);
     }
     this.n = n;
     this.start = start;
@@ -150,7 +158,7 @@ export class Discrete implements Space<number> {
       typeof x !== "number" || !Number.isInteger(x) || x < this.start || x >= this.start + this.n
     ) {
       return `expected an integer in [${this.start}, ${this.start + this.n - 1}] for ${this}, got ${
-        fmt(x)
+        formatValue(x)
       }`;
     }
     return undefined;
@@ -239,7 +247,7 @@ export class Box implements Space<Float32Array | number[]> {
    */
   constructor(low: number | ArrayLike<number>, high: number | ArrayLike<number>, shape: number[]) {
     if (!shape.every((d) => Number.isInteger(d) && d > 0)) {
-      throw new RangeError(`Box shape must be positive integers, got ${fmt(shape)}`);
+      throw new RangeError(`Box shape must be positive integers, got ${formatValue(shape)}`);
     }
     const size = shape.reduce((a, b) => a * b, 1);
     const bcast = (v: number | ArrayLike<number>, what: string) => {
@@ -286,13 +294,13 @@ export class Box implements Space<Float32Array | number[]> {
   explain(x: unknown): string | undefined {
     const n = this.low.length;
     if (!(x instanceof Float32Array || Array.isArray(x)) || x.length !== n) {
-      return `expected ${n} numbers for ${this}, got ${fmt(x)}`;
+      return `expected ${n} numbers for ${this}, got ${formatValue(x)}`;
     }
     for (let i = 0; i < n; i++) {
       const v = x[i];
       if (typeof v !== "number" || Number.isNaN(v) || v < this.low[i]! || v > this.high[i]!) {
         return `expected element ${i} in [${this.low[i]}, ${this.high[i]}] for ${this}, got ${
-          fmt(v)
+          formatValue(v)
         }`;
       }
     }
@@ -391,7 +399,9 @@ export class MultiDiscrete implements Space<number[]> {
    */
   constructor(nvec: number[]) {
     if (nvec.length === 0 || !nvec.every((n) => Number.isInteger(n) && n > 0)) {
-      throw new RangeError(`MultiDiscrete nvec must be positive integers, got ${fmt(nvec)}`);
+      throw new RangeError(
+        `MultiDiscrete nvec must be positive integers, got ${formatValue(nvec)}`,
+      );
     }
     this.nvec = [...nvec];
   }
@@ -418,12 +428,14 @@ export class MultiDiscrete implements Space<number[]> {
    */
   explain(x: unknown): string | undefined {
     if (!Array.isArray(x) || x.length !== this.nvec.length) {
-      return `expected ${this.nvec.length} integers for ${this}, got ${fmt(x)}`;
+      return `expected ${this.nvec.length} integers for ${this}, got ${formatValue(x)}`;
     }
     for (let i = 0; i < x.length; i++) {
       const v = x[i];
       if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v >= this.nvec[i]!) {
-        return `expected element ${i} in [0, ${this.nvec[i]! - 1}] for ${this}, got ${fmt(v)}`;
+        return `expected element ${i} in [0, ${this.nvec[i]! - 1}] for ${this}, got ${
+          formatValue(v)
+        }`;
       }
     }
     return undefined;
@@ -542,7 +554,7 @@ export class Tuple implements Space<SpaceValue[]> {
    */
   explain(x: unknown): string | undefined {
     if (!Array.isArray(x) || x.length !== this.spaces.length) {
-      return `expected an array of ${this.spaces.length} for ${this}, got ${fmt(x)}`;
+      return `expected an array of ${this.spaces.length} for ${this}, got ${formatValue(x)}`;
     }
     for (let i = 0; i < x.length; i++) {
       const why = this.spaces[i]!.explain(x[i]);
@@ -672,7 +684,9 @@ export class Dict implements Space<{ [key: string]: SpaceValue }> {
    */
   explain(x: unknown): string | undefined {
     if (typeof x !== "object" || x === null || Array.isArray(x) || ArrayBuffer.isView(x)) {
-      return `expected an object with keys ${fmt(this.keys)} for ${this}, got ${fmt(x)}`;
+      return `expected an object with keys ${formatValue(this.keys)} for ${this}, got ${
+        formatValue(x)
+      }`;
     }
     const rec = x as Record<string, unknown>;
     for (const k of Object.keys(rec)) {

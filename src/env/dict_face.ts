@@ -15,7 +15,7 @@ import {
   TRUNCATED,
 } from "./batched.ts";
 import { decodeFlat } from "./_rows.ts";
-import type { Space, SpaceValue } from "../spaces.ts";
+import { formatValue, type Space, type SpaceValue } from "../spaces.ts";
 import type {
   DoneDict,
   MultiAgentDict,
@@ -41,17 +41,6 @@ const EMPTY_INFOS: MultiAgentInfos = Object.freeze({}) as MultiAgentInfos;
 const ENDED = TERMINATED | TRUNCATED;
 
 const NOT_RESET = 0, RUNNING = 1, ENDED_EPISODE = 2;
-
-function fmt(x: unknown): string {
-  if (typeof x === "number") return Number.isNaN(x) ? "NaN" : String(x);
-  if (x instanceof Float32Array) return `Float32Array[${Array.from(x).join(", ")}]`;
-  try {
-    const s = JSON.stringify(x);
-    return s === undefined ? String(x) : s.length > 80 ? s.slice(0, 77) + "..." : s;
-  } catch {
-    return String(x);
-  }
-}
 
 /**
  * The dict face over env 0 of a {@linkcode BatchedEnv}: observations come from the ACTIVE slots
@@ -294,7 +283,7 @@ export class DictEnv implements MultiAgentEnv {
       );
     }
     if (typeof actions !== "object" || actions === null) {
-      throw new TypeError(`Expected an object of actions by agent id, got ${fmt(actions)}`);
+      throw new TypeError(`Expected an object of actions by agent id, got ${formatValue(actions)}`);
     }
     const n = this.#slot.length;
     let matched = 0;
@@ -305,14 +294,14 @@ export class DictEnv implements MultiAgentEnv {
       if (k === n) {
         throw new RangeError(
           `Agent "${id}" is not asked to act, got action ${
-            fmt(value)
+            formatValue(value)
           }; expected actions for ${this.#actingList()}`,
         );
       }
       const space = this.#group[k]!.actionSpace;
       const why = space.explain(value);
       if (why !== undefined) {
-        throw new RangeError(`Invalid action ${fmt(value)} for agent "${id}": ${why}`);
+        throw new RangeError(`Invalid action ${formatValue(value)} for agent "${id}": ${why}`);
       }
       matched++;
     }

@@ -24,7 +24,7 @@ import {
 import { explainPacked, packedValid } from "./_rows.ts";
 import type { MultiAgentEnv, StepResult } from "./multi_agent.ts";
 import { Pcg32 } from "../rng.ts";
-import type { Space, SpaceValue } from "../spaces.ts";
+import { formatValue, type Space, type SpaceValue } from "../spaces.ts";
 
 /** One slot group of a {@linkcode DictBatchedEnv}. */
 export interface DictGroupSpec {
@@ -64,12 +64,6 @@ export function deriveSeed(seed: number, index: number): number {
 }
 
 const ENDED = TERMINATED | TRUNCATED;
-
-function fmt(x: unknown): string {
-  if (typeof x === "number") return String(x);
-  const s = JSON.stringify(x, (_k, v) => (v instanceof Float32Array ? Array.from(v) : v));
-  return s === undefined ? String(x) : s.length > 80 ? s.slice(0, 77) + "..." : s;
-}
 
 /**
  * `N` dict envs as one batched slot env (see the module doc). Per env `i`:
@@ -284,7 +278,7 @@ export class DictBatchedEnv implements BatchedEnv {
   #spawnFrom(i: number, obs: Record<string, unknown> | undefined, when: string): void {
     if (typeof obs !== "object" || obs === null) {
       throw new Error(
-        `Env ${i} returned obs ${fmt(obs)} at ${when}, expected an object by agent id`,
+        `Env ${i} returned obs ${formatValue(obs)} at ${when}, expected an object by agent id`,
       );
     }
     const slotOf = this.#slotOf[i]!, flags = this.flags;
@@ -342,19 +336,25 @@ export class DictBatchedEnv implements BatchedEnv {
   #apply(i: number, r: StepResult): void {
     if (typeof r !== "object" || r === null) {
       throw new Error(
-        `Env ${i} step returned ${fmt(r)}, expected {obs, rewards, terminateds, truncateds, infos}`,
+        `Env ${i} step returned ${
+          formatValue(r)
+        }, expected {obs, rewards, terminateds, truncateds, infos}`,
       );
     }
     const { obs, rewards, terminateds, truncateds } = r;
     for (const [key, d] of [["terminateds", terminateds], ["truncateds", truncateds]] as const) {
       if (typeof d !== "object" || d === null || typeof d.__all__ !== "boolean") {
         throw new Error(
-          `Env ${i} step returned ${key} ${fmt(d)}, expected an object with a boolean "__all__"`,
+          `Env ${i} step returned ${key} ${
+            formatValue(d)
+          }, expected an object with a boolean "__all__"`,
         );
       }
     }
     if (typeof obs !== "object" || obs === null) {
-      throw new Error(`Env ${i} step returned obs ${fmt(obs)}, expected an object by agent id`);
+      throw new Error(
+        `Env ${i} step returned obs ${formatValue(obs)}, expected an object by agent id`,
+      );
     }
     const slotOf = this.#slotOf[i]!;
     // 1. Rewards to agents in slots (acting, waiting, or ending now); others are held.
@@ -363,7 +363,7 @@ export class DictBatchedEnv implements BatchedEnv {
       const v = rewards[id];
       if (typeof v !== "number" || !Number.isFinite(v)) {
         throw new Error(
-          `Env ${i} emitted reward ${fmt(v)} for agent "${id}", expected a finite number`,
+          `Env ${i} emitted reward ${formatValue(v)} for agent "${id}", expected a finite number`,
         );
       }
       const s = slotOf.get(id);
