@@ -15,6 +15,8 @@ import type { MultiAgentEnv } from "../src/env/multi_agent.ts";
 import { createHierarchicalWindyMaze } from "../src/envs/hierarchical_windy_maze.ts";
 import { createWindyMaze } from "../src/envs/windy_maze.ts";
 import { Pcg32 } from "../src/rng.ts";
+import { Collector } from "../src/rollout/collector.ts";
+import { RandomPolicy } from "../src/policy/policy.ts";
 import type { SpaceValue } from "../src/spaces.ts";
 
 /** One benchmark measurement. */
@@ -132,6 +134,55 @@ export function benchDictEnv(name: string, env: MultiAgentEnv, seconds: number):
   return result;
 }
 
+/**
+ * Measures the rollout path without the models: a {@linkcode Collector} routing every agent of
+ * `env` to one of two random policies (gather, act, scatter, record rows, rewards, ends,
+ * spawns). Prints `steps_per_s` and `heap_bytes_per_step`, the heap growth per env step over the
+ * measurement, which stays near 0 when the path allocates no per-agent objects (one object per
+ * agent step would be tens of bytes per env step). GC can only lower it.
+ *
+ * @param name benchmark name printed in the result
+ * @param env a two-level hierarchical env (agents `low_level_*` and one high-level agent)
+ * @param seconds measurement time, about 1-2 s
+ * @returns the measurement
+ */
+export function benchRollout(
+  name: string,
+  env: BatchedEnv,
+  seconds: number,
+): EnvBenchResult & { heap_bytes_per_step: number } {
+  const frag = 64;
+  const c = new Collector({
+    env,
+    policyIds: ["high", "low"],
+    fragmentLength: frag,
+    seed: 1,
+    policyMappingFn: (id) => id.startsWith("low_level_") ? "low" : "high",
+    resolvePolicy: (_p, g) => ({
+      policy: new RandomPolicy(g.observationSpace.flatSize, g.actionSpace),
+      record: true,
+    }),
+  });
+  for (let i = 0; i < 5; i++) c.collect();
+  const heap0 = Deno.memoryUsage().heapUsed;
+  const t0 = performance.now();
+  let calls = 0;
+  while (performance.now() - t0 < seconds * 1000) {
+    c.collect();
+    calls++;
+  }
+  const dt = (performance.now() - t0) / 1000;
+  const steps = calls * frag * env.numEnvs;
+  const result = {
+    name,
+    steps_per_s: Math.round(steps / dt),
+    n_envs: env.numEnvs,
+    heap_bytes_per_step: +(Math.max(0, Deno.memoryUsage().heapUsed - heap0) / steps).toFixed(3),
+  };
+  console.log(JSON.stringify(result));
+  return result;
+}
+
 if (import.meta.main) {
   const seconds = Number(Deno.args[0] ?? 1.5);
   for (const n of [1, 64, 1024]) {
@@ -143,4 +194,9 @@ if (import.meta.main) {
     benchEnv(`hierarchical_windy_maze_batched_${n}`, env, n, seconds);
   }
   benchDictEnv("windy_maze_dict", new DictEnv(createWindyMaze(1, { seed: 0 })), seconds);
+  benchRollout(
+    "rollout_hierarchical_windy_maze_random_64",
+    createHierarchicalWindyMaze(64, { seed: 0 }),
+    seconds,
+  );
 }
