@@ -6,31 +6,14 @@
  * @module
  */
 
-import {
-  ACTIVE,
-  ALIVE,
-  allocateSlots,
-  type BatchedEnv,
-  type SlotGroup,
-  SPAWNED,
-  TERMINATED,
-  TRUNCATED,
-} from "./batched.ts";
+import { ACTIVE, ALIVE, SlotEnv, SPAWNED, TERMINATED, TRUNCATED } from "./batched.ts";
 import { Pcg32 } from "../rng.ts";
+import { WINDY_MAZE_MAP } from "../envs/windy_maze.ts";
 import { Box, Discrete, type Space, type SpaceValue, Tuple } from "../spaces.ts";
 import type { DoneDict, MultiAgentEnv, ResetOptions, StepResult } from "./multi_agent.ts";
 
 /** The windy maze map, `#` walls. */
-export const MAZE = [
-  "#########",
-  "#S      #",
-  "####### #",
-  "      # #",
-  "      # #",
-  "####### #",
-  "#F      #",
-  "#########",
-];
+export const MAZE = WINDY_MAZE_MAP;
 
 /** Row/col deltas of the wind directions north, east, south, west. */
 export const DIRS: readonly (readonly [number, number])[] = [[-1, 0], [0, 1], [1, 0], [0, -1]];
@@ -50,23 +33,7 @@ export function moveInMaze(r: number, c: number, d: number): [number, number] {
 }
 
 /** The flat windy maze in TypeScript, as a batched env with a step mask. */
-export class TsWindyMaze implements BatchedEnv {
-  /** @inheritdoc */
-  readonly numEnvs: number;
-  /** @inheritdoc */
-  readonly numSlots: number;
-  /** @inheritdoc */
-  readonly groups: readonly SlotGroup[];
-  /** @inheritdoc */
-  readonly rew: Float32Array;
-  /** @inheritdoc */
-  readonly flags: Uint8Array;
-  /** @inheritdoc */
-  readonly envDone: Uint8Array;
-  /** @inheritdoc */
-  readonly envTruncated: Uint8Array;
-  /** @inheritdoc */
-  readonly stepMask: Uint8Array;
+export class TsWindyMaze extends SlotEnv {
   /** Positions and winds, for tests to script. */
   readonly row: Int32Array;
   /** Columns. */
@@ -84,20 +51,12 @@ export class TsWindyMaze implements BatchedEnv {
    */
   constructor(numEnvs: number, seed = 0) {
     const obsSpace = new Tuple([new Box(0, 100, [2]), new Discrete(4)]);
-    const b = allocateSlots(numEnvs, [{
+    super(numEnvs, [{
       name: "agent",
       slotsPerEnv: 1,
       observationSpace: obsSpace,
       actionSpace: new Discrete(2),
     }]);
-    this.numEnvs = numEnvs;
-    this.numSlots = b.numSlots;
-    this.groups = b.groups;
-    this.rew = b.rew;
-    this.flags = b.flags;
-    this.envDone = b.envDone;
-    this.envTruncated = b.envTruncated;
-    this.stepMask = new Uint8Array(numEnvs).fill(1);
     this.row = new Int32Array(numEnvs);
     this.col = new Int32Array(numEnvs);
     this.wind = new Int32Array(numEnvs);
@@ -256,6 +215,24 @@ export class Nim implements MultiAgentEnv {
     };
   }
 }
+
+/** Slot groups for {@linkcode Walkers} under `fromDictEnv`: one watcher, up to two walkers. */
+export const WALKER_GROUPS = [
+  {
+    name: "watcher",
+    slotsPerEnv: 1,
+    observationSpace: new Discrete(3),
+    actionSpace: new Discrete(2),
+    match: (id: string) => id === "watcher",
+  },
+  {
+    name: "walkers",
+    slotsPerEnv: 2,
+    observationSpace: new Box(0, 10, [1]),
+    actionSpace: new Discrete(2),
+    match: (id: string) => id.startsWith("w_"),
+  },
+];
 
 /**
  * Agents that come and go: walkers `w_{n}` appear over time (at most `maxAlive` at once), each

@@ -180,6 +180,62 @@ export function allocateSlots(numEnvs: number, specs: readonly SlotGroupSpec[]):
 }
 
 /**
+ * Base class of the {@linkcode BatchedEnv}s written in TypeScript (the hierarchy wrapper, the
+ * dict-env adapter, test envs): allocates the slot buffers in the shared layout
+ * ({@linkcode allocateSlots}) and a step mask of ones. Subclasses implement `agentId`, `reset`
+ * and `step`.
+ */
+export abstract class SlotEnv implements BatchedEnv {
+  /** Number of env instances `N`. */
+  readonly numEnvs: number;
+  /** Total number of slots `S` over all groups and envs. */
+  readonly numSlots: number;
+  /** Slot groups with their buffers, in global slot order. */
+  readonly groups: readonly SlotGroup[];
+  /** `[S]` reward delivered at the last step to each slot's agent (0 when none). */
+  readonly rew: Float32Array;
+  /** `[S]` slot flags of the last step (see {@linkcode BatchedEnv.flags}). */
+  readonly flags: Uint8Array;
+  /** `[N]` 1 when the env's episode ended at the last step; it has been auto-reset. */
+  readonly envDone: Uint8Array;
+  /** `[N]` 1 when that ended episode was cut off by a time limit. */
+  readonly envTruncated: Uint8Array;
+  /** `[N]` per-env step mask, all ones after construction (see {@linkcode BatchedEnv.stepMask}). */
+  readonly stepMask: Uint8Array;
+
+  /**
+   * Allocates the buffers.
+   * @param numEnvs number of envs, a positive integer
+   * @param specs the slot groups, in slot order
+   */
+  constructor(numEnvs: number, specs: readonly SlotGroupSpec[]) {
+    const b = allocateSlots(numEnvs, specs);
+    this.numEnvs = numEnvs;
+    this.numSlots = b.numSlots;
+    this.groups = b.groups;
+    this.rew = b.rew;
+    this.flags = b.flags;
+    this.envDone = b.envDone;
+    this.envTruncated = b.envTruncated;
+    this.stepMask = new Uint8Array(numEnvs).fill(1);
+  }
+
+  /**
+   * The id of the agent now in slot `s` (see {@linkcode BatchedEnv.agentId}).
+   * @param slot a global slot index
+   * @returns the agent id
+   */
+  abstract agentId(slot: number): string;
+  /**
+   * Resets every env (see {@linkcode BatchedEnv.reset}).
+   * @param seed when given, env `i` is reseeded from `(seed, i)`
+   */
+  abstract reset(seed?: number): void;
+  /** Advances every env one step (see {@linkcode BatchedEnv.step}). */
+  abstract step(): void;
+}
+
+/**
  * Finds the group a global slot belongs to.
  * @param env a batched env
  * @param slot a global slot index

@@ -4,7 +4,7 @@ import { checkEnv } from "./check_env.ts";
 import { DictEnv } from "./dict_face.ts";
 import { fromDictEnv } from "./from_dict.ts";
 import type { DoneDict, StepResult } from "./multi_agent.ts";
-import { Nim, TsWindyMaze, Walkers } from "./_test_envs.ts";
+import { Nim, TsWindyMaze, WALKER_GROUPS as walkerGroups, Walkers } from "./_test_envs.ts";
 import {
   createHierarchicalWindyMaze,
   createThreeLevelWindyMaze,
@@ -12,24 +12,7 @@ import {
 } from "../envs/hierarchical_windy_maze.ts";
 import { Hierarchy } from "../hierarchy/hierarchy.ts";
 import { createWindyMaze } from "../envs/windy_maze.ts";
-import { Box, Discrete, type SpaceValue } from "../spaces.ts";
-
-const walkerGroups = [
-  {
-    name: "watcher",
-    slotsPerEnv: 1,
-    observationSpace: new Discrete(3),
-    actionSpace: new Discrete(2),
-    match: (id: string) => id === "watcher",
-  },
-  {
-    name: "walkers",
-    slotsPerEnv: 2,
-    observationSpace: new Box(0, 10, [1]),
-    actionSpace: new Discrete(2),
-    match: (id: string) => id.startsWith("w_"),
-  },
-];
+import type { SpaceValue } from "../spaces.ts";
 
 Deno.test("checkEnv passes on every env, both faces", () => {
   const envs = {

@@ -5,10 +5,10 @@ import { checkEnv } from "./check_env.ts";
 import { DictEnv } from "./dict_face.ts";
 import { deriveSeed, fromDictEnv } from "./from_dict.ts";
 import type { MultiAgentEnv, StepResult } from "./multi_agent.ts";
-import { Nim, TsWindyMaze, Walkers } from "./_test_envs.ts";
+import { Nim, TsWindyMaze, WALKER_GROUPS as walkerGroups, Walkers } from "./_test_envs.ts";
 import { createHierarchicalWindyMaze } from "../envs/hierarchical_windy_maze.ts";
 import { createWindyMaze } from "../envs/windy_maze.ts";
-import { Box, Discrete, type SpaceValue } from "../spaces.ts";
+import { Discrete, type SpaceValue } from "../spaces.ts";
 
 const nimGroups = [{
   name: "players",
@@ -16,22 +16,6 @@ const nimGroups = [{
   observationSpace: new Discrete(8),
   actionSpace: new Discrete(3),
 }];
-const walkerGroups = [
-  {
-    name: "watcher",
-    slotsPerEnv: 1,
-    observationSpace: new Discrete(3),
-    actionSpace: new Discrete(2),
-    match: (id: string) => id === "watcher",
-  },
-  {
-    name: "walkers",
-    slotsPerEnv: 2,
-    observationSpace: new Box(0, 10, [1]),
-    actionSpace: new Discrete(2),
-    match: (id: string) => id.startsWith("w_"),
-  },
-];
 
 function plain(x: unknown): unknown {
   return JSON.parse(JSON.stringify(x, (_k, v) => (v instanceof Float32Array ? Array.from(v) : v)));

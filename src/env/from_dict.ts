@@ -14,8 +14,7 @@
 import {
   ACTIVE,
   ALIVE,
-  allocateSlots,
-  type BatchedEnv,
+  SlotEnv,
   type SlotGroup,
   SPAWNED,
   TERMINATED,
@@ -83,25 +82,9 @@ const ENDED = TERMINATED | TRUNCATED;
  * episode with no agent left to act. After such an error (raised by the env's own output) the
  * batch must be reset; an invalid action, checked before any env is stepped, changes nothing.
  */
-export class DictBatchedEnv implements BatchedEnv {
+export class DictBatchedEnv extends SlotEnv {
   /** The dict env instances, env `i` at index `i`. */
   readonly envs: readonly MultiAgentEnv[];
-  /** Number of env instances `N`. */
-  readonly numEnvs: number;
-  /** Total number of slots `S` over all groups and envs. */
-  readonly numSlots: number;
-  /** Slot groups, in global slot order. */
-  readonly groups: readonly SlotGroup[];
-  /** `[S]` reward delivered at the last step to each slot's agent (0 when none). */
-  readonly rew: Float32Array;
-  /** `[S]` slot flags of the last step (see {@linkcode BatchedEnv.flags}). */
-  readonly flags: Uint8Array;
-  /** `[N]` 1 when the env's episode ended at the last step; it has been auto-reset. */
-  readonly envDone: Uint8Array;
-  /** `[N]` 1 when that ended episode was cut off by a time limit. */
-  readonly envTruncated: Uint8Array;
-  /** `[N]` per-env step mask, all ones after construction (see {@linkcode BatchedEnv.stepMask}). */
-  readonly stepMask: Uint8Array;
   readonly #specs: DictGroupSpec[];
   readonly #groupOf: ((agentId: string) => string) | undefined;
   readonly #seed: number;
@@ -123,23 +106,15 @@ export class DictBatchedEnv implements BatchedEnv {
   constructor(envs: readonly MultiAgentEnv[], opts: FromDictOptions) {
     if (envs.length === 0) throw new RangeError("DictBatchedEnv needs at least one env, got 0");
     if (opts.groups.length === 0) throw new RangeError("DictBatchedEnv needs at least one group");
-    const b = allocateSlots(envs.length, opts.groups);
+    super(envs.length, opts.groups);
     this.envs = envs;
-    this.numEnvs = envs.length;
-    this.numSlots = b.numSlots;
-    this.groups = b.groups;
-    this.rew = b.rew;
-    this.flags = b.flags;
-    this.envDone = b.envDone;
-    this.envTruncated = b.envTruncated;
-    this.stepMask = new Uint8Array(envs.length).fill(1);
     this.#specs = opts.groups;
     this.#groupOf = opts.groupOf;
     this.#seed = opts.seed ?? 0;
-    this.#ids = new Array(b.numSlots).fill("");
+    this.#ids = new Array(this.numSlots).fill("");
     this.#slotOf = envs.map(() => new Map());
     this.#early = envs.map(() => new Map());
-    this.#carry = new Float64Array(b.numSlots);
+    this.#carry = new Float64Array(this.numSlots);
   }
 
   /**

@@ -3,27 +3,12 @@ import { ACTIVE, ALIVE, SPAWNED, TERMINATED, TRUNCATED } from "./batched.ts";
 import { checkEnv } from "./check_env.ts";
 import { deriveSeed, type DictGroupSpec, fromDictEnv } from "./from_dict.ts";
 import type { DoneDict, MultiAgentEnv, StepResult } from "./multi_agent.ts";
-import { Nim, Walkers } from "./_test_envs.ts";
+import { Nim, WALKER_GROUPS, Walkers } from "./_test_envs.ts";
 import { Box, Discrete, type SpaceValue } from "../spaces.ts";
 
 const D2 = new Discrete(2);
 
-const walkerGroups: DictGroupSpec[] = [
-  {
-    name: "watcher",
-    slotsPerEnv: 1,
-    observationSpace: new Discrete(3),
-    actionSpace: D2,
-    match: (id) => id === "watcher",
-  },
-  {
-    name: "walkers",
-    slotsPerEnv: 2,
-    observationSpace: new Box(0, 10, [1]),
-    actionSpace: D2,
-    match: (id) => id.startsWith("w_"),
-  },
-];
+const walkerGroups: DictGroupSpec[] = WALKER_GROUPS;
 
 type Out = Partial<StepResult> & { obs: Record<string, SpaceValue> };
 

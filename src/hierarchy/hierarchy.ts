@@ -33,8 +33,8 @@
 import {
   ACTIVE,
   ALIVE,
-  allocateSlots,
   type BatchedEnv,
+  SlotEnv,
   type SlotGroup,
   SPAWNED,
   TERMINATED,
@@ -118,25 +118,9 @@ interface Level {
  * if (env.agentId(64) !== "low_level_1") throw new Error("fresh low-level agent");
  * ```
  */
-export class Hierarchy implements BatchedEnv {
+export class Hierarchy extends SlotEnv {
   /** The wrapped base env. */
   readonly base: BatchedEnv;
-  /** Number of env instances `N`. */
-  readonly numEnvs: number;
-  /** Total number of slots `S` over all groups and envs. */
-  readonly numSlots: number;
-  /** One group per level, top first; slot of level `l` in env `i` is `l * numEnvs + i`. */
-  readonly groups: readonly SlotGroup[];
-  /** `[S]` reward delivered at the last step to each slot's agent (0 when none). */
-  readonly rew: Float32Array;
-  /** `[S]` slot flags of the last step (see {@linkcode BatchedEnv.flags}). */
-  readonly flags: Uint8Array;
-  /** `[N]` 1 when the env's episode ended at the last step; it has been auto-reset. */
-  readonly envDone: Uint8Array;
-  /** `[N]` 1 when that ended episode was cut off by a time limit. */
-  readonly envTruncated: Uint8Array;
-  /** `[N]` per-env step mask, all ones after construction (see {@linkcode BatchedEnv.stepMask}). */
-  readonly stepMask: Uint8Array;
   readonly #levels: Level[];
   readonly #baseObsSize: number;
   /** Packed goals of all non-bottom levels, `[N, G]`. */
@@ -232,7 +216,7 @@ export class Hierarchy implements BatchedEnv {
     const obsSpaces: Space[] = levels.map((_, i) =>
       i === 0 ? baseObs : new Tuple([baseObs, ...actionSpaces.slice(0, i)])
     );
-    const b = allocateSlots(
+    super(
       N,
       levels.map((l, i) => ({
         name: l.name,
@@ -242,14 +226,6 @@ export class Hierarchy implements BatchedEnv {
       })),
     );
     this.base = base;
-    this.numEnvs = N;
-    this.numSlots = b.numSlots;
-    this.groups = b.groups;
-    this.rew = b.rew;
-    this.flags = b.flags;
-    this.envDone = b.envDone;
-    this.envTruncated = b.envTruncated;
-    this.stepMask = new Uint8Array(N).fill(1);
     this.#levels = levels.map((l, i) => {
       const rule = l.agentId;
       let idOf: (n: number) => string;
@@ -268,7 +244,7 @@ export class Hierarchy implements BatchedEnv {
         actionSpace: actionSpaces[i]!,
         horizon: horizons[i]!,
         reward: l.reward,
-        group: b.groups[i]!,
+        group: this.groups[i]!,
         obsSize: obsSpaces[i]!.flatSize,
         actSize: actionSpaces[i]!.packedSize,
       };

@@ -17,9 +17,9 @@ import {
 import {
   ACTIVE,
   ALIVE,
-  allocateSlots,
   type BatchedEnv,
   groupOfSlot,
+  SlotEnv,
   type SlotGroup,
   SPAWNED,
   TERMINATED,
@@ -946,31 +946,17 @@ Deno.test("rollout: a waiting agent's open transition carries across fragments, 
 // NaN
 
 /** One agent per env on a line; env 1 emits observation `bad` at step `nanAt`. */
-class NanEnv implements BatchedEnv {
-  readonly numEnvs: number;
-  readonly numSlots: number;
-  readonly groups: readonly SlotGroup[];
-  readonly rew: Float32Array;
-  readonly flags: Uint8Array;
-  readonly envDone: Uint8Array;
-  readonly envTruncated: Uint8Array;
+class NanEnv extends SlotEnv {
   #t = 0;
   readonly nanAt: number;
   readonly bad: number;
   constructor(numEnvs: number, nanAt: number, bad = NaN) {
-    const b = allocateSlots(numEnvs, [{
+    super(numEnvs, [{
       name: "liners",
       slotsPerEnv: 1,
       observationSpace: new Box(-10, 10, [2]),
       actionSpace: new Discrete(2),
     }]);
-    this.numEnvs = numEnvs;
-    this.numSlots = b.numSlots;
-    this.groups = b.groups;
-    this.rew = b.rew;
-    this.flags = b.flags;
-    this.envDone = b.envDone;
-    this.envTruncated = b.envTruncated;
     this.nanAt = nanAt;
     this.bad = bad;
   }
