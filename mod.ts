@@ -90,6 +90,7 @@ export {
   type BatchedEnv,
   groupOfSlot,
   type SlotBuffers,
+  SlotEnv,
   type SlotGroup,
   type SlotGroupSpec,
   SPAWNED,
