@@ -33,7 +33,7 @@ const HELP = `Usage: deno run -A examples/hierarchical.ts [options]
   --flat                 train one agent on the flat windy maze
   --stop-iters N         stop after N training iterations (default 200)
   --stop-timesteps N     stop after N env steps (default 100000)
-  --stop-reward R        stop when the mean episode reward reaches R
+  --stop-reward R        stop when the mean reward of the last 100 episodes reaches R
   --as-test              exit non-zero unless --stop-reward was reached
   --seed N               random seed (default 0)
   --num-envs N           envs stepped in one batch (default 64)
