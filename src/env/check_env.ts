@@ -125,29 +125,50 @@ function i32(buf: Float32Array): Int32Array {
   return new Int32Array(buf.buffer, buf.byteOffset, buf.length);
 }
 
-function checkBatched(
-  env: BatchedEnv,
+/**
+ * Rolls out twice with the same seed (the first time with the invalid-input probes) and checks
+ * the two trajectory hashes agree.
+ */
+function checkTwice(
+  face: CheckEnvReport["face"],
   steps: number,
   seed: number,
   fail: Failures,
+  rollout: (report: CheckEnvReport, probes: boolean) => number | string,
 ): CheckEnvReport {
   const report: CheckEnvReport = {
-    face: "batched",
+    face,
     steps,
     agentSteps: 0,
     episodes: 0,
     agentIds: [],
     checks: [],
   };
-  const first = rolloutBatched(env, steps, seed, fail, report, true);
+  const first = rollout(report, true);
   if (fail.list.length === 0) {
-    const second = rolloutBatched(env, steps, seed, fail, report, false);
+    const second = rollout(report, false);
     if (first !== second) {
       fail.add(
         `same seed ${seed}, different trajectory (or a rejected invalid action changed the env): hashes ${first} and ${second}`,
       );
     } else report.checks.push("determinism");
   }
+  return report;
+}
+
+function checkBatched(
+  env: BatchedEnv,
+  steps: number,
+  seed: number,
+  fail: Failures,
+): CheckEnvReport {
+  const report = checkTwice(
+    "batched",
+    steps,
+    seed,
+    fail,
+    (r, probes) => rolloutBatched(env, steps, seed, fail, r, probes),
+  );
   env.stepMask?.fill(1);
   return report;
 }
@@ -429,22 +450,13 @@ function checkDict(
   seed: number,
   fail: Failures,
 ): CheckEnvReport {
-  const report: CheckEnvReport = {
-    face: "dict",
+  return checkTwice(
+    "dict",
     steps,
-    agentSteps: 0,
-    episodes: 0,
-    agentIds: [],
-    checks: [],
-  };
-  const first = rolloutDict(env, steps, seed, fail, report, true);
-  if (fail.list.length === 0) {
-    const second = rolloutDict(env, steps, seed, fail, report, false);
-    if (first !== second) {
-      fail.add(`same seed ${seed}, different trajectory: hashes ${first} and ${second}`);
-    } else report.checks.push("determinism");
-  }
-  return report;
+    seed,
+    fail,
+    (r, probes) => rolloutDict(env, steps, seed, fail, r, probes),
+  );
 }
 
 function rolloutDict(
