@@ -221,15 +221,6 @@ export class Collector {
   }
 
   /**
-   * The resolved policy `p`, or undefined when no agent was routed to it yet.
-   * @param p policy index
-   * @returns the routed policy
-   */
-  routed(p: number): RoutedPolicy | undefined {
-    return this.#routes[p]!.routed;
-  }
-
-  /**
    * Collects one fragment: `fragmentLength` steps of every env (resetting them first on the
    * first call). Afterwards each recording policy's buffer holds the closed rows of this
    * fragment plus the rows carried over from the last one.

@@ -48,19 +48,3 @@ export async function appendLine(path: string, line: string): Promise<void> {
 export function rssMb(): number {
   return Deno.memoryUsage().rss / (1024 * 1024);
 }
-
-/**
- * Whether stdout is a terminal (for live progress lines).
- * @returns true on a terminal
- */
-export function stdoutIsTerminal(): boolean {
-  return Deno.stdout.isTerminal();
-}
-
-/**
- * Writes text to stdout without a newline (live progress lines).
- * @param text the text
- */
-export function writeStdout(text: string): void {
-  Deno.stdout.writeSync(new TextEncoder().encode(text));
-}
