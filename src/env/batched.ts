@@ -25,8 +25,18 @@
  * start of the next (its observation in `obs`): consumers handle ends before spawns.
  *
  * Observation rows of alive but waiting slots (ALIVE without ACTIVE) hold a current
- * observation too (what the agent would see if asked now); the trainer uses it only to bootstrap
- * the value of a waiting agent when a rollout fragment ends.
+ * observation too (what the agent would see if asked now); the trainer does not read them.
+ *
+ * A reward in `rew[s]` belongs to the agent the slot held before the step (acting, waiting,
+ * ending now, or ended earlier and held, see {@linkcode BatchedEnv.holdsEndedAgents}); only a
+ * slot that held no agent gives its reward to the agent SPAWNED into it: a reward that arrives
+ * with an agent's first observation, which counts in the episode's return but belongs to no
+ * transition (RLlib's rule). A step may leave an env with no ACTIVE agent while its episode goes
+ * on (RLlib steps it with an empty action dict); the next `step` advances it all the same.
+ *
+ * Optional parts, for envs that need them: `envStepped` (which envs' time advanced: a
+ * hierarchy's decision can cost no env step), `holdsEndedAgents` with late rewards, per-slot
+ * `info`/`finalInfo`, and slots that grow on demand (`layoutVersion`).
  *
  * @module
  */
@@ -94,6 +104,41 @@ export interface BatchedEnv {
    * @returns the agent id, e.g. `"high_level_agent"` or `"low_level_3"`
    */
   agentId(slot: number): string;
+  /**
+   * `[N]` optional: 1 when the last `step` (or `reset`: 0) advanced env `i`'s time by one env
+   * step, 0 when it did not (a masked env, or a step that only recorded a higher level's
+   * decision). Without it, every `step` advances every env. Trainers count env steps, episode
+   * lengths and the `t` column with it.
+   */
+  readonly envStepped?: Uint8Array;
+  /**
+   * Optional, default false: true when an agent that ended before its episode did may still be
+   * paid. Its slot then stays reserved until the episode ends (no other agent takes it), and a
+   * later reward for it arrives in `rew` of that slot with no flags; consumers add it to the
+   * agent's last transition, which therefore stays open to rewards until `envDone`.
+   */
+  readonly holdsEndedAgents?: boolean;
+  /**
+   * Optional: bumped whenever the slot layout changes (a group gained slots per env, so `groups`,
+   * `numSlots` and every per-slot buffer were replaced). A slot keeps its `(group, env, j)`
+   * identity across a change; its global index may move. Consumers that cache slot indices or
+   * buffers re-read them when this changes. Absent or constant: the layout never changes.
+   */
+  readonly layoutVersion?: number;
+  /**
+   * Optional: the info that came with the current observation of the slot's agent (at the last
+   * `reset` or `step`), or undefined when there is none.
+   * @param slot a global slot index
+   * @returns the info object (not copied; do not modify it)
+   */
+  info?(slot: number): Readonly<Record<string, unknown>> | undefined;
+  /**
+   * Optional: the info that came with the final observation of the agent that ended in the slot
+   * at the last `step`, or undefined when there is none.
+   * @param slot a global slot index
+   * @returns the info object (not copied; do not modify it)
+   */
+  finalInfo?(slot: number): Readonly<Record<string, unknown>> | undefined;
   /**
    * Resets every env and flags the first agents SPAWNED|ACTIVE|ALIVE.
    * @param seed when given, env `i` is reseeded from `(seed, i)`; otherwise each env's random
@@ -182,26 +227,28 @@ export function allocateSlots(numEnvs: number, specs: readonly SlotGroupSpec[]):
 /**
  * Base class of the {@linkcode BatchedEnv}s written in TypeScript (the hierarchy wrapper, the
  * dict-env adapter, test envs): allocates the slot buffers in the shared layout
- * ({@linkcode allocateSlots}) and a step mask of ones. Subclasses implement `agentId`, `reset`
- * and `step`.
+ * ({@linkcode allocateSlots}) and a step mask of ones, and can grow a group's slots per env
+ * ({@linkcode SlotEnv.growGroup}). Subclasses implement `agentId`, `reset` and `step`.
  */
 export abstract class SlotEnv implements BatchedEnv {
   /** Number of env instances `N`. */
   readonly numEnvs: number;
-  /** Total number of slots `S` over all groups and envs. */
-  readonly numSlots: number;
-  /** Slot groups with their buffers, in global slot order. */
-  readonly groups: readonly SlotGroup[];
-  /** `[S]` reward delivered at the last step to each slot's agent (0 when none). */
-  readonly rew: Float32Array;
-  /** `[S]` slot flags of the last step (see {@linkcode BatchedEnv.flags}). */
-  readonly flags: Uint8Array;
+  /** Total number of slots `S` over all groups and envs (changes when a group grows). */
+  numSlots: number;
+  /** Slot groups with their buffers, in global slot order (replaced when a group grows). */
+  groups: readonly SlotGroup[];
+  /** `[S]` reward delivered at the last step to each slot's agent (replaced when a group grows). */
+  rew: Float32Array;
+  /** `[S]` slot flags of the last step (replaced when a group grows). */
+  flags: Uint8Array;
   /** `[N]` 1 when the env's episode ended at the last step; it has been auto-reset. */
   readonly envDone: Uint8Array;
   /** `[N]` 1 when that ended episode was cut off by a time limit. */
   readonly envTruncated: Uint8Array;
   /** `[N]` per-env step mask, all ones after construction (see {@linkcode BatchedEnv.stepMask}). */
   readonly stepMask: Uint8Array;
+  /** Bumped by {@linkcode SlotEnv.growGroup} (see {@linkcode BatchedEnv.layoutVersion}). */
+  layoutVersion = 0;
 
   /**
    * Allocates the buffers.
@@ -218,6 +265,55 @@ export abstract class SlotEnv implements BatchedEnv {
     this.envDone = b.envDone;
     this.envTruncated = b.envTruncated;
     this.stepMask = new Uint8Array(numEnvs).fill(1);
+  }
+
+  /**
+   * Gives group `g` `slotsPerEnv` slots in every env (more than it has), keeping every slot's
+   * contents and its `(group, env, j)` identity: the group's buffers and the per-slot `rew` and
+   * `flags` are reallocated, later groups' slots move up, and {@linkcode SlotEnv.layoutVersion}
+   * is bumped. Allocates; call it only when an agent does not fit.
+   * @param g the group's index
+   * @param slotsPerEnv the new number of slots per env
+   * @returns for each old global slot, its new index
+   */
+  protected growGroup(g: number, slotsPerEnv: number): Int32Array {
+    const old = this.groups, N = this.numEnvs;
+    const og = old[g]!;
+    if (!Number.isInteger(slotsPerEnv) || slotsPerEnv <= og.slotsPerEnv) {
+      throw new RangeError(
+        `growGroup("${og.name}") needs more than ${og.slotsPerEnv} slots per env, got ${slotsPerEnv}`,
+      );
+    }
+    const specs = old.map((x, i) => ({
+      name: x.name,
+      slotsPerEnv: i === g ? slotsPerEnv : x.slotsPerEnv,
+      observationSpace: x.observationSpace,
+      actionSpace: x.actionSpace,
+    }));
+    const b = allocateSlots(N, specs);
+    const remap = new Int32Array(this.numSlots);
+    for (let i = 0; i < old.length; i++) {
+      const from = old[i]!, to = b.groups[i]!;
+      const O = from.observationSpace.flatSize, A = from.actionSpace.packedSize;
+      for (let e = 0; e < N; e++) {
+        for (let j = 0; j < from.slotsPerEnv; j++) {
+          const r0 = e * from.slotsPerEnv + j, r1 = e * to.slotsPerEnv + j;
+          to.obs.set(from.obs.subarray(r0 * O, r0 * O + O), r1 * O);
+          to.finalObs.set(from.finalObs.subarray(r0 * O, r0 * O + O), r1 * O);
+          to.act.set(from.act.subarray(r0 * A, r0 * A + A), r1 * A);
+          const s0 = from.slotOffset + r0, s1 = to.slotOffset + r1;
+          b.rew[s1] = this.rew[s0]!;
+          b.flags[s1] = this.flags[s0]!;
+          remap[s0] = s1;
+        }
+      }
+    }
+    this.groups = b.groups;
+    this.numSlots = b.numSlots;
+    this.rew = b.rew;
+    this.flags = b.flags;
+    this.layoutVersion++;
+    return remap;
   }
 
   /**

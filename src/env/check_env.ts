@@ -66,16 +66,22 @@ function isBatched(env: BatchedEnv | MultiAgentEnv): env is BatchedEnv {
  *   flat encodings of the group's space; rewards are finite; flags are consistent (ACTIVE
  *   implies ALIVE, SPAWNED implies ACTIVE and ALIVE, only an alive agent ends, an alive agent
  *   does not vanish or get replaced without ending, `envDone` ends every alive agent,
- *   `envTruncated` implies `envDone`); every env has an agent to act; ids are stable for the
- *   life of an agent, distinct among alive agents and not reused within an episode; rows of
- *   slots that are not ACTIVE are never read as actions (they hold NaN); a masked env
- *   (`stepMask`) stays as it was; an invalid action throws, names the agent and changes nothing;
- *   the same seed gives the same trajectory.
+ *   `envTruncated` implies `envDone`); a reward goes to an agent (a slot with none gets one only
+ *   with a new agent's first observation, or when the env holds ended agents and the slot's
+ *   agent ended earlier in the episode, whose slot no new agent takes before the episode ends); `envStepped`, when present, is 0 or 1 and
+ *   0 for masked envs; `info`/`finalInfo`, when present, give objects or undefined; ids are
+ *   stable for the life of an agent, distinct among alive agents and not reused within an
+ *   episode; rows of slots that are not ACTIVE are never read as actions (they hold NaN); a
+ *   masked env (`stepMask`) stays as it was; an invalid action throws, names the agent and
+ *   changes nothing; the same seed gives the same trajectory. Layouts that grow
+ *   (`layoutVersion`) are followed. A step may leave an env with no ACTIVE agent (RLlib steps it
+ *   with no actions).
  * - dict: observations are members of their agents' spaces; rewards are finite numbers;
- *   `"__all__"` is present in `terminateds` and `truncateds`; actions go only to agents in
- *   `obs`; an ended agent does not come back in the episode; an episode that goes on has an
- *   agent to act; a {@linkcode DictEnv} refuses an action for an agent that is not asked to act
- *   and the same seed gives the same trajectory.
+ *   `"__all__"` is present in `terminateds` and `truncateds` (an old-gym `dones` dict is
+ *   reported as such); infos are objects; actions go only to agents in `obs` (an empty `obs`
+ *   while the episode goes on is stepped with `{}`); an ended agent does not come back in the
+ *   episode; a {@linkcode DictEnv} refuses an action for an agent that is not asked to act and
+ *   the same seed gives the same trajectory.
  *
  * @example
  * ```ts
@@ -181,36 +187,80 @@ function rolloutBatched(
   report: CheckEnvReport,
   checking: boolean,
 ): number {
-  const N = env.numEnvs, S = env.numSlots;
+  const N = env.numEnvs;
+  let S = env.numSlots;
   const rng = new Pcg32(seed, 7);
-  const groups = env.groups;
-  const envOf = new Int32Array(S), rowOf = new Int32Array(S), groupOf = new Int32Array(S);
-  groups.forEach((g, gi) => {
-    for (let r = 0; r < N * g.slotsPerEnv; r++) {
-      const s = g.slotOffset + r;
-      envOf[s] = Math.floor(r / g.slotsPerEnv);
-      rowOf[s] = r;
-      groupOf[s] = gi;
-    }
-  });
+  let groups = env.groups;
+  let envOf = new Int32Array(0), rowOf = new Int32Array(0), groupOf = new Int32Array(0);
+  let version = -1, spe: number[] = [];
   const ids = new Set<string>();
-  const prevFlags = new Uint8Array(S);
-  const prevIds: string[] = new Array(S).fill("");
+  let prevFlags = new Uint8Array(S);
+  let prevIds: string[] = new Array(S).fill("");
+  /** 1 for a slot whose agent ended earlier in the episode and is held for late rewards. */
+  let heldSlot = new Uint8Array(S);
   const endedIds: Set<string>[] = Array.from({ length: N }, () => new Set());
-  const obsCopies = groups.map((g) => new Float32Array(g.obs.length));
+  let obsCopies = groups.map((g) => new Float32Array(g.obs.length));
   const mask = env.stepMask;
+  const holds = env.holdsEndedAgents === true;
+  /** Rebuilds the slot tables after a layout change, moving per-slot state by (group, env, j). */
+  const relayout = () => {
+    if ((env.layoutVersion ?? 0) === version) return;
+    const oldSpe = spe, oldGroups = groups, oldFlags = prevFlags, oldIds = prevIds;
+    const oldHeld = heldSlot;
+    groups = env.groups;
+    S = env.numSlots;
+    envOf = new Int32Array(S);
+    rowOf = new Int32Array(S);
+    groupOf = new Int32Array(S);
+    groups.forEach((g, gi) => {
+      for (let r = 0; r < N * g.slotsPerEnv; r++) {
+        const s = g.slotOffset + r;
+        envOf[s] = Math.floor(r / g.slotsPerEnv);
+        rowOf[s] = r;
+        groupOf[s] = gi;
+      }
+    });
+    prevFlags = new Uint8Array(S);
+    prevIds = new Array(S).fill("");
+    heldSlot = new Uint8Array(S);
+    oldGroups.forEach((g, gi) => {
+      if (version < 0) return;
+      const ng = groups[gi]!;
+      for (let e = 0; e < N; e++) {
+        for (let j = 0; j < oldSpe[gi]!; j++) {
+          const s0 = g.slotOffset + e * oldSpe[gi]! + j,
+            s1 = ng.slotOffset + e * ng.slotsPerEnv + j;
+          prevFlags[s1] = oldFlags[s0]!;
+          prevIds[s1] = oldIds[s0]!;
+          heldSlot[s1] = oldHeld[s0]!;
+        }
+      }
+    });
+    spe = groups.map((g) => g.slotsPerEnv);
+    obsCopies = groups.map((g) => new Float32Array(g.obs.length));
+    version = env.layoutVersion ?? 0;
+  };
+  relayout();
   // What this check asked for (the env must not change its stepMask).
   const held = new Uint8Array(N);
   let h = 0x811c9dc5;
+  // Hashes what the slots hold by (group, env, j), so a layout that grew hashes the same.
+  const word = new Int32Array(5), rewBits = new Float32Array(1);
   const hashState = () => {
     for (let s = 0; s < S; s++) {
-      const f = env.flags[s]!;
+      const f = env.flags[s]!, r = env.rew[s]!;
+      if (f === 0 && r === 0) continue;
       const g = groups[groupOf[s]!]!, size = g.observationSpace.flatSize, o = rowOf[s]! * size;
+      rewBits[0] = r;
+      word[0] = groupOf[s]!;
+      word[1] = envOf[s]!;
+      word[2] = rowOf[s]! - envOf[s]! * g.slotsPerEnv;
+      word[3] = f;
+      word[4] = new Int32Array(rewBits.buffer)[0]!;
+      h = hashInto(h, word);
       if ((f & ALIVE) !== 0) h = hashInto(h, i32(g.obs.subarray(o, o + size)));
       if ((f & ENDED) !== 0) h = hashInto(h, i32(g.finalObs.subarray(o, o + size)));
     }
-    h = hashInto(h, i32(env.rew));
-    h = hashInto(h, env.flags);
     h = hashInto(h, env.envDone);
   };
   const slotName = (s: number) =>
@@ -229,15 +279,19 @@ function rolloutBatched(
       }
     }
   };
-  const checkHasActor = (when: string) => {
-    const has = new Uint8Array(N);
-    for (let s = 0; s < S; s++) if ((env.flags[s]! & ACTIVE) !== 0) has[envOf[s]!] = 1;
-    for (let i = 0; i < N; i++) {
-      if (has[i] === 0) fail.add(`${when}: env ${i} has no ACTIVE agent, so it can never go on`);
+  const checkInfo = (s: number, when: string) => {
+    for (const [name, fn] of [["info", env.info], ["finalInfo", env.finalInfo]] as const) {
+      if (fn === undefined) continue;
+      const v = fn.call(env, s);
+      if (v !== undefined && (typeof v !== "object" || v === null)) {
+        fail.add(`${when}: ${name}(${s}) is ${JSON.stringify(v)}, expected an object or undefined`);
+      }
     }
   };
   env.stepMask?.fill(1);
   env.reset(seed);
+  relayout();
+  heldSlot.fill(0);
   if (checking) {
     for (let s = 0; s < S; s++) {
       const f = env.flags[s]!;
@@ -246,8 +300,8 @@ function rolloutBatched(
       }
       if ((f & ENDED) !== 0) fail.add(`after reset: ${slotName(s)} is flagged ended (flags ${f})`);
       checkRows(s, "after reset");
+      checkInfo(s, "after reset");
     }
-    checkHasActor("after reset");
   }
   for (let s = 0; s < S; s++) prevIds[s] = (env.flags[s]! & ALIVE) !== 0 ? env.agentId(s) : "";
   hashState();
@@ -280,6 +334,9 @@ function rolloutBatched(
       fail.add(`${when}: step threw on valid actions: ${(e as Error).message}`);
       return h;
     }
+    // A layout that grew moved the slots: the masked envs' copies no longer line up.
+    const grew = (env.layoutVersion ?? 0) !== version;
+    if (grew) relayout();
     hashState();
     for (let i = 0; i < N; i++) {
       if (env.envDone[i] === 1) {
@@ -292,12 +349,19 @@ function rolloutBatched(
       if (env.envTruncated[i] === 1 && env.envDone[i] !== 1) {
         fail.add(`${when}: env ${i} has envTruncated without envDone`);
       }
+      const st = env.envStepped?.[i];
+      if (st !== undefined && st !== 0 && st !== 1) {
+        fail.add(`${when}: envStepped[${i}] is ${st}, expected 0 or 1`);
+      } else if (st === 1 && held[i] === 1) {
+        fail.add(`${when}: masked-out env ${i} reports envStepped 1`);
+      }
     }
     for (let s = 0; s < S; s++) {
       const f = env.flags[s]!, pf = prevFlags[s]!, i = envOf[s]!;
       const r = env.rew[s]!;
       if (!Number.isFinite(r)) fail.add(`${when}: reward of ${slotName(s)} is ${r}`);
       if (held[i] === 1) {
+        if (grew) continue;
         const g = groups[groupOf[s]!]!, size = g.observationSpace.flatSize;
         const o = rowOf[s]! * size;
         const copy = obsCopies[groupOf[s]!]!;
@@ -328,17 +392,38 @@ function rolloutBatched(
       if (env.envDone[i] === 1 && (pf & ALIVE) !== 0 && !ended) {
         fail.add(`${when}: env ${i} ended but agent "${prevIds[s]}" in ${slotName(s)} did not`);
       }
-      if (r !== 0 && (pf & ALIVE) === 0 && (f & ALIVE) === 0) {
-        fail.add(`${when}: reward ${r} for empty ${slotName(s)}`);
+      // A slot that held no agent may carry a reward only for the agent spawned into it (it
+      // came with that agent's first observation).
+      if (r !== 0 && (pf & ALIVE) === 0 && heldSlot[s] === 0 && (f & SPAWNED) === 0) {
+        fail.add(
+          `${when}: reward ${r} for ${slotName(s)}, which holds no agent${
+            holds ? " (nor an ended agent of this episode)" : ""
+          }`,
+        );
+      }
+      if (heldSlot[s] === 1 && (f & SPAWNED) !== 0 && env.envDone[i] !== 1) {
+        fail.add(
+          `${when}: ${slotName(s)} spawned a new agent over "${
+            prevIds[s]
+          }", which ended earlier in the episode and is held for late rewards`,
+        );
       }
       checkRows(s, when);
+      checkInfo(s, when);
       if (ended && env.envDone[i] !== 1) endedIds[i]!.add(prevIds[s]!);
+    }
+    // Held slots: an agent that ended before its episode did, in an env that holds them.
+    for (let s = 0; s < S; s++) {
+      const f = env.flags[s]!, i = envOf[s]!;
+      if (held[i] === 1) continue;
+      if (env.envDone[i] === 1 || (f & SPAWNED) !== 0) heldSlot[s] = 0;
+      else if (holds && (f & ENDED) !== 0) heldSlot[s] = 1;
     }
     // Ids: stable while alive, distinct, fresh within an episode.
     for (let s = 0; s < S; s++) {
       const f = env.flags[s]!, i = envOf[s]!;
       if (held[i] === 1 || (f & ALIVE) === 0) {
-        if ((f & ALIVE) === 0) prevIds[s] = "";
+        if ((f & ALIVE) === 0 && heldSlot[s] === 0) prevIds[s] = "";
         continue;
       }
       const id = env.agentId(s);
@@ -369,7 +454,6 @@ function rolloutBatched(
         }
       }
     }
-    checkHasActor(when);
   }
   if (checking) {
     report.agentIds = [...ids];
@@ -524,6 +608,12 @@ function rolloutDict(
     }
     hash(r);
     if (checking) {
+      if (typeof r === "object" && r !== null && "dones" in r && r.terminateds === undefined) {
+        fail.add(
+          `${when}: step returned an old-gym "dones" dict; return "terminateds" and "truncateds" (each with "__all__") instead`,
+        );
+        return h;
+      }
       for (const key of ["obs", "rewards", "terminateds", "truncateds"] as const) {
         if (typeof r[key] !== "object" || r[key] === null) {
           fail.add(`${when}: ${key} is ${jsonOf(r[key])}, expected an object by agent id`);
@@ -543,6 +633,9 @@ function rolloutDict(
       for (const id of Object.keys(r.obs)) {
         if (ended.has(id)) fail.add(`${when}: agent "${id}" is back in obs after it ended`);
       }
+      if (r.infos !== undefined && (typeof r.infos !== "object" || r.infos === null)) {
+        fail.add(`${when}: infos is ${jsonOf(r.infos)}, expected an object by agent id`);
+      }
       checkObs(r.obs, when);
     }
     for (const key of ["terminateds", "truncateds"] as const) {
@@ -561,10 +654,6 @@ function rolloutDict(
       obs = res.obs;
     } else {
       obs = r.obs;
-      if (checking && Object.keys(obs).filter((id) => !ended.has(id)).length === 0) {
-        fail.add(`${when}: the episode goes on but no agent is in obs`);
-        return h;
-      }
     }
   }
   if (checking) {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ACTIVE, ALIVE } from "./batched.ts";
+import { ACTIVE, ALIVE, SPAWNED } from "./batched.ts";
 import { checkEnv } from "./check_env.ts";
 import { DictEnv } from "./dict_face.ts";
 import { fromDictEnv } from "./from_dict.ts";
@@ -74,7 +74,14 @@ Deno.test("checkEnv catches broken batched envs", () => {
       () => new Broken((e) => (e.wind[0] = Math.floor(Math.random() * 4)), 1),
       /same seed 5, different trajectory/,
     ],
-    [() => new Broken((e) => (e.flags[1] = ALIVE)), /env 1 has no ACTIVE agent/],
+    [
+      () =>
+        new Broken((e) => {
+          e.flags[1] = 0;
+          e.rew[1] = 1;
+        }),
+      /reward 1 for slot 1 .* which holds no agent/,
+    ],
   ];
   for (const [make, re] of cases) {
     assert.throws(() => checkEnv(make(), { steps: 300, seed: 5 }), re);
@@ -111,6 +118,72 @@ Deno.test("checkEnv catches broken batched envs", () => {
     }
   }
   assert.throws(() => checkEnv(new Unmasked(4), { steps: 300 }), /masked-out env \d changed/);
+  // Says a masked env advanced, or an envStepped that is not 0/1.
+  class Ticks extends TsWindyMaze {
+    readonly envStepped = new Uint8Array(4);
+    constructor(readonly tick: number) {
+      super(4, 0);
+    }
+    override step(): void {
+      super.step();
+      this.envStepped.fill(this.tick);
+    }
+  }
+  assert.throws(
+    () => checkEnv(new Ticks(1), { steps: 300 }),
+    /masked-out env \d reports envStepped 1/,
+  );
+  assert.throws(
+    () => checkEnv(new Ticks(2), { steps: 300 }),
+    /envStepped\[0\] is 2, expected 0 or 1/,
+  );
+  // Infos that are not objects.
+  class BadInfo extends TsWindyMaze {
+    info(_slot: number) {
+      return 7 as unknown as Record<string, unknown>;
+    }
+  }
+  assert.throws(
+    () => checkEnv(new BadInfo(1), { steps: 50 }),
+    /info\(0\) is 7, expected an object/,
+  );
+});
+
+Deno.test("checkEnv allows a step with nobody to act, and catches a held slot taken over", () => {
+  // An env that pauses: every 4th step no agent acts; the episode goes on.
+  class Pauses extends TsWindyMaze {
+    #t = 0;
+    override reset(seed?: number): void {
+      super.reset(seed);
+      this.#t = 0;
+    }
+    override step(): void {
+      const paused = this.flags.map((f) => f & ACTIVE).every((a) => a === 0);
+      if (paused) {
+        for (let s = 0; s < this.numSlots; s++) this.flags[s] = ACTIVE | ALIVE;
+        this.rew.fill(0);
+        this.envDone.fill(0);
+        this.envTruncated.fill(0);
+        return;
+      }
+      super.step();
+      if (++this.#t % 4 === 0) {
+        for (let s = 0; s < this.numSlots; s++) {
+          if ((this.flags[s]! & SPAWNED) === 0) this.flags[s]! &= ~ACTIVE;
+        }
+      }
+    }
+  }
+  checkEnv(new Pauses(1), { steps: 300 });
+  // An env that says it holds ended agents, but gives an ended agent's slot to a new agent
+  // before the episode ends (the hierarchy reuses the low-level slot at once).
+  class Steals extends Hierarchy {
+    readonly holdsEndedAgents = true;
+  }
+  assert.throws(
+    () => checkEnv(new Steals(new TsWindyMaze(1), windyMazeLevels()), { steps: 400 }),
+    /slot 1 .* spawned a new agent over "low_level_1", which ended earlier in the episode/,
+  );
 });
 
 Deno.test("checkEnv catches broken dict envs", () => {
@@ -152,9 +225,14 @@ Deno.test("checkEnv catches broken dict envs", () => {
     ],
     [
       wrap((r) => {
-        if (!r.terminateds.__all__) r.obs = {};
+        (r as unknown as { dones: DoneDict }).dones = r.terminateds;
+        delete (r as Partial<StepResult>).terminateds;
       }),
-      /the episode goes on but no agent is in obs/,
+      /old-gym "dones" dict; return "terminateds" and "truncateds"/,
+    ],
+    [
+      wrap((r) => (r.infos = 5 as unknown as StepResult["infos"])),
+      /infos is 5, expected an object/,
     ],
     [wrap((r) => (r.rewards.p2 = Math.random())), /same seed 5, different trajectory/],
   ];

@@ -37,7 +37,6 @@ export interface DictEnvOptions {
   groupOf?: (agentId: string) => string;
 }
 
-const EMPTY_INFOS: MultiAgentInfos = Object.freeze({}) as MultiAgentInfos;
 const ENDED = TERMINATED | TRUNCATED;
 
 const NOT_RESET = 0, RUNNING = 1, ENDED_EPISODE = 2;
@@ -45,8 +44,11 @@ const NOT_RESET = 0, RUNNING = 1, ENDED_EPISODE = 2;
 /**
  * The dict face over env 0 of a {@linkcode BatchedEnv}: observations come from the ACTIVE slots
  * (decoded with `observationSpace.unflatten`), rewards from every slot that got one (an agent
- * that acted, one that is asked to act next, one that ended, or any nonzero reward to a
- * waiting agent), `terminateds`/`truncateds` from the slot flags and `"__all__"` from `envDone`.
+ * that acted, one that is asked to act next, one that ended, one that ended earlier and is paid
+ * late, or any nonzero reward to a waiting agent), `terminateds`/`truncateds` from the slot
+ * flags, `"__all__"` from `envDone`, and `infos` from the env's `info`/`finalInfo` when it has
+ * them. A step in which no agent is asked to act while the episode goes on returns an empty
+ * `obs`; the next `step({})` advances the env (RLlib's rule).
  *
  * Every action is checked before the env is touched: an action for an agent that is not asked
  * to act, a missing action, a value outside the agent's action space (NaN included), a `step`
@@ -56,7 +58,8 @@ const NOT_RESET = 0, RUNNING = 1, ENDED_EPISODE = 2;
  * refuses `step` until `reset`, which starts from that already reset episode unless a seed is
  * given.
  *
- * An env with more than one instance must have a `stepMask`: only env 0 is stepped.
+ * An env with more than one instance must have a `stepMask`: only env 0 is stepped. Envs whose
+ * slots grow on demand are followed through `layoutVersion`.
  *
  * Observations are fresh values at every step (small Box values are `Float32Array`s over their
  * own range of a shared buffer: allocating a private buffer per value costs about 10x more in
@@ -78,14 +81,18 @@ export class DictEnv implements MultiAgentEnv {
   readonly env: BatchedEnv;
   readonly #groupOf: ((agentId: string) => string) | undefined;
   // Per local slot k (the slots of env 0), precomputed.
-  readonly #slot: Int32Array;
-  readonly #group: SlotGroup[];
-  readonly #obsOff: Int32Array;
-  readonly #actOff: Int32Array;
-  // Agent now in each local slot ("" when empty), and whether it is asked to act.
-  readonly #ids: string[];
-  readonly #acting: Uint8Array;
+  #slot = new Int32Array(0);
+  #group: SlotGroup[] = [];
+  #groupIndex = new Int32Array(0);
+  #j = new Int32Array(0);
+  #obsOff = new Int32Array(0);
+  #actOff = new Int32Array(0);
+  // Agent the slot holds (alive, or ended earlier in the episode; "" when none), and whether it
+  // is asked to act.
+  #ids: string[] = [];
+  #acting = new Uint8Array(0);
   #numActing = 0;
+  #layoutVersion = -1;
   #state = NOT_RESET;
 
   /**
@@ -101,26 +108,45 @@ export class DictEnv implements MultiAgentEnv {
     }
     this.env = env;
     this.#groupOf = opts.groupOf;
-    const slots: number[] = [], groups: SlotGroup[] = [], obsOff: number[] = [];
-    const actOff: number[] = [];
-    for (const g of env.groups) {
+    this.#relayout();
+  }
+
+  /** Builds the local slot tables, keeping each slot's agent across a layout change. */
+  #relayout(): void {
+    const env = this.env;
+    if ((env.layoutVersion ?? 0) === this.#layoutVersion) return;
+    const slots: number[] = [], groups: SlotGroup[] = [], gi: number[] = [], js: number[] = [];
+    const obsOff: number[] = [], actOff: number[] = [];
+    env.groups.forEach((g, i) => {
       for (let j = 0; j < g.slotsPerEnv; j++) {
         slots.push(g.slotOffset + j);
         groups.push(g);
+        gi.push(i);
+        js.push(j);
         obsOff.push(j * g.observationSpace.flatSize);
         actOff.push(j * g.actionSpace.packedSize);
       }
+    });
+    const ids = slots.map(() => ""), acting = new Uint8Array(slots.length);
+    for (let k = 0; k < this.#ids.length; k++) {
+      const n = slots.findIndex((_, m) => gi[m] === this.#groupIndex[k] && js[m] === this.#j[k]);
+      ids[n] = this.#ids[k]!;
+      acting[n] = this.#acting[k]!;
     }
     this.#slot = Int32Array.from(slots);
     this.#group = groups;
+    this.#groupIndex = Int32Array.from(gi);
+    this.#j = Int32Array.from(js);
     this.#obsOff = Int32Array.from(obsOff);
     this.#actOff = Int32Array.from(actOff);
-    this.#ids = slots.map(() => "");
-    this.#acting = new Uint8Array(slots.length);
+    this.#ids = ids;
+    this.#acting = acting;
+    this.#layoutVersion = env.layoutVersion ?? 0;
   }
 
   /** Every agent id of env 0's slots now: a hint, as ids change over an episode. */
   get possibleAgents(): readonly string[] {
+    this.#relayout();
     return Array.from(this.#slot, (s) => this.env.agentId(s)).filter((id) => id !== "");
   }
 
@@ -143,6 +169,7 @@ export class DictEnv implements MultiAgentEnv {
   }
 
   #groupFor(agentId: string): SlotGroup {
+    this.#relayout();
     const groups = this.env.groups;
     if (this.#groupOf !== undefined) {
       const name = this.#groupOf(agentId);
@@ -167,22 +194,29 @@ export class DictEnv implements MultiAgentEnv {
     );
   }
 
+  #info(s: number, final: boolean): Readonly<Record<string, unknown>> | undefined {
+    const env = this.env;
+    return final ? env.finalInfo?.(s) : env.info?.(s);
+  }
+
   /**
    * Starts a new episode. Without a seed, an episode that the batched env already started by
    * auto-reset is used as it is.
    * @param opts `seed` reseeds env `i` of the batched env from `(seed, i)`
-   * @returns the observations of the agents that act first
+   * @returns the observations of the agents that act first, and their infos
    */
   reset(opts?: ResetOptions): ResetResult {
     const env = this.env;
     const seed = opts?.seed;
     if (seed !== undefined || this.#state !== ENDED_EPISODE) env.reset(seed);
+    this.#relayout();
     const mask = env.stepMask;
     if (mask !== undefined) {
       mask.fill(0);
       mask[0] = 1;
     }
     const obs: MultiAgentDict<SpaceValue> = {};
+    const infos: MultiAgentInfos = {};
     const flags = env.flags;
     let acting = 0;
     for (let k = 0; k < this.#slot.length; k++) {
@@ -193,72 +227,77 @@ export class DictEnv implements MultiAgentEnv {
       if ((f & ACTIVE) !== 0) {
         const g = this.#group[k]!;
         obs[id] = decodeFlat(g.observationSpace, g.obs, this.#obsOff[k]!);
+        const info = this.#info(s, false);
+        if (info !== undefined) infos[id] = info;
         this.#acting[k] = 1;
         acting++;
       } else this.#acting[k] = 0;
     }
     this.#numActing = acting;
     this.#state = RUNNING;
-    return { obs, infos: EMPTY_INFOS };
+    return { obs, infos };
   }
 
   /**
    * Advances the episode by one env step.
-   * @param actions one action for each agent of the last `obs`, and no others
+   * @param actions one action for each agent of the last `obs`, and no others (`{}` when the
+   *   last `obs` was empty)
    * @returns observations of the agents that act next (final observations once `"__all__"`),
    *   rewards, end flags with `"__all__"`, infos
    */
   step(actions: MultiAgentDict<SpaceValue>): StepResult {
     this.#validate(actions);
     const env = this.env;
-    const n = this.#slot.length;
+    let n = this.#slot.length;
     for (let k = 0; k < n; k++) {
       if (this.#acting[k] === 0) continue;
       const g = this.#group[k]!;
       g.actionSpace.pack(actions[this.#ids[k]!]!, g.act, this.#actOff[k]!);
     }
     env.step();
+    this.#relayout();
+    n = this.#slot.length;
     const flags = env.flags, rew = env.rew;
     const done = env.envDone[0] === 1;
     const obs: MultiAgentDict<SpaceValue> = {};
     const rewards: MultiAgentDict<number> = {};
     const terminateds = { __all__: false } as DoneDict;
     const truncateds = { __all__: false } as DoneDict;
+    const infos: MultiAgentInfos = {};
     let acting = 0;
     for (let k = 0; k < n; k++) {
       const s = this.#slot[k]!;
       const f = flags[s]!;
       const acted = this.#acting[k] === 1;
+      const r = rew[s]!;
+      const held = this.#ids[k]!;
       if ((f & ENDED) !== 0) {
-        const id = this.#ids[k]!;
-        rewards[id] = rew[s]!;
-        terminateds[id] = (f & TERMINATED) !== 0;
-        truncateds[id] = (f & TRUNCATED) !== 0;
+        rewards[held] = r;
+        terminateds[held] = (f & TERMINATED) !== 0;
+        truncateds[held] = (f & TRUNCATED) !== 0;
+        const info = this.#info(s, true);
+        if (info !== undefined) infos[held] = info;
         if (done) {
           const g = this.#group[k]!;
-          obs[id] = decodeFlat(g.observationSpace, g.finalObs, this.#obsOff[k]!);
+          obs[held] = decodeFlat(g.observationSpace, g.finalObs, this.#obsOff[k]!);
         }
-      } else if (!done && (f & ALIVE) !== 0) {
-        if (acted || (f & (ACTIVE | SPAWNED)) !== 0 || rew[s] !== 0) {
-          rewards[(f & SPAWNED) !== 0 ? env.agentId(s) : this.#ids[k]!] = rew[s]!;
-        }
-      } else if (acted || rew[s] !== 0) {
-        rewards[this.#ids[k]!] = rew[s]!;
+      } else if ((f & SPAWNED) !== 0) {
+        if (!done && (r !== 0 || (f & ACTIVE) !== 0)) rewards[env.agentId(s)] = r;
+      } else if (held !== "" && (acted || (f & ACTIVE) !== 0 || r !== 0)) {
+        // An agent that acted, acts next, waits and is paid, or ended earlier and is paid late.
+        rewards[held] = r;
       }
       if (done) {
         this.#acting[k] = 0;
         continue;
       }
-      if ((f & ALIVE) === 0) {
-        this.#ids[k] = "";
-        this.#acting[k] = 0;
-        continue;
-      }
-      const id = (f & SPAWNED) !== 0 ? env.agentId(s) : this.#ids[k]!;
-      this.#ids[k] = id;
+      if ((f & SPAWNED) !== 0) this.#ids[k] = env.agentId(s);
       if ((f & ACTIVE) !== 0) {
+        const id = this.#ids[k]!;
         const g = this.#group[k]!;
         obs[id] = decodeFlat(g.observationSpace, g.obs, this.#obsOff[k]!);
+        const info = this.#info(s, false);
+        if (info !== undefined) infos[id] = info;
         this.#acting[k] = 1;
         acting++;
       } else this.#acting[k] = 0;
@@ -270,7 +309,7 @@ export class DictEnv implements MultiAgentEnv {
       truncateds.__all__ = trunc;
       this.#state = ENDED_EPISODE;
     }
-    return { obs, rewards, terminateds, truncateds, infos: EMPTY_INFOS };
+    return { obs, rewards, terminateds, truncateds, infos };
   }
 
   #validate(actions: MultiAgentDict<SpaceValue>): void {

@@ -3,10 +3,11 @@
  * into one {@linkcode BatchedEnv}, so envs written with dict semantics train with the same
  * machinery as the WASM envs (slower, but correct).
  *
- * The user declares slot groups: a name, `slotsPerEnv` (the most agents of that kind alive at
- * once in one env), the spaces, and which agent ids belong to the group (a `match` predicate per
- * group, or `groupOf(agentId)` for all). An agent takes a free slot of its group when it first
- * appears in `obs` and frees it when it ends; a slot then holds the next agent.
+ * The user declares slot groups: a name, the spaces, and which agent ids belong to the group (a
+ * `match` predicate per group, or `groupOf(agentId)` for all). Slots grow on demand: an agent
+ * takes a slot of its group that no agent of the current episode has used, and the group gains
+ * slots when none is left (this allocates; once the most agents an episode needs have slots, the
+ * steady state does not). `slotsPerEnv` is only a starting size.
  *
  * @module
  */
@@ -29,8 +30,11 @@ import { formatValue, type Space, type SpaceValue } from "../spaces.ts";
 export interface DictGroupSpec {
   /** Group name. */
   name: string;
-  /** Most agents of this group alive at once in one env. */
-  slotsPerEnv: number;
+  /**
+   * Slots per env to start with (default 1); the group grows when an episode has more agents of
+   * this kind, so this never has to be guessed.
+   */
+  slotsPerEnv?: number;
   /** Observation space of the group's agents. */
   observationSpace: Space;
   /** Action space of the group's agents. */
@@ -62,40 +66,53 @@ export function deriveSeed(seed: number, index: number): number {
   return new Pcg32(seed, index).nextU32();
 }
 
-const ENDED = TERMINATED | TRUNCATED;
+type Info = Readonly<Record<string, unknown>>;
 
 /**
- * `N` dict envs as one batched slot env (see the module doc). Per env `i`:
+ * `N` dict envs as one batched slot env (see the module doc), with RLlib's semantics. Per env
+ * `i`:
  * - `reset(seed)` resets it with `{seed: deriveSeed(seed, i)}` (the first reset uses the seed
  *   of the options); agents in its `obs` are SPAWNED|ACTIVE|ALIVE in free slots of their groups.
  * - `step()` passes the ACTIVE slots' actions as `{agentId: action}` (after validating all of
- *   them), delivers every reward to the named agent's slot, acting or waiting (a reward to an
- *   agent not seen yet is held and delivered in its new slot when it appears; one that never
- *   appears in the episode is dropped), ends the agents
- *   flagged in `terminateds`/`truncateds` (final observation: the one in `obs`, else the last
- *   one seen), and on `"__all__"` ends every agent, sets `envDone` and resets the env
- *   (auto-reset, no new seed).
+ *   them; an env with no ACTIVE agent is stepped with `{}`), delivers every reward to the named
+ *   agent's slot, acting or waiting, ends the agents flagged in `terminateds`/`truncateds`
+ *   (final observation: the one in `obs`, else the last one seen), and on `"__all__"` ends every
+ *   agent, sets `envDone` and resets the env (auto-reset, no new seed).
+ * - An agent that ended keeps its slot until the episode ends (`holdsEndedAgents`): a later
+ *   reward to it arrives in that slot. A reward to an agent not seen yet in the episode is held
+ *   and delivered with its first observation (which the trainer counts in the returns, in no
+ *   transition); if the agent never appears, it counts nowhere.
+ * - `info(slot)` / `finalInfo(slot)` return the env's per-agent infos.
  * A waiting agent's observation row holds the last observation it was given.
  *
- * Errors name the env and the agent: an agent no group matches, more agents of a group than
- * its slots, an observation outside its space, a non-finite reward, a missing `"__all__"`, an
- * episode with no agent left to act. After such an error (raised by the env's own output) the
- * batch must be reset; an invalid action, checked before any env is stepped, changes nothing.
+ * Errors name the env and the agent: an agent no group matches, an observation outside its
+ * space, a non-finite reward, a missing `"__all__"`, an old-gym `dones` dict. After such an error
+ * (raised by the env's own output) the batch must be reset; an invalid action, checked before any
+ * env is stepped, changes nothing.
  */
 export class DictBatchedEnv extends SlotEnv {
   /** The dict env instances, env `i` at index `i`. */
   readonly envs: readonly MultiAgentEnv[];
+  /** Ended agents keep their slots until their episode ends (late rewards reach them). */
+  readonly holdsEndedAgents = true;
+  /** `[N]` 1 for the envs the last `step` advanced (those not masked), 0 after `reset`. */
+  readonly envStepped: Uint8Array;
   readonly #specs: DictGroupSpec[];
   readonly #groupOf: ((agentId: string) => string) | undefined;
   readonly #seed: number;
-  /** Id of the agent now (or last) in each slot. */
-  readonly #ids: string[];
-  /** Per env: slot of each alive agent. */
+  /** Id of the agent now (or last, in this episode) in each slot; "" for a free slot. */
+  #ids: string[];
+  /** 1 when an agent of the current episode has used the slot. */
+  #used: Uint8Array;
+  /** Info with each slot's current observation, and with its ended agent's final one. */
+  #infos: (Info | undefined)[];
+  #finalInfos: (Info | undefined)[];
+  /** Per env: slot of each agent of the episode, alive or ended. */
   readonly #slotOf: Map<string, number>[];
+  /** Per env: agents of the episode that ended. */
+  readonly #ended: Set<string>[];
   /** Per env: rewards to agents that have no slot yet. */
   readonly #early: Map<string, number>[];
-  /** Per slot: reward held for the slot's new agent, delivered at its first step. */
-  readonly #carry: Float64Array;
   #everReset = false;
 
   /**
@@ -106,15 +123,19 @@ export class DictBatchedEnv extends SlotEnv {
   constructor(envs: readonly MultiAgentEnv[], opts: FromDictOptions) {
     if (envs.length === 0) throw new RangeError("DictBatchedEnv needs at least one env, got 0");
     if (opts.groups.length === 0) throw new RangeError("DictBatchedEnv needs at least one group");
-    super(envs.length, opts.groups);
+    super(envs.length, opts.groups.map((g) => ({ ...g, slotsPerEnv: g.slotsPerEnv ?? 1 })));
     this.envs = envs;
+    this.envStepped = new Uint8Array(envs.length);
     this.#specs = opts.groups;
     this.#groupOf = opts.groupOf;
     this.#seed = opts.seed ?? 0;
     this.#ids = new Array(this.numSlots).fill("");
+    this.#used = new Uint8Array(this.numSlots);
+    this.#infos = new Array(this.numSlots).fill(undefined);
+    this.#finalInfos = new Array(this.numSlots).fill(undefined);
     this.#slotOf = envs.map(() => new Map());
+    this.#ended = envs.map(() => new Set());
     this.#early = envs.map(() => new Map());
-    this.#carry = new Float64Array(this.numSlots);
   }
 
   /**
@@ -131,6 +152,25 @@ export class DictBatchedEnv extends SlotEnv {
   }
 
   /**
+   * The info the env gave with the current observation of the slot's agent.
+   * @param slot a global slot index
+   * @returns the info, or undefined when the env gave none
+   */
+  info(slot: number): Info | undefined {
+    return this.#infos[slot];
+  }
+
+  /**
+   * The info the env gave with the final observation of the agent that ended in the slot at
+   * the last step.
+   * @param slot a global slot index
+   * @returns the info, or undefined when the env gave none
+   */
+  finalInfo(slot: number): Info | undefined {
+    return this.#finalInfos[slot];
+  }
+
+  /**
    * Resets every env.
    * @param seed env `i` is reset with `deriveSeed(seed, i)`; without it the first reset uses the
    *   options' seed and later ones continue each env's random stream
@@ -142,25 +182,34 @@ export class DictBatchedEnv extends SlotEnv {
     this.rew.fill(0);
     this.envDone.fill(0);
     this.envTruncated.fill(0);
-    this.#carry.fill(0);
+    this.envStepped.fill(0);
+    this.#ids.fill("");
+    this.#used.fill(0);
+    this.#infos.fill(undefined);
+    this.#finalInfos.fill(undefined);
     for (let i = 0; i < this.numEnvs; i++) {
       const r = this.envs[i]!.reset(base === undefined ? {} : { seed: deriveSeed(base, i) });
-      this.#slotOf[i]!.clear();
-      this.#early[i]!.clear();
-      this.#spawnFrom(i, r?.obs, "reset");
+      this.#startEpisode(i);
+      if (typeof r !== "object" || r === null) {
+        throw new Error(
+          `Env ${i} reset returned ${formatValue(r)}, expected {obs, infos}`,
+        );
+      }
+      this.#spawnFrom(i, r.obs, r.infos, "reset");
     }
   }
 
   /**
-   * Steps every env whose `stepMask` entry is 1 with the actions of its ACTIVE slots.
-   * Throws a `RangeError` naming the agent, the value and the expected space when an action is
-   * invalid (nothing changes then), or an `Error` before `reset` or when an env misbehaves.
+   * Steps every env whose `stepMask` entry is 1 with the actions of its ACTIVE slots (an env
+   * with none is stepped with `{}`). Throws a `RangeError` naming the agent, the value and the
+   * expected space when an action is invalid (nothing changes then), or an `Error` before
+   * `reset` or when an env misbehaves.
    */
   step(): void {
     if (!this.#everReset) throw new Error("Cannot step before reset: call reset() first");
-    const N = this.numEnvs, mask = this.stepMask, flags = this.flags;
+    const N = this.numEnvs, mask = this.stepMask;
     for (const g of this.groups) {
-      const sp = g.actionSpace, size = sp.packedSize;
+      const sp = g.actionSpace, size = sp.packedSize, flags = this.flags;
       for (let r = 0; r < N * g.slotsPerEnv; r++) {
         const s = g.slotOffset + r;
         if ((flags[s]! & ACTIVE) === 0 || mask[Math.floor(r / g.slotsPerEnv)] === 0) continue;
@@ -177,20 +226,22 @@ export class DictBatchedEnv extends SlotEnv {
       this.envDone[i] = 0;
       this.envTruncated[i] = 0;
       if (mask[i] === 0) {
+        this.envStepped[i] = 0;
         this.#forSlots(i, (s) => {
-          flags[s]! &= ACTIVE | ALIVE;
+          this.flags[s]! &= ACTIVE | ALIVE;
           this.rew[s] = 0;
         });
         continue;
       }
+      this.envStepped[i] = 1;
       const actions: Record<string, SpaceValue> = {};
       this.#forSlots(i, (s, g, row) => {
-        if ((flags[s]! & ACTIVE) !== 0) {
+        if ((this.flags[s]! & ACTIVE) !== 0) {
           actions[this.#ids[s]!] = g.actionSpace.unpack(g.act, row * g.actionSpace.packedSize);
         }
-        flags[s]! &= ALIVE;
-        this.rew[s] = this.#carry[s]!;
-        this.#carry[s] = 0;
+        this.flags[s]! &= ALIVE;
+        this.rew[s] = 0;
+        this.#finalInfos[s] = undefined;
       });
       this.#apply(i, this.envs[i]!.step(actions));
     }
@@ -203,6 +254,13 @@ export class DictBatchedEnv extends SlotEnv {
         fn(g.slotOffset + row, g, row);
       }
     }
+  }
+
+  #startEpisode(i: number): void {
+    this.#forSlots(i, (s) => (this.#used[s] = 0));
+    this.#slotOf[i]!.clear();
+    this.#ended[i]!.clear();
+    this.#early[i]!.clear();
   }
 
   #groupIndex(i: number, id: string): number {
@@ -249,63 +307,85 @@ export class DictBatchedEnv extends SlotEnv {
     return 0;
   }
 
+  /** A slot of group `gi` in env `i` no agent of the current episode has used; grows if none. */
+  #freeSlot(i: number, gi: number): number {
+    let g = this.groups[gi]!;
+    let first = g.slotOffset + i * g.slotsPerEnv;
+    for (let j = 0; j < g.slotsPerEnv; j++) {
+      const s = first + j;
+      if (this.#used[s] === 0) return s;
+    }
+    const old = g.slotsPerEnv;
+    const remap = this.growGroup(gi, old * 2);
+    const move = <T>(a: T[], fill: T): T[] => {
+      const b = new Array<T>(this.numSlots).fill(fill);
+      for (let s = 0; s < remap.length; s++) b[remap[s]!] = a[s]!;
+      return b;
+    };
+    this.#ids = move(this.#ids, "");
+    const used = new Uint8Array(this.numSlots);
+    for (let s = 0; s < remap.length; s++) used[remap[s]!] = this.#used[s]!;
+    this.#used = used;
+    this.#infos = move(this.#infos, undefined);
+    this.#finalInfos = move(this.#finalInfos, undefined);
+    for (const m of this.#slotOf) for (const [id, s] of m) m.set(id, remap[s]!);
+    g = this.groups[gi]!;
+    first = g.slotOffset + i * g.slotsPerEnv;
+    return first + old;
+  }
+
   /** Places the agents of `obs` (new ones in free slots) and marks them ACTIVE. */
-  #spawnFrom(i: number, obs: Record<string, unknown> | undefined, when: string): void {
+  #spawnFrom(i: number, obs: unknown, infos: unknown, when: string): void {
     if (typeof obs !== "object" || obs === null) {
       throw new Error(
         `Env ${i} returned obs ${formatValue(obs)} at ${when}, expected an object by agent id`,
       );
     }
-    const slotOf = this.#slotOf[i]!, flags = this.flags;
-    for (const id of Object.keys(obs)) {
+    const o = obs as Record<string, unknown>;
+    const inf = (typeof infos === "object" && infos !== null ? infos : {}) as Record<
+      string,
+      unknown
+    >;
+    const slotOf = this.#slotOf[i]!;
+    for (const id of Object.keys(o)) {
       let s = slotOf.get(id);
+      if (this.#ended[i]!.has(id)) {
+        throw new Error(
+          `Env ${i} emitted an observation for agent "${id}" at ${when}, but that agent ended earlier in the episode; ids are not reused within an episode`,
+        );
+      }
+      const info = inf[id] as Info | undefined;
       if (s === undefined) {
-        const gi = this.#groupIndex(i, id);
-        const g = this.groups[gi]!;
-        const first = g.slotOffset + i * g.slotsPerEnv;
-        s = -1;
-        // Prefer a slot that did not just end, so its reward and final observation stay apart.
-        for (let j = 0; j < g.slotsPerEnv && s < 0; j++) {
-          if ((flags[first + j]! & (ALIVE | ENDED)) === 0) s = first + j;
-        }
-        for (let j = 0; j < g.slotsPerEnv && s < 0; j++) {
-          if ((flags[first + j]! & ALIVE) === 0) s = first + j;
-        }
-        if (s < 0) {
-          throw new Error(
-            `Env ${i} emitted agent "${id}" at ${when}, but all ${g.slotsPerEnv} slots of group "${g.name}" are taken by ${
-              Array.from({ length: g.slotsPerEnv }, (_, j) => `"${this.#ids[first + j]}"`).join(
-                ", ",
-              )
-            }; raise slotsPerEnv`,
-          );
-        }
-        this.#writeObs(i, id, s, obs[id], false);
+        s = this.#freeSlot(i, this.#groupIndex(i, id));
+        this.#writeObs(i, id, s, o[id], false);
         slotOf.set(id, s);
         this.#ids[s] = id;
-        flags[s]! |= SPAWNED | ACTIVE | ALIVE;
+        this.#used[s] = 1;
+        this.flags[s]! |= SPAWNED | ACTIVE | ALIVE;
         const early = this.#early[i]!.get(id);
         if (early !== undefined) {
-          // Rewards earned before the agent appeared come with its first observation (held one
-          // more step when the slot also carries the end of its previous agent).
-          if ((flags[s]! & ENDED) !== 0) this.#carry[s]! += early;
-          else this.rew[s]! += early;
+          // Rewards earned before the agent appeared come with its first observation.
+          this.rew[s]! += early;
           this.#early[i]!.delete(id);
         }
       } else {
-        this.#writeObs(i, id, s, obs[id], false);
-        flags[s]! |= ACTIVE | ALIVE;
+        this.#writeObs(i, id, s, o[id], false);
+        this.flags[s]! |= ACTIVE | ALIVE;
       }
+      this.#infos[s] = info;
     }
   }
 
-  #end(i: number, id: string, s: number, flag: number, obs: Record<string, unknown>): void {
+  #end(i: number, id: string, s: number, flag: number, r: StepResult): void {
     const g = this.groups[this.#groupOfSlot(s)]!;
     const size = g.observationSpace.flatSize, o = (s - g.slotOffset) * size;
-    if (Object.hasOwn(obs, id)) this.#writeObs(i, id, s, obs[id], true);
+    if (Object.hasOwn(r.obs, id)) this.#writeObs(i, id, s, r.obs[id], true);
     else for (let k = o; k < o + size; k++) g.finalObs[k] = g.obs[k]!;
     this.flags[s] = (this.flags[s]! & ~(ALIVE | ACTIVE)) | flag;
-    this.#slotOf[i]!.delete(id);
+    this.#finalInfos[s] = (r.infos as Record<string, Info | undefined> | undefined)?.[id] ??
+      this.#infos[s];
+    this.#infos[s] = undefined;
+    this.#ended[i]!.add(id);
   }
 
   #apply(i: number, r: StepResult): void {
@@ -317,6 +397,11 @@ export class DictBatchedEnv extends SlotEnv {
       );
     }
     const { obs, rewards, terminateds, truncateds } = r;
+    if ("dones" in r && terminateds === undefined) {
+      throw new Error(
+        `Env ${i} step returned a "dones" dict (the old gym API): return "terminateds" and "truncateds" dicts instead, each with "__all__" (Gymnasium's API, RLlib's MultiAgentEnv)`,
+      );
+    }
     for (const [key, d] of [["terminateds", terminateds], ["truncateds", truncateds]] as const) {
       if (typeof d !== "object" || d === null || typeof d.__all__ !== "boolean") {
         throw new Error(
@@ -332,7 +417,8 @@ export class DictBatchedEnv extends SlotEnv {
       );
     }
     const slotOf = this.#slotOf[i]!;
-    // 1. Rewards to agents in slots (acting, waiting, or ending now); others are held.
+    // 1. Rewards to agents of the episode (acting, waiting, ending now or ended earlier); the
+    // others are held until the agent appears.
     let held: [string, number][] | undefined;
     for (const id of Object.keys(rewards ?? {})) {
       const v = rewards[id];
@@ -346,22 +432,28 @@ export class DictBatchedEnv extends SlotEnv {
       else (held ??= []).push([id, v]);
     }
     // 2. Agents that end.
+    const ended = this.#ended[i]!;
     for (const [d, flag] of [[terminateds, TERMINATED], [truncateds, TRUNCATED]] as const) {
       for (const id of Object.keys(d)) {
-        if (id === "__all__" || d[id] !== true) continue;
+        if (id === "__all__" || d[id] !== true || ended.has(id)) continue;
         const s = slotOf.get(id);
-        if (s !== undefined) this.#end(i, id, s, flag, obs);
+        if (s !== undefined) this.#end(i, id, s, flag, r);
       }
     }
     if (terminateds.__all__ || truncateds.__all__) {
       // 3a. The episode ends: every agent ends; reset at once.
       const flag = terminateds.__all__ ? TERMINATED : TRUNCATED;
-      for (const [id, s] of [...slotOf]) this.#end(i, id, s, flag, obs);
+      for (const [id, s] of slotOf) if (!ended.has(id)) this.#end(i, id, s, flag, r);
       this.envDone[i] = 1;
       this.envTruncated[i] = terminateds.__all__ ? 0 : 1;
-      this.#early[i]!.clear();
+      // The new episode's agents may take any slot: what the old agents left in a slot (end
+      // flags, reward, final observation and info) stays apart from the new agent's.
+      this.#startEpisode(i);
       const r0 = this.envs[i]!.reset({});
-      this.#spawnFrom(i, r0?.obs, "auto-reset");
+      if (typeof r0 !== "object" || r0 === null) {
+        throw new Error(`Env ${i} reset returned ${formatValue(r0)}, expected {obs, infos}`);
+      }
+      this.#spawnFrom(i, r0.obs, r0.infos, "auto-reset");
     } else {
       // 3b. Agents in obs act next (new ones take free slots). Ended agents may appear in obs
       // with their final observation; they do not act again.
@@ -370,28 +462,19 @@ export class DictBatchedEnv extends SlotEnv {
         if (terminateds[id] === true || truncateds[id] === true) continue;
         live[id] = obs[id];
       }
-      this.#spawnFrom(i, live, "step");
-      // 4. Rewards to agents that appeared now go to their new slots (held one step when the
-      // slot also carries the end of its previous agent); to agents not yet seen, held.
+      this.#spawnFrom(i, live, r.infos, "step");
+      // 4. Rewards to agents that appeared now come with their first observation; to agents
+      // not yet seen, held.
       if (held !== undefined) {
         for (const [id, v] of held) {
           const s = slotOf.get(id);
-          if (s === undefined) {
+          if (s !== undefined) this.rew[s]! += v;
+          else {
             const early = this.#early[i]!;
             early.set(id, (early.get(id) ?? 0) + v);
-          } else if ((this.flags[s]! & ENDED) !== 0) this.#carry[s]! += v;
-          else this.rew[s]! += v;
+          }
         }
       }
-    }
-    let acting = false;
-    this.#forSlots(i, (s) => {
-      if ((this.flags[s]! & ACTIVE) !== 0) acting = true;
-    });
-    if (!acting) {
-      throw new Error(
-        `Env ${i} has no agent left to act: its episode goes on ("__all__" false) but obs is empty`,
-      );
     }
   }
 }

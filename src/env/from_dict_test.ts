@@ -57,12 +57,13 @@ function scripted(first: Record<string, SpaceValue>, outs: Out[], slots = 2) {
   return { env, inner: envs[0]! };
 }
 
-Deno.test("agents take a free slot when they appear and free it when they end", () => {
+Deno.test("slots: a fresh one per agent of the episode, grown on demand; ended agents keep theirs", () => {
   const { env, inner } = scripted({ x: [1] }, [
     { obs: { x: [2], y: [3] }, rewards: { x: 1 } },
     { obs: { y: [4] }, rewards: { x: 2, y: 0.5 }, terminateds: done({ x: true }) },
-    { obs: { z: [5] }, rewards: { y: -1 } },
-  ]);
+    { obs: { z: [5] }, rewards: { y: -1, z: 0.25 } },
+    { obs: { z: [6] }, rewards: { x: 3 } },
+  ], 2);
   env.reset();
   assert.deepEqual(Array.from(env.flags), [SPAWNED | ACTIVE | ALIVE, 0]);
   assert.equal(env.agentId(0), "x");
@@ -74,6 +75,7 @@ Deno.test("agents take a free slot when they appear and free it when they end", 
   assert.deepEqual([env.agentId(0), env.agentId(1)], ["x", "y"]);
   assert.deepEqual(Array.from(env.rew), [1, 0]);
   assert.deepEqual(Array.from(env.groups[0]!.obs), [2, 3]);
+  assert.deepEqual(Array.from(env.envStepped), [1]);
   env.groups[0]!.act.set([0, 1]);
   env.step();
   assert.deepEqual(inner.got[1], { x: 0, y: 1 });
@@ -81,14 +83,54 @@ Deno.test("agents take a free slot when they appear and free it when they end", 
   assert.deepEqual(Array.from(env.rew), [2, 0.5]);
   // x got no final observation: its last one (2) is kept.
   assert.equal(env.groups[0]!.finalObs[0], 2);
+  assert.equal(env.layoutVersion, 0);
+  env.groups[0]!.act.set([NaN, 1]);
   env.step();
-  // y waits (not in obs) and gets -1; z takes the slot x freed.
+  // x keeps its slot (it may still be paid); z gets a new one: the group grew to 4 per env.
   assert.deepEqual(inner.got[2], { y: 1 });
-  assert.deepEqual(Array.from(env.flags), [SPAWNED | ACTIVE | ALIVE, ALIVE]);
-  assert.deepEqual([env.agentId(0), env.agentId(1)], ["z", "y"]);
-  assert.deepEqual(Array.from(env.rew), [0, -1]);
-  assert.equal(env.groups[0]!.obs[0], 5);
-  assert.equal(env.groups[0]!.obs[1], 4, "a waiting agent's row keeps its last observation");
+  assert.equal(env.layoutVersion, 1);
+  assert.equal(env.numSlots, 4);
+  assert.equal(env.groups[0]!.slotsPerEnv, 4);
+  assert.deepEqual(Array.from(env.flags), [0, ALIVE, SPAWNED | ACTIVE | ALIVE, 0]);
+  assert.deepEqual([0, 1, 2].map((s) => env.agentId(s)), ["x", "y", "z"]);
+  // z's reward came with its first observation; y waits and is paid.
+  assert.deepEqual(Array.from(env.rew), [0, -1, 0.25, 0]);
+  assert.deepEqual(Array.from(env.groups[0]!.obs).slice(0, 3), [2, 4, 5]);
+  env.groups[0]!.act.set([NaN, NaN, 0, NaN]);
+  env.step();
+  assert.deepEqual(inner.got[3], { z: 0 });
+  // A late reward to x, which ended two steps ago, lands in its slot.
+  assert.deepEqual(Array.from(env.rew), [3, 0, 0, 0]);
+  assert.deepEqual(Array.from(env.flags), [0, ALIVE, ACTIVE | ALIVE, 0]);
+  assert.equal(env.holdsEndedAgents, true);
+});
+
+Deno.test("a step with no agent to act steps the env with {}; an agent that never acts is paid", () => {
+  const { env, inner } = scripted({ x: [1], y: [1] }, [
+    { obs: {}, rewards: { x: 1 } },
+    { obs: { y: [2] }, rewards: { x: 2, y: 1 } },
+  ]);
+  env.reset();
+  env.groups[0]!.act.set([0, 1]);
+  env.step();
+  assert.deepEqual(Array.from(env.flags), [ALIVE, ALIVE]);
+  env.step();
+  assert.deepEqual(inner.got[1], {}, "the env is stepped with an empty action dict");
+  assert.deepEqual(Array.from(env.flags), [ALIVE, ACTIVE | ALIVE]);
+  assert.deepEqual(Array.from(env.rew), [2, 1]);
+});
+
+Deno.test("infos: per agent with its observation, and with its final observation", () => {
+  const { env } = scripted({ x: [1] }, [
+    { obs: { x: [2] }, infos: { x: { hp: 3 } } },
+    { obs: { x: [3] }, terminateds: done({ x: true }, true), infos: { x: { hp: 0 } } },
+  ]);
+  env.reset();
+  assert.equal(env.info(0), undefined);
+  env.step();
+  assert.deepEqual(env.info(0), { hp: 3 });
+  env.step();
+  assert.deepEqual(env.finalInfo(0), { hp: 0 });
 });
 
 Deno.test("episode end: every agent ends, final obs from obs, envDone, auto-reset without a seed", () => {
@@ -184,11 +226,6 @@ Deno.test("misbehaving envs get errors naming the env, agent and problem", () =>
   const cases: [Record<string, SpaceValue>, Out[], RegExp, number?][] = [
     [
       { x: [1] },
-      [{ obs: { x: [1], y: [1], z: [1] } }],
-      /Env 0 emitted agent "z" at step, but all 2 slots of group "a" are taken by "x", "y"; raise slotsPerEnv/,
-    ],
-    [
-      { x: [1] },
       [{ obs: { x: [10] } }],
       /Env 0 emitted an invalid observation for agent "x": expected element 0 in \[0, 9\]/,
     ],
@@ -202,7 +239,16 @@ Deno.test("misbehaving envs get errors naming the env, agent and problem", () =>
       [{ obs: { x: [1] }, terminateds: {} as DoneDict }],
       /Env 0 step returned terminateds \{\}, expected an object with a boolean "__all__"/,
     ],
-    [{ x: [1] }, [{ obs: {} }], /Env 0 has no agent left to act/],
+    [
+      { x: [1] },
+      [{ obs: { x: [1] }, dones: { __all__: false }, terminateds: undefined } as unknown as Out],
+      /Env 0 step returned a "dones" dict \(the old gym API\): return "terminateds" and "truncateds"/,
+    ],
+    [
+      { x: [1] },
+      [{ obs: { y: [1] }, terminateds: done({ x: true }) }, { obs: { x: [1] } }],
+      /observation for agent "x" at step, but that agent ended earlier in the episode/,
+    ],
     [
       { x: ["a"] as unknown as SpaceValue },
       [],
@@ -213,6 +259,7 @@ Deno.test("misbehaving envs get errors naming the env, agent and problem", () =>
     const { env } = scripted(first, outs);
     assert.throws(() => {
       env.reset();
+      env.step();
       env.step();
     }, re);
   }
