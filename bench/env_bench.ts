@@ -160,7 +160,7 @@ export function benchRollout(
     policyMappingFn: (id) => id.startsWith("low_level_") ? "low" : "high",
     resolvePolicy: (_p, g) => ({
       policy: new RandomPolicy(g.observationSpace.flatSize, g.actionSpace),
-      record: true,
+      record: { columns: ["action_logp", "vf_preds"] },
     }),
   });
   for (let i = 0; i < 5; i++) c.collect();

@@ -15,11 +15,7 @@
  * @module
  */
 
-import { initBackend } from "../src/policy/backend.ts";
-import { ActorCriticModel } from "../src/policy/model.ts";
-import { PPOLearner } from "../src/algorithms/ppo.ts";
-import { Discrete } from "../src/spaces.ts";
-import { Pcg32 } from "../src/rng.ts";
+import { ActorCriticModel, Discrete, initBackend, Pcg32, PPOLearner } from "@coop/rl";
 
 const threadsArg = Deno.args.indexOf("--threads");
 const threads = threadsArg >= 0 ? Number(Deno.args[threadsArg + 1]) : 1;
@@ -50,7 +46,7 @@ for (const backend of backends) {
     const obs = Float32Array.from({ length: rows * OBS }, () => rng.nextFloat());
     const act = new Float32Array(rows), logp = new Float32Array(rows), v = new Float32Array(rows);
     const ms = time(
-      () => model.act(obs, rows, rng, true, act, logp, v),
+      () => model.act(obs, rows, rng, true, act, { action_logp: logp, vf_preds: v }),
       20,
       slow ? 50 : rows > 100 ? 200 : 1000,
     );
@@ -62,15 +58,15 @@ for (const backend of backends) {
     const obs = Float32Array.from({ length: rows * OBS }, () => rng.nextFloat());
     const actions = new Float32Array(rows), logp = new Float32Array(rows);
     const values = new Float32Array(rows);
-    model.act(obs, rows, rng, true, actions, logp, values);
+    model.act(obs, rows, rng, true, actions, { action_logp: logp, vf_preds: values });
     const batch = {
-      size: rows,
+      count: rows,
       obs,
       actions,
-      logp,
-      values,
+      action_logp: logp,
+      vf_preds: values,
       advantages: Float32Array.from({ length: rows }, () => rng.nextFloat() - 0.5),
-      returns: Float32Array.from({ length: rows }, () => rng.nextFloat()),
+      value_targets: Float32Array.from({ length: rows }, () => rng.nextFloat()),
     };
     const ms = time(() => learner.update(batch), 5, slow ? 20 : 100);
     console.log(JSON.stringify({ bench: "update_step", ...base, rows, ms: +ms.toFixed(4) }));

@@ -14,8 +14,8 @@
  */
 
 import { exampleConfig } from "../examples/hierarchical.ts";
-import { rewardReached } from "../src/train/algorithm.ts";
-import { rssMb } from "../src/runtime/files.ts";
+import { rewardReached } from "@coop/rl";
+import { rssMb } from "@coop/rl/runtime";
 
 const MAX_STEPS = { flat: 200_000, hierarchical: 160_000 } as const;
 

@@ -18,19 +18,23 @@
 import { parseArgs } from "node:util";
 import {
   checkLearningAchieved,
+  createHierarchicalWindyMaze,
+  createWindyMaze,
+  type HierarchyTimeline,
+  PPOConfig,
   shouldStop,
   type StopCriteria,
+  svgLineChart,
   type TrainResult,
-} from "../src/train/algorithm.ts";
-import { PPOConfig } from "../src/train/config.ts";
-import { createWindyMaze } from "../src/envs/windy_maze.ts";
-import { createHierarchicalWindyMaze } from "../src/envs/hierarchical_windy_maze.ts";
-import { svgLineChart } from "../src/train/plot.ts";
-import { appendLine, ensureDir, rssMb, writeFileAtomic } from "../src/runtime/files.ts";
+} from "@coop/rl";
+import { appendLine, ensureDir, rssMb, writeFileAtomic } from "@coop/rl/runtime";
 
 const HELP = `Usage: deno run -A examples/hierarchical.ts [options]
 
   --flat                 train one agent on the flat windy maze
+  --timeline T           alternating (default: the high level's decision is an env step of
+                         its own, as RLlib's env) or overlapping (it shares the env step of the
+                         low level's first action)
   --stop-iters N         stop after N training iterations (default 200)
   --stop-timesteps N     stop after N env steps (default 100000)
   --stop-reward R        stop when the mean reward of the last 100 episodes reaches R
@@ -46,6 +50,8 @@ const HELP = `Usage: deno run -A examples/hierarchical.ts [options]
 export interface ExampleOptions {
   /** Train on the flat maze. */
   flat: boolean;
+  /** The hierarchy's timeline. */
+  timeline: HierarchyTimeline;
   /** Stop criteria. */
   stop: StopCriteria;
   /** Fail unless the stop reward was reached. */
@@ -81,6 +87,7 @@ export function parseOptions(argv: string[]): ExampleOptions | null {
     args: argv,
     options: {
       flat: { type: "boolean", default: false },
+      timeline: { type: "string" },
       "stop-iters": { type: "string" },
       "stop-timesteps": { type: "string" },
       "stop-reward": { type: "string" },
@@ -114,9 +121,14 @@ export function parseOptions(argv: string[]): ExampleOptions | null {
     throw new RangeError(`--backend must be "wasm" or "cpu", got "${backend}"`);
   }
   const flat = values.flat!;
+  const timeline = values.timeline ?? "alternating";
+  if (timeline !== "alternating" && timeline !== "overlapping") {
+    throw new RangeError(`--timeline must be "alternating" or "overlapping", got "${timeline}"`);
+  }
   const seed = intArg("seed", values.seed, 0, 0);
   return {
     flat,
+    timeline,
     stop,
     asTest: values["as-test"]!,
     seed,
@@ -133,7 +145,11 @@ export function parseOptions(argv: string[]): ExampleOptions | null {
  * @param o the options
  * @returns the PPO config
  */
-export function exampleConfig(o: Pick<ExampleOptions, "flat" | "seed" | "numEnvs" | "backend">) {
+export function exampleConfig(
+  o: Pick<ExampleOptions, "flat" | "seed" | "numEnvs" | "backend"> & {
+    timeline?: HierarchyTimeline;
+  },
+): PPOConfig {
   const config = new PPOConfig()
     .envRunners({ numEnvs: o.numEnvs, rolloutFragmentLength: Math.ceil(4096 / o.numEnvs) })
     .resources({ backend: o.backend })
@@ -144,7 +160,9 @@ export function exampleConfig(o: Pick<ExampleOptions, "flat" | "seed" | "numEnvs
       .training({ entropyCoeff: 0.03 });
   }
   return config
-    .environment(({ numEnvs, seed }) => createHierarchicalWindyMaze(numEnvs, { seed }))
+    .environment(({ numEnvs, seed }) =>
+      createHierarchicalWindyMaze(numEnvs, { seed, timeline: o.timeline })
+    )
     .training({ entropyCoeff: 0.01 })
     .multiAgent({
       policies: {

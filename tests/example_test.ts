@@ -12,17 +12,14 @@ import {
   parseOptions,
   run,
 } from "../examples/hierarchical.ts";
-import {
-  MIN_EPISODES_FOR_REWARD,
-  rewardReached,
-  type TrainResult,
-} from "../src/train/algorithm.ts";
+import { MIN_EPISODES_FOR_REWARD, rewardReached, type TrainResult } from "@coop/rl";
 
 const STOP = { episode_reward_mean: 80, timesteps_total: 120000 };
 
 function options(o: Partial<ExampleOptions>): ExampleOptions {
   return {
     flat: false,
+    timeline: "alternating",
     stop: STOP,
     asTest: false,
     seed: 0,
@@ -131,6 +128,7 @@ Deno.test("example: command line exit codes", async () => {
         [["--seed", "-1"], "--seed"],
         [["--stop-reward", "lots"], "--stop-reward"],
         [["--backend", "gpu"], "--backend"],
+        [["--timeline", "sideways"], "--timeline"],
         [["--as-test"], "--stop-reward"],
         [["--bogus"], "bogus"],
       ] as const
@@ -150,6 +148,7 @@ Deno.test("example: command line exit codes", async () => {
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+  assert.equal(parseOptions(["--timeline", "overlapping"])!.timeline, "overlapping");
   // The flags map onto the options run() takes.
   const o = parseOptions([
     "--flat",
@@ -167,6 +166,7 @@ Deno.test("example: command line exit codes", async () => {
     o,
     {
       flat: true,
+      timeline: "alternating",
       stop: { training_iteration: 7, timesteps_total: 100000, episode_reward_mean: 50 },
       asTest: false,
       seed: 3,

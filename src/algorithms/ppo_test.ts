@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { initBackend } from "../policy/backend.ts";
 import { ActorCriticModel, type OutputLoss } from "../policy/model.ts";
 import {
+  adaptKlCoeff,
+  computeGae,
   DEFAULT_PPO_HYPERPARAMS,
   type PPOBatch,
   PPOLearner,
@@ -9,6 +11,13 @@ import {
   type PPOLossInput,
   resolvePPOHyperparams,
 } from "./ppo.ts";
+import {
+  ENDED_TERMINATED,
+  ENDED_TRUNCATED,
+  LINKED,
+  OPEN,
+  TrajectoryBuffer,
+} from "../rollout/buffer.ts";
 import { Discrete, MultiDiscrete } from "../spaces.ts";
 import { Pcg32 } from "../rng.ts";
 
@@ -164,7 +173,7 @@ function banditBatch(
   }
   const actions = new Float32Array(rows), logp = new Float32Array(rows);
   const values = new Float32Array(rows);
-  model.act(obs, rows, rng, true, actions, logp, values);
+  model.act(obs, rows, rng, true, actions, { action_logp: logp, vf_preds: values });
   const returns = new Float32Array(rows), advantages = new Float32Array(rows);
   let correct = 0;
   for (let r = 0; r < rows; r++) {
@@ -172,7 +181,16 @@ function banditBatch(
     correct += returns[r]!;
     advantages[r] = returns[r]! - values[r]!;
   }
-  return { size: rows, obs, actions, logp, values, returns, advantages, correct };
+  return {
+    count: rows,
+    obs,
+    actions,
+    action_logp: logp,
+    vf_preds: values,
+    value_targets: returns,
+    advantages,
+    correct,
+  };
 }
 
 Deno.test("a training step on the WASM backend runs, changes the weights, reports RLlib stats", async () => {
@@ -230,7 +248,7 @@ for (const backend of ["wasm", "cpu"] as const) {
     assert.ok(acc > 0.9, `sampled accuracy ${acc} after ${updates} updates`);
     // The greedy policy is right in both contexts.
     const act = new Float32Array(2), logp = new Float32Array(2), v = new Float32Array(2);
-    model.act(f32([1, 0, 0, 1]), 2, rng, false, act, logp, v);
+    model.act(f32([1, 0, 0, 1]), 2, rng, false, act, { action_logp: logp, vf_preds: v });
     assert.deepEqual(Array.from(act), [0, 1]);
     console.log(`  ${backend}: ${acc} correct after ${updates} updates`);
     model.dispose();
@@ -263,7 +281,7 @@ Deno.test("same seeds give identical updates; a bad batch changes nothing", asyn
     message: 'PPO update of policy "twin": batch.actions[5] (row 5, head 0) is 2, expected an ' +
       "integer in [0, 1]",
   });
-  assert.throws(() => a.l.update({ ...batch, size: 0 }), { name: "RangeError" });
+  assert.throws(() => a.l.update({ ...batch, count: 0 }), { name: "RangeError" });
   assert.deepEqual(a.m.getFlatWeights(), w);
   a.m.dispose();
   b.m.dispose();
@@ -293,7 +311,7 @@ Deno.test("NaN guard: a non-finite loss or gradient restores the weights and opt
     // not finite.
     const bad = activation === "relu"
       ? { ...good, obs: good.obs.map(() => 3e38) }
-      : { ...good, returns: good.returns.map(() => 3e38) };
+      : { ...good, value_targets: good.value_targets.map(() => 3e38) };
     assert.throws(
       () => a.l.update(bad, new Pcg32(2)),
       (e: Error) => {
@@ -405,5 +423,161 @@ Deno.test("learning-rate schedule: linear from lr to lrFinal; setLearningRate; s
   const copy = new PPOLearner(model);
   copy.setState(s);
   assert.deepEqual(copy.getState(), s);
+  model.dispose();
+});
+
+/** Reference GAE for one trajectory, written the textbook way. */
+function referenceGae(
+  rewards: number[],
+  values: number[],
+  lastValue: number, // V after the last transition (0 when terminated)
+  gamma: number,
+  lambda: number,
+): number[] {
+  const adv = new Array<number>(rewards.length).fill(0);
+  let next = 0;
+  for (let t = rewards.length - 1; t >= 0; t--) {
+    const nv = t === rewards.length - 1 ? lastValue : values[t + 1]!;
+    const delta = rewards[t]! + gamma * nv - values[t]!;
+    next = delta + gamma * lambda * (t === rewards.length - 1 ? 0 : next);
+    adv[t] = next;
+  }
+  return adv;
+}
+
+Deno.test("computeGae over interleaved agents matches the per-trajectory reference", () => {
+  const rng = new Pcg32(7, 1);
+  const gamma = 0.9, lambda = 0.8;
+  const buf = new TrajectoryBuffer(1, 1, 64, ["vf_preds"]);
+  // A: 4 transitions, terminated. B: 3, truncated with bootstrap 2.5. C: 2 closed then an open
+  // one (fragment end). D: 2, terminated but held (its episode goes on): not closed yet.
+  const traj = { A: [] as number[], B: [] as number[], C: [] as number[], D: [] as number[] };
+  const order = ["A", "B", "C", "D", "A", "B", "C", "A", "B", "D", "A", "C"] as const;
+  const vals: Record<string, number[]> = { A: [], B: [], C: [], D: [] };
+  const rews: Record<string, number[]> = { A: [], B: [], C: [], D: [] };
+  for (const who of order) {
+    const v = Math.round(rng.nextFloat() * 100) / 10;
+    const r = buf.push(f32([0]), f32([0]), [f32([v])], 0, 0, 0, 0, who);
+    const prev = traj[who].at(-1);
+    if (prev !== undefined) {
+      buf.state[prev] = LINKED;
+      buf.next[prev] = r;
+    }
+    traj[who].push(r);
+    vals[who]!.push(v);
+  }
+  for (const who of ["A", "B", "C", "D"] as const) {
+    for (const r of traj[who]) {
+      const rw = Math.round(rng.nextFloat() * 20 - 10);
+      buf.rewards[r] = rw;
+      rews[who]!.push(rw);
+    }
+  }
+  buf.state[traj.A.at(-1)!] = ENDED_TERMINATED;
+  buf.state[traj.B.at(-1)!] = ENDED_TRUNCATED;
+  buf.state[traj.D.at(-1)!] = ENDED_TERMINATED;
+  buf.held[traj.D.at(-1)!] = 1;
+  assert.equal(buf.state[traj.C.at(-1)!], OPEN);
+  const boot = new Float32Array(64);
+  boot[traj.B.at(-1)!] = 2.5;
+  computeGae(buf, gamma, lambda, boot);
+  const adv = buf.column("advantages"), ret = buf.column("value_targets");
+  const expA = referenceGae(rews.A!, vals.A!, 0, gamma, lambda);
+  const expB = referenceGae(rews.B!, vals.B!, 2.5, gamma, lambda);
+  // C's last row is open, D's held: their predecessors bootstrap from its value and stop there.
+  const expC = referenceGae(rews.C!.slice(0, 2), vals.C!.slice(0, 2), vals.C![2]!, gamma, lambda);
+  const expD = referenceGae(rews.D!.slice(0, 1), vals.D!.slice(0, 1), vals.D![1]!, gamma, lambda);
+  traj.A.forEach((r, i) => near(adv[r]!, expA[i]!, 1e-4, `A ${i}`));
+  traj.B.forEach((r, i) => near(adv[r]!, expB[i]!, 1e-4, `B ${i}`));
+  traj.C.slice(0, 2).forEach((r, i) => near(adv[r]!, expC[i]!, 1e-4, `C ${i}`));
+  near(adv[traj.D[0]!]!, expD[0]!, 1e-4, "D 0");
+  // The batch: the 10 closed rows, value targets = advantages + values.
+  const b = buf.compact();
+  assert.equal(b.count, order.length - 2);
+  for (let k = 0; k < b.count; k++) {
+    near(b.value_targets![k]!, b.advantages![k]! + b.vf_preds![k]!, 1e-5, `row ${k}`);
+  }
+  assert.equal(ret.length, 64);
+});
+
+Deno.test("adaptKlCoeff is RLlib's rule: ×1.5 above 2·target, ×0.5 below target/2", () => {
+  assert.equal(adaptKlCoeff(0.2, 0.021, 0.01), 0.2 * 1.5);
+  assert.equal(adaptKlCoeff(0.2, 0.02, 0.01), 0.2, "at 2·target: unchanged");
+  assert.equal(adaptKlCoeff(0.2, 0.005, 0.01), 0.2, "at target/2: unchanged");
+  assert.equal(adaptKlCoeff(0.2, 0.0049, 0.01), 0.1);
+  assert.equal(adaptKlCoeff(0, 1, 0.01), 0, "a zero coefficient stays zero");
+});
+
+Deno.test("a PPO update adapts its KL coefficient by the update's mean KL", async () => {
+  await initBackend();
+  for (const [lr, dir] of [[3e-2, "up"], [1e-6, "down"]] as const) {
+    const model = new ActorCriticModel({ obsSize: 2, actionSpace: new Discrete(3), seed: 4 });
+    const l = new PPOLearner(model, { lr, klCoeff: 0.3, klTarget: 0.01, numEpochs: 6 }, "k", 2);
+    const b = banditBatch(model, 256, new Pcg32(dir === "up" ? 1 : 2));
+    const stats = l.update(b);
+    assert.equal(stats.kl_coeff, 0.3, "the stats report the coefficient the update used");
+    assert.equal(l.klCoeff, adaptKlCoeff(0.3, stats.kl, 0.01));
+    if (dir === "up") assert.ok(l.klCoeff > 0.3, `kl ${stats.kl} should have raised it`);
+    else assert.ok(l.klCoeff < 0.3, `kl ${stats.kl} should have lowered it`);
+    model.dispose();
+  }
+});
+
+Deno.test("a PPO minibatch step is the shared Adam applied to the clipped loss gradient", async () => {
+  await initBackend();
+  const model = new ActorCriticModel({ obsSize: 2, actionSpace: new Discrete(3), seed: 8 });
+  const h = {
+    lr: 0.01,
+    numEpochs: 1,
+    minibatchSize: 64,
+    gradClip: 0.05,
+    advantageNormalization: "none" as const,
+    adamBeta1: 0.8,
+    adamBeta2: 0.95,
+    adamEpsilon: 1e-4,
+  };
+  const learner = new PPOLearner(model, h, "adam", 1);
+  const b = banditBatch(model, 64, new Pcg32(3));
+  // The gradient of the PPO loss at the current weights, on the whole batch (one minibatch;
+  // the shuffle only permutes rows, which the loss's mean ignores).
+  const grad = new Float32Array(model.numParams);
+  model.computeGradients(b.obs, 64, (logits, values, dL, dV) => {
+    ppoLoss(
+      {
+        rows: 64,
+        heads: [3],
+        headStarts: [0],
+        logits,
+        values,
+        actions: b.actions,
+        oldLogp: b.action_logp,
+        advantages: b.advantages,
+        returns: b.value_targets,
+        oldValues: b.vf_preds,
+        clipParam: 0.2,
+        vfClipParam: 10,
+        vfLossCoeff: 0.5,
+        entropyCoeff: 0,
+        klCoeff: 0,
+      },
+      dL,
+      dV,
+    );
+  }, grad);
+  let sq = 0;
+  for (const g of grad) sq += g * g;
+  const norm = Math.sqrt(sq);
+  assert.ok(norm > h.gradClip, `the test needs a clipped step (norm ${norm})`);
+  const scale = h.gradClip / (norm + 1e-6);
+  const before = model.getFlatWeights();
+  const stats = learner.update(b);
+  near(stats.grad_gnorm, norm, 1e-4 * norm, "grad_gnorm is the norm before clipping");
+  const after = model.getFlatWeights();
+  // First Adam step: m̂ = g', v̂ = g'², so Δw = −lr·g'/(|g'| + ε), with g' the clipped gradient.
+  for (let k = 0; k < grad.length; k++) {
+    const g = grad[k]! * scale;
+    near(after[k]! - before[k]!, -h.lr * g / (Math.abs(g) + h.adamEpsilon), 2e-6, `w[${k}]`);
+  }
+  assert.equal(learner.optimizer.steps, 1);
   model.dispose();
 });

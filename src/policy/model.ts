@@ -35,7 +35,10 @@
  * await initBackend({ backend: "cpu" });
  * const model = new ActorCriticModel({ obsSize: 3, actionSpace: new Discrete(2), seed: 1 });
  * const act = new Float32Array(2), logp = new Float32Array(2), v = new Float32Array(2);
- * model.act(new Float32Array([1, 0, 0, 0, 1, 0]), 2, new Pcg32(7), true, act, logp, v);
+ * model.act(new Float32Array([1, 0, 0, 0, 1, 0]), 2, new Pcg32(7), true, act, {
+ *   action_logp: logp,
+ *   vf_preds: v,
+ * });
  * model.dispose();
  * ```
  *
@@ -43,7 +46,8 @@
  */
 
 import { activeBackend, tf } from "./backend.ts";
-import type { BatchPolicy } from "./policy.ts";
+import type { BatchPolicy, PolicyExtras } from "./policy.ts";
+import type { ExtraColumn } from "../rollout/buffer.ts";
 import { Pcg32 } from "../rng.ts";
 import { Discrete, MultiDiscrete, type Space } from "../spaces.ts";
 
@@ -146,8 +150,8 @@ function checkPositiveInt(what: string, x: unknown): void {
  * import { Pcg32 } from "../rng.ts";
  * await initBackend({ backend: "cpu" });
  * const m = new ActorCriticModel({ obsSize: 4, actionSpace: new MultiDiscrete([3, 2]) });
- * const act = new Float32Array(2), logp = new Float32Array(1), v = new Float32Array(1);
- * m.act(new Float32Array(4), 1, new Pcg32(1), false, act, logp, v);
+ * const act = new Float32Array(2);
+ * m.act(new Float32Array(4), 1, new Pcg32(1), false, act);
  * // act = [argmax of head 0 (0..2), argmax of head 1 (0..1)]
  * m.dispose();
  * ```
@@ -173,6 +177,8 @@ export class ActorCriticModel implements BatchPolicy {
   readonly weightSpecs: readonly WeightSpec[];
   /** Total number of weights (length of the flat layout). */
   readonly numParams: number;
+  /** The extra outputs `act` writes: `action_logp` and `vf_preds`. */
+  readonly extraOutputs: readonly ExtraColumn[] = ["action_logp", "vf_preds"];
 
   readonly #headOff: Int32Array;
   readonly #headStart: Float64Array;
@@ -465,8 +471,8 @@ export class ActorCriticModel implements BatchPolicy {
    * @param rng stream for sampling
    * @param explore sample from the categorical heads (true) or take the argmax (false)
    * @param actionsOut `rows × actSize` packed actions written (Discrete: `start + index`)
-   * @param logpOut `rows` log-probabilities of the chosen actions (sum over heads) written
-   * @param valuesOut `rows` value estimates written
+   * @param extras when given, `action_logp` receives the log-probabilities of the chosen actions
+   *   (sum over heads) and `vf_preds` the value estimates, `rows` floats each
    */
   act(
     obs: Float32Array,
@@ -474,13 +480,13 @@ export class ActorCriticModel implements BatchPolicy {
     rng: Pcg32,
     explore: boolean,
     actionsOut: Float32Array,
-    logpOut: Float32Array,
-    valuesOut: Float32Array,
+    extras?: PolicyExtras,
   ): void {
     this.#checkIn(obs, rows);
     this.#checkOut("actionsOut", actionsOut, rows, this.actSize);
-    this.#checkOut("logpOut", logpOut, rows, 1);
-    this.#checkOut("valuesOut", valuesOut, rows, 1);
+    const logpOut = extras?.action_logp, valuesOut = extras?.vf_preds;
+    if (logpOut !== undefined) this.#checkOut("action_logp", logpOut, rows, 1);
+    if (valuesOut !== undefined) this.#checkOut("vf_preds", valuesOut, rows, 1);
     if (rows === 0) return;
     this.#infer(obs, rows, true);
     const K = this.actSize, heads = this.heads, headOff = this.#headOff;
@@ -512,11 +518,11 @@ export class ActorCriticModel implements BatchPolicy {
             if (acc > u) break;
           }
         }
-        logp += pi[base + k]! - max - Math.log(sum);
+        if (logpOut !== undefined) logp += pi[base + k]! - max - Math.log(sum);
         actionsOut[r * K + h] = starts[h]! + k;
       }
-      logpOut[r] = logp;
-      valuesOut[r] = vf[r * vs + vfCol]!;
+      if (logpOut !== undefined) logpOut[r] = logp;
+      if (valuesOut !== undefined) valuesOut[r] = vf[r * vs + vfCol]!;
     }
   }
 

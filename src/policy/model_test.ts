@@ -94,8 +94,8 @@ for (const backend of ["wasm", "cpu"] as const) {
       v: new Float32Array(rows),
     });
     const oa = out(), ob = out();
-    a.act(obs, rows, new Pcg32(9), true, oa.act, oa.logp, oa.v);
-    b.act(obs, rows, new Pcg32(9), true, ob.act, ob.logp, ob.v);
+    a.act(obs, rows, new Pcg32(9), true, oa.act, { action_logp: oa.logp, vf_preds: oa.v });
+    b.act(obs, rows, new Pcg32(9), true, ob.act, { action_logp: ob.logp, vf_preds: ob.v });
     assertEquals(oa, ob);
     for (const x of oa.act) assert(Number.isInteger(x) && x >= 0 && x < 4);
     a.dispose();
@@ -150,7 +150,7 @@ for (const backend of ["wasm", "cpu"] as const) {
     m.setWeights(ws);
     const rows = 32, obs = randomObs(rows * 3, 2);
     const act = new Float32Array(rows), logp = new Float32Array(rows), v = new Float32Array(rows);
-    m.act(obs, rows, new Pcg32(1), false, act, logp, v);
+    m.act(obs, rows, new Pcg32(1), false, act, { action_logp: logp, vf_preds: v });
     const logits = new Float32Array(rows * 5), values = new Float32Array(rows);
     m.forward(obs, rows, logits, values);
     for (let r = 0; r < rows; r++) {
@@ -173,7 +173,7 @@ for (const backend of ["wasm", "cpu"] as const) {
     const rows = 50, obs = randomObs(rows * 6, 4);
     const act = new Float32Array(rows * 3), logp = new Float32Array(rows);
     const v = new Float32Array(rows);
-    m.act(obs, rows, new Pcg32(2), true, act, logp, v);
+    m.act(obs, rows, new Pcg32(2), true, act, { action_logp: logp, vf_preds: v });
     const logits = new Float32Array(rows * 9), values = new Float32Array(rows);
     m.forward(obs, rows, logits, values);
     for (let r = 0; r < rows; r++) {
@@ -199,7 +199,7 @@ for (const backend of ["wasm", "cpu"] as const) {
     m.setWeights(ws.map((w, i) => i === 4 ? w.map(() => 0) : w));
     const rows = 6000, obs = new Float32Array(rows * 2);
     const act = new Float32Array(rows), logp = new Float32Array(rows), v = new Float32Array(rows);
-    m.act(obs, rows, new Pcg32(11), true, act, logp, v);
+    m.act(obs, rows, new Pcg32(11), true, act, { action_logp: logp, vf_preds: v });
     const z = 1 + Math.E + 1 / Math.E;
     const counts = [0, 0, 0];
     for (const a of act) counts[a]!++;
@@ -310,8 +310,11 @@ Deno.test("act reads only the first rows of a longer buffer, as rows change betw
   const out = (n: number) => [new Float32Array(n), new Float32Array(n), new Float32Array(n)];
   for (const rows of [40, 10, 10, 25, 1, 40]) {
     const [a1, l1, v1] = out(rows), [a2, l2, v2] = out(rows);
-    m.act(big, rows, new Pcg32(rows), true, a1!, l1!, v1!);
-    m.act(big.slice(0, rows * 3), rows, new Pcg32(rows), true, a2!, l2!, v2!);
+    m.act(big, rows, new Pcg32(rows), true, a1!, { action_logp: l1!, vf_preds: v1! });
+    m.act(big.slice(0, rows * 3), rows, new Pcg32(rows), true, a2!, {
+      action_logp: l2!,
+      vf_preds: v2!,
+    });
     assertEquals([a1, l1, v1], [a2, l2, v2], `rows ${rows}`);
   }
   m.dispose();
@@ -356,7 +359,8 @@ Deno.test("unsupported action spaces and bad options are clear errors", async ()
   const m = new ActorCriticModel({ obsSize: 2, actionSpace: new Discrete(2) });
   const out = new Float32Array(4);
   assertThrows(
-    () => m.act(new Float32Array(3), 2, new Pcg32(), true, out, out, out),
+    () =>
+      m.act(new Float32Array(3), 2, new Pcg32(), true, out, { action_logp: out, vf_preds: out }),
     RangeError,
     "obs holds 3 floats, expected at least 2 rows × 2",
   );

@@ -8,16 +8,27 @@
 
 import type { Pcg32 } from "../rng.ts";
 import { Discrete, MultiDiscrete, type Space } from "../spaces.ts";
+import type { ExtraColumn } from "../rollout/buffer.ts";
+
+/**
+ * Per-row outputs a policy writes besides its actions, by RLlib column name (one float per row
+ * each), when the algorithm asks for them: PPO asks a learning policy for `action_logp` and
+ * `vf_preds`. A policy writes the ones it lists in {@linkcode BatchPolicy.extraOutputs}.
+ */
+export type PolicyExtras = Readonly<Partial<Record<ExtraColumn, Float32Array>>>;
 
 /**
  * A policy evaluated on a batch of rows: one call per policy per env step, over every agent
- * routed to it.
+ * routed to it. It only acts: which extra outputs are recorded, and what is learned from them,
+ * is the algorithm's business.
  */
 export interface BatchPolicy {
   /** Flat observation size this policy reads per row. */
   readonly obsSize: number;
   /** Packed action size this policy writes per row. */
   readonly actSize: number;
+  /** The extra outputs ({@linkcode PolicyExtras}) this policy can write; none when absent. */
+  readonly extraOutputs?: readonly ExtraColumn[];
   /**
    * Computes actions for `rows` rows of `obsSize` floats.
    * @param obs observation rows (only the first `rows * obsSize` floats are read)
@@ -25,8 +36,7 @@ export interface BatchPolicy {
    * @param rng random stream for sampling
    * @param explore sample (true) or take the most likely action (false)
    * @param actionsOut packed actions, `rows * actSize` floats written
-   * @param logpOut log-probability of each chosen action, `rows` floats written
-   * @param valuesOut value estimate of each row (0 for policies without one), `rows` written
+   * @param extras extra outputs to write, `rows` floats each (only ones in `extraOutputs`)
    */
   act(
     obs: Float32Array,
@@ -34,37 +44,32 @@ export interface BatchPolicy {
     rng: Pcg32,
     explore: boolean,
     actionsOut: Float32Array,
-    logpOut: Float32Array,
-    valuesOut: Float32Array,
+    extras?: PolicyExtras,
   ): void;
-  /**
-   * Value estimates of `rows` observation rows (for bootstrapping truncated episodes).
-   * @param obs observation rows
-   * @param rows number of rows
-   * @param out `rows` values written
-   */
-  values(obs: Float32Array, rows: number, out: Float32Array): void;
 }
 
-function discreteHeads(space: Space, who: string): number[] {
-  if (space instanceof Discrete) return [space.n];
-  if (space instanceof MultiDiscrete) return [...space.nvec];
+/** Categories and first values of each categorical head of a Discrete/MultiDiscrete space. */
+function discreteHeads(space: Space, who: string): { n: number[]; start: number[] } {
+  if (space instanceof Discrete) return { n: [space.n], start: [space.start] };
+  if (space instanceof MultiDiscrete) return { n: [...space.nvec], start: space.nvec.map(() => 0) };
   throw new RangeError(
     `${who} supports Discrete and MultiDiscrete action spaces, got ${space.toString()}`,
   );
 }
 
 /**
- * Uniformly random actions over a Discrete or MultiDiscrete action space; value 0.
+ * Uniformly random actions over a Discrete (from its `start`) or MultiDiscrete action space.
+ * Can write `action_logp` (the uniform log-probability) and `vf_preds` (0).
  *
  * @example
  * ```ts
  * import { RandomPolicy } from "./policy.ts";
  * import { Discrete } from "../spaces.ts";
  * import { Pcg32 } from "../rng.ts";
- * const p = new RandomPolicy(3, new Discrete(4));
- * const act = new Float32Array(2), logp = new Float32Array(2), v = new Float32Array(2);
- * p.act(new Float32Array(6), 2, new Pcg32(1), true, act, logp, v);
+ * const p = new RandomPolicy(3, new Discrete(4, 1));
+ * const act = new Float32Array(2);
+ * p.act(new Float32Array(6), 2, new Pcg32(1), true, act);
+ * if (!act.every((a) => a >= 1 && a <= 4)) throw new Error("Discrete(4, start 1)");
  * ```
  */
 export class RandomPolicy implements BatchPolicy {
@@ -72,7 +77,10 @@ export class RandomPolicy implements BatchPolicy {
   readonly obsSize: number;
   /** Packed action size this policy writes per row. */
   readonly actSize: number;
+  /** The extra outputs it writes: `action_logp` and `vf_preds`. */
+  readonly extraOutputs: readonly ExtraColumn[] = ["action_logp", "vf_preds"];
   readonly #heads: number[];
+  readonly #starts: number[];
   readonly #logp: number;
   /**
    * Creates a uniformly random policy.
@@ -80,43 +88,43 @@ export class RandomPolicy implements BatchPolicy {
    * @param actionSpace a Discrete or MultiDiscrete space
    */
   constructor(obsSize: number, actionSpace: Space) {
-    this.#heads = discreteHeads(actionSpace, "RandomPolicy");
+    const h = discreteHeads(actionSpace, "RandomPolicy");
+    this.#heads = h.n;
+    this.#starts = h.start;
     this.obsSize = obsSize;
     this.actSize = this.#heads.length;
     this.#logp = -this.#heads.reduce((a, n) => a + Math.log(n), 0);
   }
-  /** Computes actions for `rows` rows of `obsSize` floats (see {@linkcode BatchPolicy.act}). */
+  /**
+   * Draws one uniform action per head per row (see {@linkcode BatchPolicy.act}).
+   * @param _obs observation rows (not read)
+   * @param rows number of rows
+   * @param rng random stream
+   * @param _explore ignored: a random policy always samples
+   * @param actionsOut packed actions written
+   * @param extras `action_logp` and `vf_preds` written when given
+   */
   act(
     _obs: Float32Array,
     rows: number,
     rng: Pcg32,
     _explore: boolean,
     actionsOut: Float32Array,
-    logpOut: Float32Array,
-    valuesOut: Float32Array,
+    extras?: PolicyExtras,
   ): void {
-    const h = this.#heads;
+    const h = this.#heads, st = this.#starts, K = h.length;
     for (let r = 0; r < rows; r++) {
-      for (let j = 0; j < h.length; j++) actionsOut[r * h.length + j] = rng.nextInt(h[j]!);
-      logpOut[r] = this.#logp;
-      valuesOut[r] = 0;
+      for (let j = 0; j < K; j++) actionsOut[r * K + j] = st[j]! + rng.nextInt(h[j]!);
     }
-  }
-  /**
-   * Value estimates of `rows` observation rows (see {@linkcode BatchPolicy.values}).
-   * @param _obs observation rows
-   * @param rows number of rows
-   * @param out `rows` values written
-   */
-  values(_obs: Float32Array, rows: number, out: Float32Array): void {
-    out.fill(0, 0, rows);
+    extras?.action_logp?.fill(this.#logp, 0, rows);
+    extras?.vf_preds?.fill(0, 0, rows);
   }
 }
 
 /**
  * A hand-written policy: `fn(obsRow, rng)` returns the packed action(s) for one row. `obsRow`
  * is a reused copy of the row (valid only during the call), so the function allocates nothing
- * unless it wants to.
+ * unless it wants to. It writes no extra outputs.
  *
  * @example
  * ```ts
@@ -155,15 +163,20 @@ export class ScriptedPolicy implements BatchPolicy {
     this.#space = actionSpace;
     this.#row = new Float32Array(obsSize);
   }
-  /** Computes actions for `rows` rows of `obsSize` floats (see {@linkcode BatchPolicy.act}). */
+  /**
+   * Calls the function on every row (see {@linkcode BatchPolicy.act}).
+   * @param obs observation rows
+   * @param rows number of rows
+   * @param rng random stream passed to the function
+   * @param _explore ignored
+   * @param actionsOut packed actions written
+   */
   act(
     obs: Float32Array,
     rows: number,
     rng: Pcg32,
     _explore: boolean,
     actionsOut: Float32Array,
-    logpOut: Float32Array,
-    valuesOut: Float32Array,
   ): void {
     const o = this.obsSize, a = this.actSize;
     const row = this.#row;
@@ -185,17 +198,6 @@ export class ScriptedPolicy implements BatchPolicy {
         }
         for (let j = 0; j < a; j++) actionsOut[r * a + j] = out[j]!;
       }
-      logpOut[r] = 0;
-      valuesOut[r] = 0;
     }
-  }
-  /**
-   * Value estimates of `rows` observation rows (see {@linkcode BatchPolicy.values}).
-   * @param _obs observation rows
-   * @param rows number of rows
-   * @param out `rows` values written
-   */
-  values(_obs: Float32Array, rows: number, out: Float32Array): void {
-    out.fill(0, 0, rows);
   }
 }

@@ -1,104 +1,119 @@
 import assert from "node:assert/strict";
-import { ENDED_TERMINATED, ENDED_TRUNCATED, LINKED, OPEN, PolicyBuffer } from "./buffer.ts";
-import { Pcg32 } from "../rng.ts";
+import {
+  copySampleBatch,
+  ENDED_TERMINATED,
+  ENDED_TRUNCATED,
+  LINKED,
+  OPEN,
+  TrajectoryBuffer,
+} from "./buffer.ts";
 
-/** Reference GAE for one trajectory, written the textbook way. */
-function referenceGae(
-  rewards: number[],
-  values: number[],
-  lastValue: number, // V after the last transition (0 when terminated)
-  gamma: number,
-  lambda: number,
-): number[] {
-  const adv = new Array<number>(rewards.length).fill(0);
-  let next = 0;
-  for (let t = rewards.length - 1; t >= 0; t--) {
-    const nv = t === rewards.length - 1 ? lastValue : values[t + 1]!;
-    const delta = rewards[t]! + gamma * nv - values[t]!;
-    next = delta + gamma * lambda * (t === rewards.length - 1 ? 0 : next);
-    adv[t] = next;
-  }
-  return adv;
-}
-
-function pushRow(buf: PolicyBuffer, value: number, obsTag: number): number {
-  const obs = new Float32Array([obsTag]);
-  return buf.push(obs, new Float32Array([0]), new Float32Array([0]), new Float32Array([value]), 0);
-}
-
-Deno.test("GAE over interleaved agents matches per-trajectory reference", () => {
-  const rng = new Pcg32(7, 1);
-  const gamma = 0.9, lambda = 0.8;
-  const buf = new PolicyBuffer(1, 1, 64);
-  // Agent A: 4 transitions, terminated. Agent B: 3 transitions, truncated with bootstrap 2.5.
-  // Agent C: 2 closed transitions then an open one (fragment end).
-  const traj = { A: [] as number[], B: [] as number[], C: [] as number[] };
-  const order = ["A", "B", "C", "A", "B", "C", "A", "B", "A", "C"] as const;
-  const vals: Record<string, number[]> = { A: [], B: [], C: [] };
-  const rews: Record<string, number[]> = { A: [], B: [], C: [] };
-  for (const who of order) {
-    const v = Math.round(rng.nextFloat() * 100) / 10;
-    const r = pushRow(buf, v, traj[who].length);
-    const prev = traj[who].at(-1);
-    if (prev !== undefined) {
-      buf.state[prev] = LINKED;
-      buf.next[prev] = r;
-    }
-    traj[who].push(r);
-    vals[who]!.push(v);
-  }
-  for (const who of ["A", "B", "C"] as const) {
-    for (const r of traj[who]) {
-      const rw = Math.round(rng.nextFloat() * 20 - 10);
-      buf.rewards[r] = rw;
-      rews[who]!.push(rw);
-    }
-  }
-  buf.state[traj.A.at(-1)!] = ENDED_TERMINATED;
-  buf.state[traj.B.at(-1)!] = ENDED_TRUNCATED;
-  buf.bootValue[traj.B.at(-1)!] = 2.5;
-  assert.equal(buf.state[traj.C.at(-1)!], OPEN);
-
-  const batch = buf.computeGae(gamma, lambda);
-  const expA = referenceGae(rews.A!, vals.A!, 0, gamma, lambda);
-  const expB = referenceGae(rews.B!, vals.B!, 2.5, gamma, lambda);
-  // C's last row is open: its predecessors bootstrap from its value and stop there.
-  const expC = referenceGae(rews.C!.slice(0, 2), vals.C!.slice(0, 2), vals.C![2]!, gamma, lambda);
-  traj.A.forEach((r, i) => assert.ok(Math.abs(buf.adv[r]! - expA[i]!) < 1e-4, `A ${i}`));
-  traj.B.forEach((r, i) => assert.ok(Math.abs(buf.adv[r]! - expB[i]!) < 1e-4, `B ${i}`));
-  traj.C.slice(0, 2).forEach((r, i) =>
-    assert.ok(Math.abs(buf.adv[r]! - expC[i]!) < 1e-4, `C ${i}`)
+/** Appends a row whose observation is `[tag]`, action `[tag % 2]`, vf_preds `value`. */
+function pushRow(buf: TrajectoryBuffer, value: number, tag: number, id = "a", t = 0): number {
+  return buf.push(
+    new Float32Array([tag]),
+    new Float32Array([tag % 2]),
+    [new Float32Array([value])],
+    0,
+    t,
+    7,
+    3,
+    id,
   );
-  // The batch holds the 9 closed rows in buffer order, returns = adv + value.
-  assert.equal(batch.size, order.length - 1);
-  for (let k = 0; k < batch.size; k++) {
-    assert.ok(Math.abs(batch.returns[k]! - (batch.advantages[k]! + batch.values[k]!)) < 1e-5);
-  }
+}
+
+function link(buf: TrajectoryBuffer, from: number, to: number): void {
+  buf.state[from] = LINKED;
+  buf.next[from] = to;
+}
+
+Deno.test("compact: closed rows in order with RLlib's columns; new_obs from the next row or the final one", () => {
+  const buf = new TrajectoryBuffer(1, 1, 8, ["vf_preds"]);
+  const a0 = pushRow(buf, 0.5, 10, "a", 0);
+  const b0 = pushRow(buf, 1.5, 20, "b", 0);
+  const a1 = pushRow(buf, 2.5, 11, "a", 1);
+  const b1 = pushRow(buf, 3.5, 21, "b", 1);
+  const a2 = pushRow(buf, 4.5, 12, "a", 2);
+  link(buf, a0, a1);
+  link(buf, a1, a2); // a2 stays OPEN
+  link(buf, b0, b1);
+  buf.state[b1] = ENDED_TRUNCATED;
+  buf.newObs[b1] = 22;
+  buf.infos[b1] = { why: "time" };
+  buf.rewards.set([1, 2, 3, 4, 5]);
+  const b = buf.compact();
+  assert.equal(b.count, 4);
+  assert.deepEqual(Array.from(b.obs.subarray(0, 4)), [10, 20, 11, 21]);
+  assert.deepEqual(Array.from(b.new_obs.subarray(0, 4)), [11, 21, 12, 22]);
+  assert.deepEqual(Array.from(b.actions.subarray(0, 4)), [0, 0, 1, 1]);
+  assert.deepEqual(Array.from(b.rewards.subarray(0, 4)), [1, 2, 3, 4]);
+  assert.deepEqual(Array.from(b.terminateds.subarray(0, 4)), [0, 0, 0, 0]);
+  assert.deepEqual(Array.from(b.truncateds.subarray(0, 4)), [0, 0, 0, 1]);
+  assert.deepEqual(Array.from(b.t.subarray(0, 4)), [0, 0, 1, 1]);
+  assert.deepEqual(Array.from(b.eps_id.subarray(0, 4)), [7, 7, 7, 7]);
+  assert.deepEqual(Array.from(b.agent_index.subarray(0, 4)), [3, 3, 3, 3]);
+  assert.deepEqual(b.agent_ids, ["a", "b", "a", "b"]);
+  assert.deepEqual(b.infos[3], { why: "time" });
+  assert.deepEqual(Array.from(b.vf_preds!.subarray(0, 4)), [0.5, 1.5, 2.5, 3.5]);
+  assert.equal(b.advantages, undefined);
+  // A copy is trimmed and independent.
+  const c = copySampleBatch(b);
+  assert.equal(c.obs.length, 4);
+  assert.equal(c.vf_preds!.length, 4);
+  b.obs[0] = -1;
+  assert.equal(c.obs[0], 10);
+  // A column added later (post-processing) is compacted too.
+  buf.column("advantages").set([9, 8, 7, 6]);
+  assert.deepEqual(Array.from(buf.compact().advantages!.subarray(0, 4)), [9, 8, 7, 6]);
 });
 
-Deno.test("carryOpen moves open rows to the front and remaps pending slots", () => {
-  const buf = new PolicyBuffer(1, 1, 16);
+Deno.test("held rows: an ended row held for late rewards is neither compacted nor dropped", () => {
+  const buf = new TrajectoryBuffer(1, 1, 8, ["vf_preds"]);
+  const r0 = pushRow(buf, 1, 10);
+  buf.state[r0] = ENDED_TERMINATED;
+  buf.held[r0] = 1;
+  assert.equal(buf.closed(r0), false);
+  assert.equal(buf.compact().count, 0);
+  const pending = new Int32Array([r0]), slotPolicy = new Int32Array([0]);
+  buf.carryOpen(pending, slotPolicy, 0);
+  assert.equal(buf.size, 1, "the held row moves to the next fragment");
+  assert.equal(buf.state[0], ENDED_TERMINATED);
+  buf.rewards[0] = buf.rewards[0]! + 2; // a late reward
+  buf.held[0] = 0; // the episode ended
+  const b = buf.compact();
+  assert.equal(b.count, 1);
+  assert.equal(b.rewards[0], 2);
+  assert.equal(b.terminateds[0], 1);
+});
+
+Deno.test("carryOpen moves open rows to the front, with every column, and remaps pending slots", () => {
+  const buf = new TrajectoryBuffer(1, 1, 16, ["vf_preds"]);
   const r0 = pushRow(buf, 1, 10);
   const r1 = pushRow(buf, 2, 11);
-  const r2 = pushRow(buf, 3, 12);
+  const r2 = pushRow(buf, 3, 12, "z", 5);
   buf.state[r0] = ENDED_TERMINATED;
-  buf.state[r1] = LINKED;
-  buf.next[r1] = r2;
+  link(buf, r1, r2);
   buf.rewards[r2] = 5; // reward accumulated so far by the open transition
   const pending = new Int32Array([r2, -1]);
   const slotPolicy = new Int32Array([0, -1]);
-  buf.computeGae(0.99, 0.95);
   buf.carryOpen(pending, slotPolicy, 0);
   assert.equal(buf.size, 1);
   assert.equal(pending[0], 0);
   assert.equal(buf.obs[0], 12);
-  assert.equal(buf.values[0], 3);
+  assert.equal(buf.column("vf_preds")[0], 3);
   assert.equal(buf.rewards[0], 5);
   assert.equal(buf.state[0], OPEN);
+  assert.equal(buf.t[0], 5);
+  assert.equal(buf.ids[0], "z");
 });
 
-Deno.test("push beyond capacity throws a clear error", () => {
-  const buf = new PolicyBuffer(1, 1, 1);
-  pushRow(buf, 0, 0);
+Deno.test("capacity: push beyond it throws a clear error; ensureCapacity keeps the rows", () => {
+  const buf = new TrajectoryBuffer(1, 1, 1, ["vf_preds"]);
+  pushRow(buf, 4, 9);
   assert.throws(() => pushRow(buf, 0, 0), /full at 1 rows/);
+  buf.ensureCapacity(3);
+  assert.equal(buf.capacity, 3);
+  pushRow(buf, 5, 10);
+  assert.deepEqual(Array.from(buf.obs), [9, 10, 0]);
+  assert.deepEqual(Array.from(buf.column("vf_preds")), [4, 5, 0]);
 });

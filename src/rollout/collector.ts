@@ -1,11 +1,20 @@
 /**
  * The rollout collector: steps a {@linkcode BatchedEnv}, routes every acting agent slot to its
  * policy, runs one forward pass per policy over all rows routed to it, scatters the actions
- * back into the env's action views, and records per-policy rollout rows.
+ * back into the env's action views, and records per-policy {@linkcode TrajectoryBuffer} rows
+ * and RLlib's episode metrics. It knows no algorithm: which extra policy outputs are recorded
+ * (PPO's `action_logp` and `vf_preds`) is said per policy by whoever resolves the policies.
  *
  * The per-step path works on typed arrays only: slot → policy routing is an `Int32Array`,
  * every gather/scatter buffer is preallocated, and the policy mapping function runs only when
- * an agent first appears (its id strings are cached by the env).
+ * an agent first appears (its id strings are cached by the env). A layout that grows (slots on
+ * demand) reallocates once, then the steady state allocates nothing again.
+ *
+ * Rewards follow RLlib's multi-agent rules: a reward to a waiting agent adds to its open
+ * transition until it acts again; a reward to an agent that ended before its episode did (in an
+ * env that holds ended agents) adds to its last transition until the episode ends; a reward
+ * that arrives with an agent's first observation counts in the episode's return and the agent's
+ * return but belongs to no transition.
  *
  * @module
  */
@@ -18,9 +27,16 @@ import {
   TERMINATED,
   TRUNCATED,
 } from "../env/batched.ts";
-import type { BatchPolicy } from "../policy/policy.ts";
+import type { BatchPolicy, PolicyExtras } from "../policy/policy.ts";
 import { Pcg32 } from "../rng.ts";
-import { ENDED_TERMINATED, ENDED_TRUNCATED, LINKED, PolicyBuffer } from "./buffer.ts";
+import {
+  ENDED_TERMINATED,
+  ENDED_TRUNCATED,
+  type ExtraColumn,
+  LINKED,
+  NO_INFO,
+  TrajectoryBuffer,
+} from "./buffer.ts";
 
 /** What the policy mapping function receives about the agent's episode (reused per env). */
 export interface EpisodeRef {
@@ -37,8 +53,11 @@ export type PolicyMappingFn = (agentId: string, episode: EpisodeRef) => string;
 export interface RoutedPolicy {
   /** The batched policy. */
   policy: BatchPolicy;
-  /** Whether to record rollout rows for training. */
-  record: boolean;
+  /**
+   * Record rollout rows for training: the extra policy outputs to record with each row (e.g.
+   * `["action_logp", "vf_preds"]`), or false to record nothing.
+   */
+  record: false | { columns: readonly ExtraColumn[] };
 }
 
 /** Options of a {@linkcode Collector}. */
@@ -55,7 +74,7 @@ export interface CollectorOptions {
    * check that the policy's spaces fit the group's.
    */
   resolvePolicy: (p: number, group: SlotGroup, agentId: string) => RoutedPolicy;
-  /** Env steps per fragment (per env). */
+  /** Step calls per fragment (per env). */
   fragmentLength: number;
   /** Seed for the env reset and the action sampling stream. */
   seed: number;
@@ -75,12 +94,25 @@ export interface EpisodeMetrics {
   episode_reward_max: number;
   /** Mean length in env steps. */
   episode_len_mean: number;
-  /** Per-policy mean of the summed rewards of the agents mapped to it, per episode. */
+  /**
+   * Per policy, the mean return of one agent in one episode (RLlib's definition: one entry per
+   * agent-episode, so eight low-level agents in an episode are eight entries), over the agents
+   * of the last `smoothingWindow` episodes.
+   */
   policy_reward_mean: Record<string, number>;
-  /** Per-policy minimum. */
+  /** Per policy, the minimum agent-episode return. */
   policy_reward_min: Record<string, number>;
-  /** Per-policy maximum. */
+  /** Per policy, the maximum agent-episode return. */
   policy_reward_max: Record<string, number>;
+  /**
+   * Per policy, the mean over episodes of the summed returns of all agents mapped to it in the
+   * episode (RLlib's `module_episode_returns_mean`), over the episodes it took part in.
+   */
+  module_episode_returns_mean: Record<string, number>;
+  /** Per policy, the minimum per-episode sum. */
+  module_episode_returns_min: Record<string, number>;
+  /** Per policy, the maximum per-episode sum. */
+  module_episode_returns_max: Record<string, number>;
   /** Episodes finished since the last call of {@linkcode Collector.takeIterationCounts}. */
   episodes_this_iter: number;
   /** Episodes finished in total. */
@@ -97,12 +129,10 @@ interface Route {
   inObs: Float32Array;
   slots: Int32Array;
   actOut: Float32Array;
-  logpOut: Float32Array;
-  valOut: Float32Array;
-  bootObs: Float32Array;
-  bootRows: Int32Array;
-  bootCount: number;
-  buffer: PolicyBuffer | undefined;
+  /** Extra outputs requested from the policy, in `columns` order, and as a record. */
+  extraOut: Float32Array[];
+  extras: PolicyExtras | undefined;
+  buffer: TrajectoryBuffer | undefined;
 }
 
 /** Steps a batched env and routes agents to policies. See the module doc. */
@@ -111,11 +141,11 @@ export class Collector {
   readonly env: BatchedEnv;
   /** Policy ids. */
   readonly policyIds: readonly string[];
-  /** Env steps per fragment per env. */
+  /** Step calls per fragment per env. */
   readonly fragmentLength: number;
   /** Sample (true) or act greedily (false). */
   explore: boolean;
-  /** Env steps taken in total (each step of N envs counts N). */
+  /** Env steps taken in total (a step call counts the envs whose time advanced). */
   envSteps = 0;
   /** Agent steps (actions taken) in total, per policy. */
   readonly agentSteps: Float64Array;
@@ -125,24 +155,49 @@ export class Collector {
   readonly #routes: Route[];
   readonly #policyIndex = new Map<string, number>();
   readonly #resolved: Uint8Array; // [P × G] pair seen
-  readonly #slotGroup: Int32Array;
-  readonly #slotRow: Int32Array;
-  readonly #slotEnv: Int32Array;
-  readonly #slotPolicy: Int32Array;
-  readonly #pending: Int32Array;
+  readonly #holds: boolean;
+  readonly #hasInfos: boolean;
+  #layoutVersion: number;
+  #groupOffsets: Int32Array;
+  #groupSlots: Int32Array;
+  // Per slot.
+  #slotGroup: Int32Array;
+  #slotRow: Int32Array;
+  #slotEnv: Int32Array;
+  /** Policy of the agent the slot holds (alive, or ended and held); −1 for none. */
+  #slotPolicy: Int32Array;
+  /** That agent's last row in its policy's buffer; −1 for none (not acted, or not recorded). */
+  #pending: Int32Array;
+  /** 1 when the slot's agent ended and is held until its episode ends. */
+  #slotHeld: Uint8Array;
+  /** The agent's return so far in its episode. */
+  #agentRet: Float64Array;
+  /** The agent's index in its episode. */
+  #agentIndex: Int32Array;
+  /** The agent's id (the env's cached string). */
+  #slotIds: string[] = [];
+  /** Scratch: 1 when the slot's reward of this step went to the agent it held before. */
+  #took: Uint8Array;
   readonly #counts: Int32Array;
+  // Per env.
   readonly #episodes: EpisodeRef[];
   #nextEpisodeId = 0;
   readonly #epRet: Float64Array;
   readonly #epLen: Int32Array;
-  readonly #epPolRet: Float64Array;
-  readonly #epPolSeen: Uint8Array;
+  readonly #epAgents: Int32Array;
+  // Per env × policy: agents finished in the episode, their returns' sum, min and max.
+  readonly #epPolCount: Int32Array;
+  readonly #epPolSum: Float64Array;
+  readonly #epPolMin: Float64Array;
+  readonly #epPolMax: Float64Array;
   // Ring buffers of finished episodes.
   readonly #window: number;
   readonly #ringRet: Float64Array;
   readonly #ringLen: Float64Array;
-  readonly #ringPolRet: Float64Array;
-  readonly #ringPolSeen: Uint8Array;
+  readonly #ringPolCount: Int32Array;
+  readonly #ringPolSum: Float64Array;
+  readonly #ringPolMin: Float64Array;
+  readonly #ringPolMax: Float64Array;
   #ringNext = 0;
   #ringCount = 0;
   #episodesTotal = 0;
@@ -167,20 +222,17 @@ export class Collector {
     this.explore = opts.explore ?? true;
     this.#rng = new Pcg32(opts.seed, 0x5eed);
     opts.policyIds.forEach((id, i) => this.#policyIndex.set(id, i));
-    const env = opts.env, S = env.numSlots, N = env.numEnvs, P = opts.policyIds.length;
-    this.#slotGroup = new Int32Array(S);
-    this.#slotRow = new Int32Array(S);
-    this.#slotEnv = new Int32Array(S);
-    env.groups.forEach((g, gi) => {
-      for (let r = 0; r < env.numEnvs * g.slotsPerEnv; r++) {
-        const s = g.slotOffset + r;
-        this.#slotGroup[s] = gi;
-        this.#slotRow[s] = r;
-        this.#slotEnv[s] = Math.floor(r / g.slotsPerEnv);
-      }
-    });
-    this.#slotPolicy = new Int32Array(S).fill(-1);
-    this.#pending = new Int32Array(S).fill(-1);
+    const env = opts.env, N = env.numEnvs, P = opts.policyIds.length;
+    this.#holds = env.holdsEndedAgents === true;
+    this.#hasInfos = typeof env.info === "function";
+    this.#layoutVersion = env.layoutVersion ?? 0;
+    this.#groupOffsets = new Int32Array(0);
+    this.#groupSlots = new Int32Array(0);
+    this.#slotGroup = this.#slotRow = this.#slotEnv = new Int32Array(0);
+    this.#slotPolicy = this.#pending = this.#agentIndex = new Int32Array(0);
+    this.#slotHeld = this.#took = new Uint8Array(0);
+    this.#agentRet = new Float64Array(0);
+    this.#layout(undefined);
     this.#counts = new Int32Array(P);
     this.#resolved = new Uint8Array(P * env.groups.length);
     this.#routes = opts.policyIds.map(() => ({
@@ -188,46 +240,136 @@ export class Collector {
       obsSize: 0,
       actSize: 0,
       inObs: new Float32Array(0),
-      slots: new Int32Array(S),
+      slots: new Int32Array(0),
       actOut: new Float32Array(0),
-      logpOut: new Float32Array(S),
-      valOut: new Float32Array(S),
-      bootObs: new Float32Array(0),
-      bootRows: new Int32Array(S),
-      bootCount: 0,
+      extraOut: [],
+      extras: undefined,
       buffer: undefined,
     }));
     this.agentSteps = new Float64Array(P);
     this.#episodes = Array.from({ length: N }, (_, i) => ({ episodeId: 0, envIndex: i }));
     this.#epRet = new Float64Array(N);
     this.#epLen = new Int32Array(N);
-    this.#epPolRet = new Float64Array(N * P);
-    this.#epPolSeen = new Uint8Array(N * P);
+    this.#epAgents = new Int32Array(N);
+    this.#epPolCount = new Int32Array(N * P);
+    this.#epPolSum = new Float64Array(N * P);
+    this.#epPolMin = new Float64Array(N * P).fill(Infinity);
+    this.#epPolMax = new Float64Array(N * P).fill(-Infinity);
     this.#window = opts.smoothingWindow ?? 100;
-    this.#ringRet = new Float64Array(this.#window);
-    this.#ringLen = new Float64Array(this.#window);
-    this.#ringPolRet = new Float64Array(this.#window * P);
-    this.#ringPolSeen = new Uint8Array(this.#window * P);
+    const w = this.#window;
+    this.#ringRet = new Float64Array(w);
+    this.#ringLen = new Float64Array(w);
+    this.#ringPolCount = new Int32Array(w * P);
+    this.#ringPolSum = new Float64Array(w * P);
+    this.#ringPolMin = new Float64Array(w * P);
+    this.#ringPolMax = new Float64Array(w * P);
   }
 
   /**
-   * The rollout buffer of policy `p`, or undefined when it records nothing (not trained, or not
-   * used yet).
+   * (Re)builds the per-slot tables from the env's layout. With `remap` (the previous layout's
+   * group offsets and slots per env), per-slot state moves to the slots' new indices.
+   */
+  #layout(prev: { offsets: Int32Array; slots: Int32Array } | undefined): void {
+    const env = this.env, S = env.numSlots, N = env.numEnvs, G = env.groups.length;
+    const slotGroup = new Int32Array(S), slotRow = new Int32Array(S), slotEnv = new Int32Array(S);
+    const offsets = new Int32Array(G), slots = new Int32Array(G);
+    env.groups.forEach((g, gi) => {
+      offsets[gi] = g.slotOffset;
+      slots[gi] = g.slotsPerEnv;
+      for (let r = 0; r < N * g.slotsPerEnv; r++) {
+        const s = g.slotOffset + r;
+        slotGroup[s] = gi;
+        slotRow[s] = r;
+        slotEnv[s] = Math.floor(r / g.slotsPerEnv);
+      }
+    });
+    const slotPolicy = new Int32Array(S).fill(-1), pending = new Int32Array(S).fill(-1);
+    const held = new Uint8Array(S), ret = new Float64Array(S), index = new Int32Array(S);
+    const ids: string[] = new Array(S).fill("");
+    if (prev !== undefined) {
+      for (let gi = 0; gi < G; gi++) {
+        for (let e = 0; e < N; e++) {
+          for (let j = 0; j < prev.slots[gi]!; j++) {
+            const s0 = prev.offsets[gi]! + e * prev.slots[gi]! + j;
+            const s1 = offsets[gi]! + e * slots[gi]! + j;
+            slotPolicy[s1] = this.#slotPolicy[s0]!;
+            pending[s1] = this.#pending[s0]!;
+            held[s1] = this.#slotHeld[s0]!;
+            ret[s1] = this.#agentRet[s0]!;
+            index[s1] = this.#agentIndex[s0]!;
+            ids[s1] = this.#slotIds[s0]!;
+          }
+        }
+      }
+    }
+    this.#slotGroup = slotGroup;
+    this.#slotRow = slotRow;
+    this.#slotEnv = slotEnv;
+    this.#slotPolicy = slotPolicy;
+    this.#pending = pending;
+    this.#slotHeld = held;
+    this.#agentRet = ret;
+    this.#agentIndex = index;
+    this.#slotIds = ids;
+    this.#took = new Uint8Array(S);
+    this.#groupOffsets = offsets;
+    this.#groupSlots = slots;
+    this.#layoutVersion = env.layoutVersion ?? 0;
+    // Routes sized by S grow with it (their buffers keep their rows).
+    for (const route of this.#routes ?? []) {
+      if (route.routed === undefined) continue;
+      this.#sizeRoute(route);
+    }
+  }
+
+  #sizeRoute(route: Route): void {
+    const S = this.env.numSlots;
+    if (route.slots.length >= S) return;
+    route.inObs = new Float32Array(S * route.obsSize);
+    route.slots = new Int32Array(S);
+    route.actOut = new Float32Array(S * route.actSize);
+    const rec = route.routed!.record;
+    if (rec !== false) {
+      route.extraOut = rec.columns.map(() => new Float32Array(S));
+      const extras: Partial<Record<ExtraColumn, Float32Array>> = {};
+      rec.columns.forEach((c, i) => (extras[c] = route.extraOut[i]!));
+      route.extras = extras;
+      // Every slot may act at every step, plus the rows carried from the last fragment.
+      const cap = S * (this.fragmentLength + 1);
+      if (route.buffer === undefined) {
+        route.buffer = new TrajectoryBuffer(route.obsSize, route.actSize, cap, rec.columns);
+      } else route.buffer.ensureCapacity(cap);
+    }
+  }
+
+  #relayoutIfChanged(): void {
+    if ((this.env.layoutVersion ?? 0) === this.#layoutVersion) return;
+    this.#layout({ offsets: this.#groupOffsets, slots: this.#groupSlots });
+    const G = this.env.groups.length;
+    if (this.#resolved.length !== this.policyIds.length * G) {
+      throw new Error("The env's number of slot groups changed; it must stay fixed");
+    }
+  }
+
+  /**
+   * The trajectory buffer of policy `p`, or undefined when it records nothing (not trained, or
+   * not used yet).
    * @param p policy index
    * @returns the buffer
    */
-  buffer(p: number): PolicyBuffer | undefined {
+  buffer(p: number): TrajectoryBuffer | undefined {
     return this.#routes[p]!.buffer;
   }
 
   /**
-   * Collects one fragment: `fragmentLength` steps of every env (resetting them first on the
-   * first call). Afterwards each recording policy's buffer holds the closed rows of this
-   * fragment plus the rows carried over from the last one.
+   * Collects one fragment: `fragmentLength` step calls of every env (resetting them first on
+   * the first call). Afterwards each recording policy's buffer holds the rows of this fragment
+   * plus the rows carried over from the last one; the closed ones are ready to train on.
    */
   collect(): void {
     if (!this.#started) {
       this.env.reset(this.#opts.seed);
+      this.#relayoutIfChanged();
       for (let i = 0; i < this.env.numEnvs; i++) {
         this.#episodes[i]!.episodeId = this.#nextEpisodeId++;
       }
@@ -247,38 +389,37 @@ export class Collector {
     const key = p * this.env.groups.length + g;
     if (this.#resolved[key] === 0) {
       const group = this.env.groups[g]!;
-      const routed = this.#opts.resolvePolicy(p, group, this.env.agentId(s));
+      const agentId = this.env.agentId(s);
+      const routed = this.#opts.resolvePolicy(p, group, agentId);
+      const id = this.policyIds[p];
       if (routed.policy.obsSize !== group.observationSpace.flatSize) {
         throw new RangeError(
-          `Policy "${
-            this.policyIds[p]
-          }" reads ${routed.policy.obsSize} observation floats, but agent "${
-            this.env.agentId(s)
-          }" of group "${group.name}" has ${group.observationSpace.toString()} (${group.observationSpace.flatSize} floats)`,
+          `Policy "${id}" reads ${routed.policy.obsSize} observation floats, but agent "${agentId}" of group "${group.name}" has ${group.observationSpace.toString()} (${group.observationSpace.flatSize} floats)`,
         );
       }
       if (routed.policy.actSize !== group.actionSpace.packedSize) {
         throw new RangeError(
-          `Policy "${
-            this.policyIds[p]
-          }" writes ${routed.policy.actSize} action values, but agent "${
-            this.env.agentId(s)
-          }" of group "${group.name}" expects ${group.actionSpace.toString()}`,
+          `Policy "${id}" writes ${routed.policy.actSize} action values, but agent "${agentId}" of group "${group.name}" expects ${group.actionSpace.toString()}`,
         );
       }
+      if (routed.record !== false) {
+        const can = routed.policy.extraOutputs ?? [];
+        const missing = routed.record.columns.filter((c) => !can.includes(c));
+        if (missing.length > 0) {
+          throw new RangeError(
+            `Policy "${id}" cannot write ${
+              missing.map((c) => `"${c}"`).join(", ")
+            }, which its algorithm records; it writes ${
+              can.length === 0 ? "no extra outputs" : can.map((c) => `"${c}"`).join(", ")
+            }`,
+          );
+        }
+      }
       if (route.routed === undefined) {
-        const S = this.env.numSlots;
         route.routed = routed;
         route.obsSize = routed.policy.obsSize;
         route.actSize = routed.policy.actSize;
-        route.inObs = new Float32Array(S * route.obsSize);
-        route.actOut = new Float32Array(S * route.actSize);
-        route.bootObs = new Float32Array(S * route.obsSize);
-        if (routed.record) {
-          // Every slot may act at every step, plus the rows carried from the last fragment.
-          const cap = S * (this.fragmentLength + 1);
-          route.buffer = new PolicyBuffer(route.obsSize, route.actSize, cap);
-        }
+        this.#sizeRoute(route);
       }
       this.#resolved[key] = 1;
     }
@@ -286,9 +427,13 @@ export class Collector {
   }
 
   #spawnPass(): void {
-    const env = this.env, flags = env.flags, S = env.numSlots, P = this.policyIds.length;
+    const env = this.env, flags = env.flags, rew = env.rew, S = env.numSlots;
+    const slotPolicy = this.#slotPolicy, took = this.#took;
     for (let s = 0; s < S; s++) {
-      if ((flags[s]! & SPAWNED) === 0) continue;
+      if ((flags[s]! & SPAWNED) === 0) {
+        took[s] = 0;
+        continue;
+      }
       const e = this.#slotEnv[s]!;
       const agentId = env.agentId(s);
       const pid = this.#opts.policyMappingFn(agentId, this.#episodes[e]!);
@@ -301,23 +446,29 @@ export class Collector {
         );
       }
       this.#route(p, s);
-      this.#slotPolicy[s] = p;
+      slotPolicy[s] = p;
+      this.#slotIds[s] = agentId;
       this.#pending[s] = -1;
-      this.#epPolSeen[e * P + p] = 1;
-      // A reward that came with the agent's first observation (the slot did not also end an
-      // agent, whose reward it would be) is the new agent's: the episode return counted it, so
-      // its policy's return does too. No transition holds it: the agent has not acted yet.
-      if ((flags[s]! & (TERMINATED | TRUNCATED)) === 0 && env.rew[s] !== 0) {
-        this.#epPolRet[e * P + p] = this.#epPolRet[e * P + p]! + env.rew[s]!;
-      }
+      this.#slotHeld[s] = 0;
+      this.#agentIndex[s] = this.#epAgents[e]!++;
+      // A reward in a slot that held no agent before this step came with the new agent's first
+      // observation: it counts in the returns, and no transition holds it.
+      const r = took[s] === 0 ? rew[s]! : 0;
+      this.#agentRet[s] = r;
+      if (r !== 0) this.#epRet[e] = this.#epRet[e]! + r;
+      took[s] = 0;
     }
   }
 
   #step(): void {
-    const env = this.env, S = env.numSlots, N = env.numEnvs, P = this.policyIds.length;
-    const flags = env.flags, groups = env.groups;
-    const counts = this.#counts, slotPolicy = this.#slotPolicy, pending = this.#pending;
+    const env = this.env, P = this.policyIds.length;
+    let S = env.numSlots;
+    const N = env.numEnvs;
+    let flags = env.flags, groups = env.groups;
+    const counts = this.#counts;
+    let slotPolicy = this.#slotPolicy, pending = this.#pending;
     counts.fill(0);
+    const slotEnv0 = this.#slotEnv, hasInfos = this.#hasInfos;
     // Gather: copy each acting slot's observation row into its policy's input batch.
     for (let s = 0; s < S; s++) {
       if ((flags[s]! & ACTIVE) === 0) continue;
@@ -336,6 +487,7 @@ export class Collector {
       route.slots[k] = s;
     }
     // One forward pass per policy; scatter actions; record rows.
+    const epLen = this.#epLen;
     for (let p = 0; p < P; p++) {
       const n = counts[p]!;
       if (n === 0) continue;
@@ -346,8 +498,7 @@ export class Collector {
         this.#rng,
         this.explore,
         route.actOut,
-        route.logpOut,
-        route.valOut,
+        route.extras,
       );
       this.agentSteps[p] = this.agentSteps[p]! + n;
       const a = route.actSize, buf = route.buffer;
@@ -356,72 +507,115 @@ export class Collector {
         const dst = groups[this.#slotGroup[s]!]!.act, row = this.#slotRow[s]!;
         for (let j = 0; j < a; j++) dst[row * a + j] = route.actOut[k * a + j]!;
         if (buf !== undefined) {
-          const r = buf.push(route.inObs, route.actOut, route.logpOut, route.valOut, k);
+          const e = slotEnv0[s]!;
+          const r = buf.push(
+            route.inObs,
+            route.actOut,
+            route.extraOut,
+            k,
+            epLen[e]!,
+            this.#episodes[e]!.episodeId,
+            this.#agentIndex[s]!,
+            this.#slotIds[s]!,
+          );
           const prev = pending[s]!;
           if (prev >= 0) {
             buf.state[prev] = LINKED;
             buf.next[prev] = r;
+            if (hasInfos) buf.infos[prev] = env.info!(s) ?? NO_INFO;
           }
           pending[s] = r;
         }
       }
     }
     env.step();
-    this.envSteps += N;
-    const epLen = this.#epLen, epRet = this.#epRet, epPolRet = this.#epPolRet;
-    for (let e = 0; e < N; e++) epLen[e]!++;
-    // Rewards and ends (before spawns: a slot may end one agent and start the next).
-    const rew = env.rew;
+    if ((env.layoutVersion ?? 0) !== this.#layoutVersion) {
+      this.#relayoutIfChanged();
+      S = env.numSlots;
+      flags = env.flags;
+      groups = env.groups;
+      slotPolicy = this.#slotPolicy;
+      pending = this.#pending;
+    }
+    const stepped = env.envStepped;
+    if (stepped === undefined) {
+      this.envSteps += N;
+      for (let e = 0; e < N; e++) epLen[e]!++;
+    } else {
+      for (let e = 0; e < N; e++) {
+        const d = stepped[e]!;
+        this.envSteps += d;
+        epLen[e] = epLen[e]! + d;
+      }
+    }
+    // Rewards and ends of the agents the slots held (before spawns: a slot may end one agent
+    // and start the next).
+    const rew = env.rew, epRet = this.#epRet, agentRet = this.#agentRet, took = this.#took;
+    const slotEnv = this.#slotEnv, held = this.#slotHeld;
     for (let s = 0; s < S; s++) {
-      const r = rew[s]!, f = flags[s]!;
       const p = slotPolicy[s]!;
+      if (p < 0) continue;
+      took[s] = 1;
+      const r = rew[s]!, f = flags[s]!;
+      const pr = pending[s]!;
       if (r !== 0) {
-        const e = this.#slotEnv[s]!;
+        const e = slotEnv[s]!;
         epRet[e] = epRet[e]! + r;
-        if (p >= 0) {
-          epPolRet[e * P + p] = epPolRet[e * P + p]! + r;
-          const pr = pending[s]!;
-          if (pr >= 0) {
-            const buf = this.#routes[p]!.buffer!;
-            buf.rewards[pr] = buf.rewards[pr]! + r;
-          }
-        }
-      }
-      if ((f & (TERMINATED | TRUNCATED)) !== 0) {
-        const pr = pending[s]!;
+        agentRet[s] = agentRet[s]! + r;
         if (pr >= 0) {
-          const route = this.#routes[p]!;
-          const buf = route.buffer!;
-          if ((f & TERMINATED) !== 0) buf.state[pr] = ENDED_TERMINATED;
-          else {
-            buf.state[pr] = ENDED_TRUNCATED;
-            const o = route.obsSize, k = route.bootCount++;
-            const src = groups[this.#slotGroup[s]!]!.finalObs, row = this.#slotRow[s]!;
-            for (let i = 0; i < o; i++) route.bootObs[k * o + i] = src[row * o + i]!;
-            route.bootRows[k] = pr;
-          }
+          const buf = this.#routes[p]!.buffer!;
+          buf.rewards[pr] = buf.rewards[pr]! + r;
         }
-        pending[s] = -1;
-        slotPolicy[s] = -1;
+      }
+      if ((f & (TERMINATED | TRUNCATED)) !== 0 && held[s] === 0) {
+        if (pr >= 0) {
+          const route = this.#routes[p]!, buf = route.buffer!;
+          buf.state[pr] = (f & TERMINATED) !== 0 ? ENDED_TERMINATED : ENDED_TRUNCATED;
+          const o = route.obsSize, src = groups[this.#slotGroup[s]!]!.finalObs;
+          const row = this.#slotRow[s]!;
+          buf.newObs.set(src.subarray(row * o, row * o + o), pr * o);
+          if (hasInfos) buf.infos[pr] = env.finalInfo?.(s) ?? NO_INFO;
+          if (this.#holds) buf.held[pr] = 1;
+        }
+        if (this.#holds) held[s] = 1;
+        else this.#finishAgent(s);
       }
     }
-    // Bootstrap values of truncated agents, one batched pass per policy.
-    for (let p = 0; p < P; p++) {
-      const route = this.#routes[p]!;
-      const n = route.bootCount;
-      if (n === 0) continue;
-      route.routed!.policy.values(route.bootObs, n, route.valOut);
-      const buf = route.buffer!;
-      for (let k = 0; k < n; k++) buf.bootValue[route.bootRows[k]!] = route.valOut[k]!;
-      route.bootCount = 0;
-    }
-    // Finished episodes.
+    // Finished episodes: release the agents held for late rewards.
     const envDone = env.envDone;
     for (let e = 0; e < N; e++) {
       if (envDone[e] === 0) continue;
+      if (this.#holds) this.#releaseHeld(e);
       this.#finishEpisode(e);
     }
     this.#spawnPass();
+  }
+
+  /** Adds the agent in slot `s` to its episode's per-policy returns and forgets it. */
+  #finishAgent(s: number): void {
+    const p = this.#slotPolicy[s]!, e = this.#slotEnv[s]!, P = this.policyIds.length;
+    const k = e * P + p, r = this.#agentRet[s]!;
+    this.#epPolCount[k]!++;
+    this.#epPolSum[k] = this.#epPolSum[k]! + r;
+    if (r < this.#epPolMin[k]!) this.#epPolMin[k] = r;
+    if (r > this.#epPolMax[k]!) this.#epPolMax[k] = r;
+    this.#slotPolicy[s] = -1;
+    this.#pending[s] = -1;
+    this.#slotHeld[s] = 0;
+  }
+
+  /** Releases env `e`'s held agents: their last rows close, their returns are final. */
+  #releaseHeld(e: number): void {
+    const groups = this.env.groups;
+    for (let g = 0; g < groups.length; g++) {
+      const spe = this.#groupSlots[g]!, first = this.#groupOffsets[g]! + e * spe;
+      for (let s = first; s < first + spe; s++) {
+        if (this.#slotHeld[s] === 0) continue;
+        const pr = this.#pending[s]!;
+        if (pr >= 0) this.#routes[this.#slotPolicy[s]!]!.buffer!.held[pr] = 0;
+        this.#finishAgent(s);
+      }
+    }
   }
 
   #nanObservation(s: number, row: number, o: number, src: Float32Array): never {
@@ -440,10 +634,15 @@ export class Collector {
     this.#ringRet[i] = this.#epRet[e]!;
     this.#ringLen[i] = this.#epLen[e]!;
     for (let p = 0; p < P; p++) {
-      this.#ringPolRet[i * P + p] = this.#epPolRet[e * P + p]!;
-      this.#ringPolSeen[i * P + p] = this.#epPolSeen[e * P + p]!;
-      this.#epPolRet[e * P + p] = 0;
-      this.#epPolSeen[e * P + p] = 0;
+      const k = e * P + p, j = i * P + p;
+      this.#ringPolCount[j] = this.#epPolCount[k]!;
+      this.#ringPolSum[j] = this.#epPolSum[k]!;
+      this.#ringPolMin[j] = this.#epPolMin[k]!;
+      this.#ringPolMax[j] = this.#epPolMax[k]!;
+      this.#epPolCount[k] = 0;
+      this.#epPolSum[k] = 0;
+      this.#epPolMin[k] = Infinity;
+      this.#epPolMax[k] = -Infinity;
     }
     this.#ringNext = (i + 1) % w;
     if (this.#ringCount < w) this.#ringCount++;
@@ -451,6 +650,7 @@ export class Collector {
     this.#episodesIter++;
     this.#epRet[e] = 0;
     this.#epLen[e] = 0;
+    this.#epAgents[e] = 0;
     this.#episodes[e]!.episodeId = this.#nextEpisodeId++;
   }
 
@@ -471,21 +671,32 @@ export class Collector {
     const polMean: Record<string, number> = {};
     const polMin: Record<string, number> = {};
     const polMax: Record<string, number> = {};
+    const modMean: Record<string, number> = {};
+    const modMin: Record<string, number> = {};
+    const modMax: Record<string, number> = {};
     for (let p = 0; p < P; p++) {
-      let ps = 0, pn = 0, pmin = Infinity, pmax = -Infinity;
+      let agents = 0, total = 0, amin = Infinity, amax = -Infinity;
+      let eps = 0, emin = Infinity, emax = -Infinity;
       for (let i = 0; i < n; i++) {
-        if (this.#ringPolSeen[i * P + p] === 0) continue;
-        const r = this.#ringPolRet[i * P + p]!;
-        ps += r;
-        pn++;
-        if (r < pmin) pmin = r;
-        if (r > pmax) pmax = r;
+        const j = i * P + p, c = this.#ringPolCount[j]!;
+        if (c === 0) continue;
+        const s = this.#ringPolSum[j]!;
+        agents += c;
+        total += s;
+        amin = Math.min(amin, this.#ringPolMin[j]!);
+        amax = Math.max(amax, this.#ringPolMax[j]!);
+        eps++;
+        emin = Math.min(emin, s);
+        emax = Math.max(emax, s);
       }
-      if (pn > 0) {
+      if (agents > 0) {
         const id = this.policyIds[p]!;
-        polMean[id] = ps / pn;
-        polMin[id] = pmin;
-        polMax[id] = pmax;
+        polMean[id] = total / agents;
+        polMin[id] = amin;
+        polMax[id] = amax;
+        modMean[id] = total / eps;
+        modMin[id] = emin;
+        modMax[id] = emax;
       }
     }
     const out: EpisodeMetrics = {
@@ -496,6 +707,9 @@ export class Collector {
       policy_reward_mean: polMean,
       policy_reward_min: polMin,
       policy_reward_max: polMax,
+      module_episode_returns_mean: modMean,
+      module_episode_returns_min: modMin,
+      module_episode_returns_max: modMax,
       episodes_this_iter: this.#episodesIter,
       episodes_total: this.#episodesTotal,
       episodes_in_window: n,

@@ -1,27 +1,29 @@
 /**
- * The trainer: collects experience with a {@linkcode Collector}, computes GAE per policy with
- * that policy's own `gamma`/`lambda`, and updates each policy in `policiesToTrain` with PPO.
- * `train()` returns RLlib-shaped results.
+ * The trainer: collects experience with a {@linkcode Collector}, lets each trained policy's
+ * {@linkcode Learner} post-process its rows (PPO: GAE with that policy's own `gamma`/`lambda`)
+ * and learn from them, and returns RLlib-shaped results from `train()`. It works with any
+ * {@linkcode AlgorithmFamily}; `PPOConfig` plugs in PPO.
  *
  * @module
  */
 
 import type { BatchedEnv, SlotGroup } from "../env/batched.ts";
-import { Collector, type RoutedPolicy } from "../rollout/collector.ts";
+import { Collector, type EpisodeMetrics, type RoutedPolicy } from "../rollout/collector.ts";
+import { copySampleBatch, type SampleBatch } from "../rollout/buffer.ts";
 import { type BatchPolicy, RandomPolicy, ScriptedPolicy } from "../policy/policy.ts";
-import { ActorCriticModel } from "../policy/model.ts";
-import { type LearnerStats, PPOLearner } from "../algorithms/ppo.ts";
 import { type BackendInfo, initBackend } from "../policy/backend.ts";
 import { Pcg32 } from "../rng.ts";
 import { type Space, spacesEqual } from "../spaces.ts";
+import type { Learner, LearnerInfo, LearningPolicy } from "./learner.ts";
 import {
-  type AlgorithmConfig,
+  type AlgorithmSettings,
   DEFAULT_POLICY_ID,
-  policyTraining,
-  type TrainingParams,
-  validateConfig,
-} from "./config.ts";
-import type { EpisodeMetrics } from "../rollout/collector.ts";
+  isTrained,
+  policyParams,
+  type PolicySpec,
+  splitParams,
+  validateSettings,
+} from "./settings.ts";
 
 /** One training iteration's result, with RLlib's names. */
 export interface TrainResult extends EpisodeMetrics {
@@ -43,33 +45,42 @@ export interface TrainResult extends EpisodeMetrics {
   sample_time_s: number;
   /** Seconds spent learning in this iteration. */
   learn_time_s: number;
-  /** Learner stats per trained policy. */
-  info: {
-    learner: Record<string, { learner_stats: LearnerStats; num_agent_steps_trained: number }>;
-  };
+  /** Learner results per trained policy. */
+  info: { learner: Record<string, LearnerInfo> };
   /** The tfjs backend that ran the models. */
   backend: BackendInfo;
 }
 
+/** What {@linkcode Algorithm.sample} returns: one fragment, per policy (RLlib's `MultiAgentBatch`). */
+export interface MultiAgentBatch {
+  /** The closed rows of each trained policy, post-processed by its learner. */
+  policy_batches: Record<string, SampleBatch>;
+  /** Env steps of the fragment. */
+  env_steps: number;
+  /** Agent steps (actions) of the fragment, all policies. */
+  agent_steps: number;
+}
+
 interface PolicySlot {
   id: string;
-  training: TrainingParams;
+  spec: PolicySpec<object>;
   trainable: boolean;
   obsSpace: Space | undefined;
   actSpace: Space | undefined;
   /** The agent whose spaces the policy took, when its spec did not declare them. */
   inferredFrom: string | undefined;
   policy: BatchPolicy | undefined;
-  model: ActorCriticModel | undefined;
-  learner: PPOLearner | undefined;
+  model: LearningPolicy | undefined;
+  learner: Learner | undefined;
 }
 
 /**
- * A PPO trainer over one batched env. Create it with `new PPOConfig()....build()`.
+ * A trainer over one batched env. Create it with an algorithm's config, e.g.
+ * `new PPOConfig()....build()`.
  */
-export class Algorithm {
-  /** The validated config. */
-  readonly config: AlgorithmConfig;
+export class Algorithm<P extends object = object> {
+  /** The validated settings. */
+  readonly config: AlgorithmSettings<P>;
   /** The batched env. */
   readonly env: BatchedEnv;
   /** The collector routing agents to policies. */
@@ -85,27 +96,19 @@ export class Algorithm {
   readonly #inferRng: Pcg32;
   #timeTotal = 0;
 
-  private constructor(
-    config: AlgorithmConfig,
-    env: BatchedEnv,
-    backend: BackendInfo,
-  ) {
+  private constructor(config: AlgorithmSettings<P>, env: BatchedEnv, backend: BackendInfo) {
     this.config = config;
     this.env = env;
     this.backend = backend;
     this.#rng = new Pcg32(config.seed, 0x1ea4);
     this.#inferRng = new Pcg32(config.seed, 0x1ea5);
     const ids = Object.keys(config.multiAgent.policies);
-    const ptt = config.multiAgent.policiesToTrain;
     this.#policies = ids.map((id) => {
       const spec = config.multiAgent.policies[id]!;
-      const cls = spec.policyClass ?? "ppo";
-      const trainable = cls === "ppo" &&
-        (ptt === undefined ? true : typeof ptt === "function" ? ptt(id) : ptt.includes(id));
       return {
         id,
-        training: policyTraining(config, id),
-        trainable,
+        spec,
+        trainable: isTrained(config, id),
         obsSpace: spec.observationSpace,
         actSpace: spec.actionSpace,
         inferredFrom: undefined,
@@ -130,11 +133,11 @@ export class Algorithm {
 
   /**
    * Initialises the backend, builds the env and the declared policies.
-   * @param config a config (validated again here)
+   * @param config the settings (validated again here)
    * @returns the trainer
    */
-  static async create(config: AlgorithmConfig): Promise<Algorithm> {
-    validateConfig(config);
+  static async create<P extends object>(config: AlgorithmSettings<P>): Promise<Algorithm<P>> {
+    validateSettings(config);
     const backend = await initBackend({
       backend: config.backend.backend,
       threads: config.backend.threads,
@@ -149,26 +152,25 @@ export class Algorithm {
 
   #build(p: number): void {
     const slot = this.#policies[p]!;
-    const spec = this.config.multiAgent.policies[slot.id]!;
-    const cls = spec.policyClass ?? "ppo";
+    const cls = slot.spec.policyClass;
     const obs = slot.obsSpace!, act = slot.actSpace!;
-    if (cls === "ppo") {
-      const t = slot.training;
-      const model = new ActorCriticModel({
-        obsSize: obs.flatSize,
-        actionSpace: act,
-        hidden: t.hidden,
-        activation: t.activation,
-        vfShareLayers: t.vfShareLayers,
-        seed: new Pcg32(this.config.seed, 0x9000 + p).nextU32(),
-      });
-      slot.model = model;
-      slot.policy = model;
+    if (cls === undefined) {
+      const family = this.config.family;
+      const where = `multiAgent.policies.${slot.id}.config`;
+      const merged = policyParams(this.config, slot.id);
+      const { params, model } = splitParams(family, merged, where);
+      const policy = family.createPolicy(
+        obs,
+        act,
+        { ...params, ...model },
+        new Pcg32(this.config.seed, 0x9000 + p).nextU32(),
+      );
+      slot.model = policy;
+      slot.policy = policy;
       if (slot.trainable) {
-        const { hidden: _h, activation: _a, vfShareLayers: _v, ...ppo } = t;
-        slot.learner = new PPOLearner(
-          model,
-          ppo,
+        slot.learner = family.createLearner(
+          policy,
+          params,
           slot.id,
           new Pcg32(this.config.seed, 0xa000 + p).nextU32(),
         );
@@ -184,7 +186,7 @@ export class Algorithm {
 
   #resolve(p: number, group: SlotGroup, agentId: string): RoutedPolicy {
     const slot = this.#policies[p]!;
-    const spec = this.config.multiAgent.policies[slot.id]!;
+    const spec = slot.spec;
     for (
       const [what, declared, actual, fromSpec] of [
         ["observation", slot.obsSpace, group.observationSpace, spec.observationSpace],
@@ -206,7 +208,10 @@ export class Algorithm {
       slot.actSpace = group.actionSpace;
       this.#build(p);
     }
-    return { policy: slot.policy!, record: slot.trainable };
+    return {
+      policy: slot.policy!,
+      record: slot.learner === undefined ? false : { columns: this.config.family.recordColumns },
+    };
   }
 
   /** Ids of all policies. */
@@ -215,12 +220,23 @@ export class Algorithm {
   }
 
   /**
-   * The learning model of a policy (undefined for fixed policies or before it is built).
+   * The learning policy (model) behind an id (undefined for fixed policies or before it is
+   * built).
    * @param policyId the policy
    * @returns the model
    */
-  getModel(policyId: string): ActorCriticModel | undefined {
+  getModel(policyId: string): LearningPolicy | undefined {
     return this.#slot(policyId).model;
+  }
+
+  /**
+   * The learner of a trained policy (undefined for policies that do not learn, or before the
+   * policy is built).
+   * @param policyId the policy
+   * @returns the learner
+   */
+  getLearner(policyId: string): Learner | undefined {
+    return this.#slot(policyId).learner;
   }
 
   /**
@@ -254,7 +270,7 @@ export class Algorithm {
 
   /**
    * Copies the weights of one learning policy into another with the same shape: the usual way
-   * to freeze a snapshot of a learner as an opponent (self-play). Adam state is not copied.
+   * to freeze a snapshot of a learner as an opponent (self-play). Optimiser state is not copied.
    * @param fromId the source policy
    * @param toId the destination policy
    */
@@ -262,11 +278,11 @@ export class Algorithm {
     this.setWeights(toId, this.getWeights(fromId));
   }
 
-  #model(policyId: string): ActorCriticModel {
+  #model(policyId: string): LearningPolicy {
     const slot = this.#slot(policyId);
     if (slot.model === undefined) {
       throw new Error(
-        `Policy "${policyId}" has no model: it is not a "ppo" policy, or no agent was mapped to it yet and its spaces were not declared`,
+        `Policy "${policyId}" has no model: it has a policyClass, or no agent was mapped to it yet and its spaces were not declared`,
       );
     }
     return slot.model;
@@ -284,8 +300,47 @@ export class Algorithm {
     return s;
   }
 
+  /** Schedules at the steps sampled so far, one fragment, post-processing per trained policy. */
+  #collect(): void {
+    const c = this.collector;
+    for (const slot of this.#policies) slot.learner?.beforeSample(c.envSteps);
+    c.collect();
+    this.#policies.forEach((slot, p) => {
+      const buf = c.buffer(p);
+      if (slot.learner !== undefined && buf !== undefined) slot.learner.postprocess(buf);
+    });
+  }
+
   /**
-   * Runs one training iteration: one rollout fragment of every env, then PPO updates of every
+   * Collects one fragment with the current policies, without learning from it, and returns
+   * what was collected (RLlib's `env_runner.sample()`): per trained policy, its closed rows
+   * with RLlib's columns and its algorithm's (PPO: `action_logp`, `vf_preds`, `advantages`,
+   * `value_targets`). The batches are copies. Rows still open at the end of the fragment close
+   * in the next one and are returned (or trained on) then.
+   * @returns the fragment's batches
+   */
+  sample(): Promise<MultiAgentBatch> {
+    return new Promise((resolve) => {
+      const c = this.collector;
+      const env0 = c.envSteps;
+      let agents0 = 0;
+      for (const n of c.agentSteps) agents0 += n;
+      this.#collect();
+      const out: Record<string, SampleBatch> = {};
+      this.#policies.forEach((slot, p) => {
+        const buf = c.buffer(p);
+        if (slot.learner !== undefined && buf !== undefined) {
+          out[slot.id] = copySampleBatch(buf.compact());
+        }
+      });
+      let agents = 0;
+      for (const n of c.agentSteps) agents += n;
+      resolve({ policy_batches: out, env_steps: c.envSteps - env0, agent_steps: agents - agents0 });
+    });
+  }
+
+  /**
+   * Runs one training iteration: one rollout fragment of every env, then one update of every
    * trained policy. On a non-finite loss the promise rejects and the policy keeps its last good
    * weights.
    * @returns the iteration's result; a failure (a bad observation, mapping or action, a
@@ -300,18 +355,14 @@ export class Algorithm {
     const t0 = performance.now();
     const c = this.collector;
     const stepsBefore = c.envSteps;
-    c.collect();
+    this.#collect();
     const t1 = performance.now();
-    const learner: TrainResult["info"]["learner"] = {};
+    const learner: Record<string, LearnerInfo> = {};
     this.#policies.forEach((slot, p) => {
-      if (slot.learner === undefined) return;
       const buf = c.buffer(p);
-      if (buf === undefined) return;
-      const batch = buf.computeGae(slot.training.gamma, slot.training.lambda);
-      if (batch.size === 0) return;
-      slot.learner.setTimesteps(c.envSteps);
-      const stats = slot.learner.update(batch, this.#rng);
-      learner[slot.id] = { learner_stats: stats, num_agent_steps_trained: batch.size };
+      if (slot.learner === undefined || buf === undefined) return;
+      const info = slot.learner.learn(buf.compact(), this.#rng);
+      if (info !== undefined) learner[slot.id] = info;
     });
     const t2 = performance.now();
     this.iteration++;
@@ -373,12 +424,11 @@ export class Algorithm {
     // deno-lint-ignore no-explicit-any
     slot.obsSpace.flatten(obs as any, row);
     const act = new Float32Array(slot.actSpace.packedSize);
-    const logp = new Float32Array(1), v = new Float32Array(1);
-    slot.policy.act(row, 1, this.#inferRng, opts.explore ?? false, act, logp, v);
+    slot.policy.act(row, 1, this.#inferRng, opts.explore ?? false, act);
     return slot.actSpace.unpack(act);
   }
 
-  /** Frees the models' tensors. */
+  /** Frees the models and learners. */
   dispose(): void {
     for (const s of this.#policies) {
       s.learner?.dispose();

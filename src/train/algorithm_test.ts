@@ -5,7 +5,10 @@
  */
 
 import assert from "node:assert/strict";
-import { type PolicySpec, PPOConfig } from "./config.ts";
+import type { PolicySpec } from "./settings.ts";
+import { PPOConfig } from "../algorithms/ppo_config.ts";
+import type { PPOHyperparams } from "../algorithms/ppo.ts";
+import type { ActorCriticModel } from "../policy/model.ts";
 import {
   type Algorithm,
   checkLearningAchieved,
@@ -39,7 +42,7 @@ import {
   LOW_LEVEL_OBS_SPACE,
 } from "../envs/hierarchical_windy_maze.ts";
 import { Box, Discrete } from "../spaces.ts";
-import { ENDED_TERMINATED, ENDED_TRUNCATED, LINKED, OPEN } from "../rollout/buffer.ts";
+import type { SampleBatch } from "../rollout/buffer.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -84,6 +87,21 @@ class SpyEnv implements BatchedEnv {
   get stepMask(): Uint8Array | undefined {
     return this.inner.stepMask;
   }
+  get envStepped(): Uint8Array | undefined {
+    return this.inner.envStepped;
+  }
+  get holdsEndedAgents(): boolean | undefined {
+    return this.inner.holdsEndedAgents;
+  }
+  get layoutVersion(): number | undefined {
+    return this.inner.layoutVersion;
+  }
+  get info(): BatchedEnv["info"] {
+    return this.inner.info?.bind(this.inner);
+  }
+  get finalInfo(): BatchedEnv["finalInfo"] {
+    return this.inner.finalInfo?.bind(this.inner);
+  }
   agentId(slot: number): string {
     return this.inner.agentId(slot);
   }
@@ -117,7 +135,7 @@ const hierMapping = (agentId: string) => agentId.startsWith("low_level_") ? LOW 
 /** The hierarchical windy maze, small: 4 envs × 64 steps per iteration, tiny MLPs. */
 function hierConfig(
   seed: number,
-  policies: Record<string, PolicySpec> = {
+  policies: Record<string, PolicySpec<PPOHyperparams>> = {
     [HIGH]: { config: { gamma: 0.9 } },
     [LOW]: { config: { gamma: 0 } },
   },
@@ -301,18 +319,52 @@ Deno.test("train: RLlib result names and counters, per-policy overrides reach ea
       assert.equal(stats(LOW).cur_lr, 6e-3);
       assert.equal(stats(HIGH).entropy_coeff, 0.05);
       assert.equal(stats(LOW).entropy_coeff, 0.01);
-      assert.deepEqual(algo.getModel(HIGH)!.hidden, [8]);
-      assert.deepEqual(algo.getModel(LOW)!.hidden, [16, 16]);
+      assert.deepEqual((algo.getModel(HIGH) as ActorCriticModel).hidden, [8]);
+      assert.deepEqual((algo.getModel(LOW) as ActorCriticModel).hidden, [16, 16]);
       assert.deepEqual(algo.getModel(LOW)!.weightSpecs[0]!.shape, [
         LOW_LEVEL_OBS_SPACE.flatSize,
         16,
       ]);
       // num_agent_steps_trained is the closed rows of this fragment.
       const lowBuf = algo.collector.buffer(policyIndex(algo, LOW))!;
-      assert.equal(r2.info.learner[LOW]!.num_agent_steps_trained, lowBuf.batch.size);
+      assert.equal(r2.info.learner[LOW]!.num_agent_steps_trained, lowBuf.closedCount);
+      // Per policy: RLlib's per-agent-episode mean, and the per-episode module sum.
+      for (const k of ["module_episode_returns_mean", "module_episode_returns_min"] as const) {
+        assert.deepEqual(Object.keys(r2[k]).sort(), Object.keys(r2.policy_reward_mean).sort(), k);
+      }
     },
   );
 });
+
+/**
+ * GAE recomputed from a sample batch alone, one agent trajectory at a time (rows grouped by
+ * episode and agent id): the successor value is V(new_obs) (0 after termination), the
+ * successor advantage that of the agent's next row in the batch, when it follows at once.
+ */
+function referenceAdvantages(
+  b: SampleBatch,
+  model: ActorCriticModel,
+  gamma: number,
+  lambda: number,
+): Float64Array {
+  const O = model.obsSize;
+  const v = new Float32Array(b.count);
+  model.values(b.new_obs, b.count, v);
+  const adv = new Float64Array(b.count);
+  const nextOf = new Map<string, number>();
+  for (let i = b.count - 1; i >= 0; i--) {
+    const key = `${b.eps_id[i]}/${b.agent_ids[i]}`;
+    const n = nextOf.get(key);
+    // The agent's next row continues this one when its observation is this row's new_obs.
+    const continues = n !== undefined && b.terminateds[i] === 0 && b.truncateds[i] === 0 &&
+      b.obs.subarray(n * O, n * O + O).every((x, k) => x === b.new_obs[i * O + k]);
+    const nextValue = b.terminateds[i] === 1 ? 0 : v[i]!;
+    const delta = b.rewards[i]! + gamma * nextValue - b.vf_preds![i]!;
+    adv[i] = delta + (continues ? gamma * lambda * adv[n!]! : 0);
+    nextOf.set(key, i);
+  }
+  return adv;
+}
 
 Deno.test("train: per-policy gamma and lambda are the ones GAE uses", async () => {
   const gamma = 0.9, lambda = 0.8;
@@ -323,34 +375,31 @@ Deno.test("train: per-policy gamma and lambda are the ones GAE uses", async () =
     }),
     async (algo) => {
       await algo.train();
+      const { policy_batches: pb } = await algo.sample();
       // gamma 0: every low-level value target is the transition's own reward.
-      const low = algo.collector.buffer(policyIndex(algo, LOW))!;
-      let closed = 0, nonzero = 0;
-      for (let i = 0; i < low.size; i++) {
-        if (low.state[i] === OPEN) continue;
-        closed++;
+      const low = pb[LOW]!;
+      let nonzero = 0;
+      for (let i = 0; i < low.count; i++) {
         if (low.rewards[i] !== 0) nonzero++;
-        assert.ok(Math.abs(low.ret[i]! - low.rewards[i]!) < 1e-6, `row ${i}`);
+        assert.ok(Math.abs(low.value_targets![i]! - low.rewards[i]!) < 1e-6, `row ${i}`);
       }
-      assert.ok(closed > 100 && nonzero > 10, `closed ${closed}, rewarded ${nonzero}`);
+      assert.ok(low.count > 100 && nonzero > 10, `closed ${low.count}, rewarded ${nonzero}`);
       // High level: GAE with its own gamma 0.9 and lambda 0.8 (not the shared 0.99 / 0.95).
-      const high = algo.collector.buffer(policyIndex(algo, HIGH))!;
-      let linked = 0;
-      for (let i = high.size - 1; i >= 0; i--) {
-        const st = high.state[i]!;
-        if (st === OPEN) continue;
-        let nv = 0, na = 0;
-        if (st === LINKED) {
-          const n = high.next[i]!;
-          nv = high.values[n]!;
-          na = high.state[n] === OPEN ? 0 : high.adv[n]!;
-          linked++;
-        } else if (st === ENDED_TRUNCATED) nv = high.bootValue[i]!;
-        const expected = high.rewards[i]! + gamma * nv - high.values[i]! + gamma * lambda * na;
-        assert.ok(Math.abs(high.adv[i]! - expected) < 1e-5, `row ${i}: ${high.adv[i]} ${expected}`);
-        assert.ok(Math.abs(high.ret[i]! - (expected + high.values[i]!)) < 1e-5);
+      const high = pb[HIGH]!;
+      const ref = referenceAdvantages(high, algo.getModel(HIGH) as ActorCriticModel, gamma, lambda);
+      for (let i = 0; i < high.count; i++) {
+        assert.ok(
+          Math.abs(high.advantages![i]! - ref[i]!) < 1e-4,
+          `row ${i}: ${high.advantages![i]} vs ${ref[i]}`,
+        );
+        assert.ok(
+          Math.abs(high.value_targets![i]! - (high.advantages![i]! + high.vf_preds![i]!)) < 1e-5,
+        );
       }
-      assert.ok(linked > 4, `linked high-level rows: ${linked}`);
+      assert.ok(high.count >= 4, `high-level rows: ${high.count}`);
+      // The shared 0.99 / 0.95 would give other advantages.
+      const other = referenceAdvantages(high, algo.getModel(HIGH) as ActorCriticModel, 0.99, 0.95);
+      assert.ok(other.some((x, i) => Math.abs(x - high.advantages![i]!) > 1e-3));
     },
   );
 });
@@ -603,9 +652,11 @@ Deno.test("one policy shared by both players of a dict env", async () => {
       assert.equal(algo.collector.agentSteps[0], 4 * 40);
       const buf = algo.collector.buffer(0)!;
       assert.equal(buf.size, 4 * 40, "one row per action");
-      // Both players' rewards go to the shared policy: its return is the episode's.
+      // Both players' rewards go to the shared policy: its per-episode sum is the episode's
+      // return, and its per-agent mean (RLlib's policy_reward_mean) is half of it: two players.
       assert.ok(r.episodes_total > 10);
-      assert.ok(Math.abs(r.policy_reward_mean.shared! - r.episode_reward_mean) < 1e-9);
+      assert.ok(Math.abs(r.module_episode_returns_mean.shared! - r.episode_reward_mean) < 1e-9);
+      assert.ok(Math.abs(r.policy_reward_mean.shared! - r.episode_reward_mean / 2) < 1e-9);
       assert.ok(r.info.learner.shared!.num_agent_steps_trained > 100);
     },
   );
@@ -626,7 +677,7 @@ Deno.test("spaces: inferred from the first agent when omitted", async () => {
     // Two policies and no "default_policy": the caller must say which.
     throwsWith(() => algo.computeSingleAction([[1, 1], 0]), RangeError, "opts.policyId", LOW);
     await algo.train();
-    const hi = algo.getModel(HIGH)!, lo = algo.getModel(LOW)!;
+    const hi = algo.getModel(HIGH) as ActorCriticModel, lo = algo.getModel(LOW) as ActorCriticModel;
     assert.equal(hi.obsSize, HIGH_LEVEL_OBS_SPACE.flatSize);
     assert.equal(hi.actionSpace.toString(), "Discrete(4)");
     assert.equal(lo.obsSize, LOW_LEVEL_OBS_SPACE.flatSize);
@@ -745,12 +796,9 @@ Deno.test("fixed policies: a scripted low level under a learning high level", as
             return {
               obsSize: obsSpace.flatSize,
               actSize: actSpace.packedSize,
-              act: (_obs, rows, _rng, _explore, actions, logp, values) => {
+              act: (_obs, rows, _rng, _explore, actions) => {
                 actions.fill(1, 0, rows);
-                logp.fill(0, 0, rows);
-                values.fill(0, 0, rows);
               },
-              values: (_obs, rows, out) => out.fill(0, 0, rows),
             };
           },
         },
@@ -797,20 +845,22 @@ Deno.test("rollout: a truncated agent bootstraps with V(final observation)", asy
     flatConfig(19, N, 230).environment(({ numEnvs, seed }) =>
       spy = new SpyEnv(createWindyMaze(numEnvs, { seed }))
     ),
-    (algo) => {
-      algo.collector.collect(); // one fragment, no update: the model is the one that acted
-      const buf = algo.collector.buffer(0)!, model = algo.getModel("default_policy")!;
-      assert.equal(buf.size, N * 230);
+    async (algo) => {
+      // One fragment, no update: the model is the one that acted.
+      const b = (await algo.sample()).policy_batches.default_policy!;
+      const model = algo.getModel("default_policy") as ActorCriticModel;
       assert.equal(spy!.terminations[0], 0, "pick a seed where nobody reaches the finish");
       assert.equal(spy!.truncations.length, N);
-      // One agent per env, acting every step: row t·N + e is env e's step t.
-      for (let t = 0; t < 230; t++) {
+      // One agent per env, acting every step: row t·N + e is env e's step t; the last step of
+      // each env is still open, so N·229 rows are closed.
+      assert.equal(b.count, N * 229);
+      for (let t = 0; t < 229; t++) {
         for (let e = 0; e < N; e++) {
           const i = t * N + e;
-          const expected = t === 199 ? ENDED_TRUNCATED : t === 229 ? OPEN : LINKED;
-          assert.equal(buf.state[i], expected, `row ${i}`);
-          if (expected === LINKED) assert.equal(buf.next[i], i + N);
-          if (expected !== ENDED_TRUNCATED) assert.equal(buf.bootValue[i], 0);
+          assert.equal(b.truncateds[i], t === 199 ? 1 : 0, `row ${i}`);
+          assert.equal(b.terminateds[i], 0);
+          assert.equal(b.t[i], t < 200 ? t : t - 200, `t of row ${i}`);
+          assert.equal(b.eps_id[i], t < 200 ? e : N + e, `eps_id of row ${i}`);
         }
       }
       const finals = new Float32Array(N * 6);
@@ -818,33 +868,29 @@ Deno.test("rollout: a truncated agent bootstraps with V(final observation)", asy
       const v = new Float32Array(N);
       model.values(finals, N, v);
       for (let e = 0; e < N; e++) {
-        const i = 199 * N + e, o = buf.obs.subarray(i * 6, i * 6 + 6);
+        const i = 199 * N + e, o = b.obs.subarray(i * 6, i * 6 + 6);
         // The final observation is this row's position moved by this row's action.
         const wind = o.subarray(2).indexOf(1);
-        const [r, c] = buf.act[i] === 1 ? moveInMaze(o[0]!, o[1]!, wind) : [o[0]!, o[1]!];
+        const [r, c] = b.actions[i] === 1 ? moveInMaze(o[0]!, o[1]!, wind) : [o[0]!, o[1]!];
         assert.deepEqual([finals[e * 6], finals[e * 6 + 1]], [r, c]);
-        assert.notEqual(buf.bootValue[i], 0);
-        assert.ok(Math.abs(buf.bootValue[i]! - v[e]!) < 1e-5, `${buf.bootValue[i]} vs ${v[e]}`);
+        assert.deepEqual(b.new_obs.subarray(i * 6, i * 6 + 6), finals.subarray(e * 6, e * 6 + 6));
+        // GAE bootstraps the truncated row with V(final obs): the trajectory ends there.
+        const expected = b.rewards[i]! + 0.99 * v[e]! - b.vf_preds![i]!;
+        assert.ok(Math.abs(b.advantages![i]! - expected) < 1e-5, `${b.advantages![i]} ${expected}`);
+        assert.notEqual(v[e], 0);
       }
-      // GAE bootstraps the truncated rows with that value.
-      buf.computeGae(0.99, 0.95);
-      for (let e = 0; e < N; e++) {
-        const i = 199 * N + e;
-        const expected = buf.rewards[i]! + 0.99 * buf.bootValue[i]! - buf.values[i]!;
-        assert.ok(Math.abs(buf.adv[i]! - expected) < 1e-5);
-      }
-      // Terminated vs truncated: the batch keeps the truncated rows, not the open ones.
-      assert.equal(buf.batch.size, N * 229);
     },
   );
 });
 
-Deno.test("rollout: agents appearing and ending mid-episode; waiting agents' rewards add up", async () => {
+Deno.test("rollout: agents appearing and ending mid-episode; every reward lands in one row", async () => {
   let spy: SpyEnv | undefined;
   await withAlgo(
     new PPOConfig()
       .environment(({ numEnvs, seed }) => spy = new SpyEnv(walkersEnv(numEnvs, seed)))
-      .envRunners({ numEnvs: 3, rolloutFragmentLength: 100 })
+      // Fragments of 4 steps: the watcher acts every 3rd step, so it often waits across a cut,
+      // and walkers that end are held until their episode ends.
+      .envRunners({ numEnvs: 3, rolloutFragmentLength: 4 })
       .training({ hidden: [8], numEpochs: 1, minibatchSize: 128 })
       .multiAgent({
         policies: { walker: {}, watcher: {} },
@@ -852,92 +898,46 @@ Deno.test("rollout: agents appearing and ending mid-episode; waiting agents' rew
       })
       .debugging({ seed: 20 }),
     async (algo) => {
-      algo.collector.collect();
+      const sums: Record<string, { rows: number; rew: number; term: number; trunc: number }> = {
+        walker: { rows: 0, rew: 0, term: 0, trunc: 0 },
+        watcher: { rows: 0, rew: 0, term: 0, trunc: 0 },
+      };
+      for (let f = 0; f < 40; f++) {
+        const { policy_batches } = await algo.sample();
+        for (const [id, b] of Object.entries(policy_batches)) {
+          const s = sums[id]!;
+          s.rows += b.count;
+          for (let i = 0; i < b.count; i++) {
+            s.rew += b.rewards[i]!;
+            s.term += b.terminateds[i]!;
+            s.trunc += b.truncateds[i]!;
+          }
+        }
+      }
       const env = spy!;
-      const walkers = env.spawns.filter((s) => s.agentId !== "watcher").length;
-      assert.ok(walkers > 10, `walkers: ${walkers}`);
+      assert.ok(env.spawns.filter((s) => s.agentId !== "watcher").length > 10);
       for (const [id, g] of [["walker", 0], ["watcher", 1]] as const) {
         const p = policyIndex(algo, id), buf = algo.collector.buffer(p)!;
-        // One row per action; every reward delivered to the group is in some row.
-        assert.equal(buf.size, algo.collector.agentSteps[p]);
-        let sum = 0, terminated = 0;
-        const truncatedBoot: number[] = [];
+        // Rows not closed yet: the open ones and the held ones of episodes still running.
+        let pendingRows = 0, pendingRew = 0;
         for (let i = 0; i < buf.size; i++) {
-          sum += buf.rewards[i]!;
-          if (buf.state[i] === ENDED_TERMINATED) terminated++;
-          if (buf.state[i] === ENDED_TRUNCATED) truncatedBoot.push(buf.bootValue[i]!);
+          if (buf.closed(i)) continue;
+          pendingRows++;
+          pendingRew += buf.rewards[i]!;
         }
+        // Every action is one row, closed once or still pending; every reward is in one row.
+        assert.equal(sums[id]!.rows + pendingRows, algo.collector.agentSteps[p], `${id} rows`);
         assert.ok(
-          Math.abs(sum - env.rewardByGroup[g]!) < 1e-3,
-          `${id}: ${sum} vs ${env.rewardByGroup[g]}`,
+          Math.abs(sums[id]!.rew + pendingRew - env.rewardByGroup[g]!) < 1e-3,
+          `${id}: ${sums[id]!.rew} + ${pendingRew} vs ${env.rewardByGroup[g]}`,
         );
-        assert.equal(terminated, env.terminations[g], `${id} terminations`);
-        // Truncated agents: one bootstrap per truncation, each V(final obs) of that agent.
-        const finals = env.truncations.filter((t) => t.group === g);
-        assert.equal(truncatedBoot.length, finals.length);
-        assert.ok(finals.length >= 3);
-        const o = env.groups[g]!.observationSpace.flatSize;
-        const flat = new Float32Array(finals.length * o);
-        finals.forEach((t, k) => flat.set(t.finalObs, k * o));
-        const v = new Float32Array(finals.length);
-        algo.getModel(id)!.values(flat, finals.length, v);
-        const sorted = (xs: ArrayLike<number>) => Array.from(xs).sort((a, b) => a - b);
-        sorted(v).forEach((x, k) => {
-          assert.ok(Math.abs(x - sorted(truncatedBoot)[k]!) < 1e-5, `${id} boot ${k}`);
-        });
       }
-      assert.ok(env.terminations[0]! > 5, "walkers arrived");
+      assert.ok(sums.walker!.term > 5, "walkers arrived");
+      assert.ok(sums.watcher!.trunc >= 3, "watchers were truncated");
       assert.ok(env.rewardByGroup[1]! > 0, "the watcher was paid while waiting");
       // And both policies train on it.
       const r = await algo.train();
       assert.deepEqual(Object.keys(r.info.learner).sort(), ["walker", "watcher"]);
-    },
-  );
-});
-
-Deno.test("rollout: a waiting agent's open transition carries across fragments, losing nothing", async () => {
-  let spy: SpyEnv | undefined;
-  await withAlgo(
-    new PPOConfig()
-      .environment(({ numEnvs, seed }) => spy = new SpyEnv(walkersEnv(numEnvs, seed)))
-      // Fragments of 4 steps: the watcher acts every 3rd step, so it often waits across a cut.
-      .envRunners({ numEnvs: 3, rolloutFragmentLength: 4 })
-      .training({ hidden: [8] })
-      .multiAgent({
-        policies: { walker: {}, watcher: {} },
-        policyMappingFn: (id) => id === "watcher" ? "watcher" : "walker",
-      })
-      .debugging({ seed: 23 }),
-    (algo) => {
-      const p = policyIndex(algo, "watcher");
-      let closedRewards = 0, closedRows = 0, carried = 0;
-      for (let f = 0; f < 30; f++) {
-        algo.collector.collect();
-        const buf = algo.collector.buffer(p)!;
-        for (let i = 0; i < buf.size; i++) {
-          if (buf.state[i] === OPEN) {
-            if (f < 29) carried++;
-            continue;
-          }
-          closedRewards += buf.rewards[i]!;
-          closedRows++;
-        }
-      }
-      const buf = algo.collector.buffer(p)!;
-      let open = 0, openRows = 0;
-      for (let i = 0; i < buf.size; i++) {
-        if (buf.state[i] === OPEN) (open += buf.rewards[i]!, openRows++);
-      }
-      assert.ok(carried > 20, `open rows carried: ${carried}`);
-      // Every watcher action is closed once (in the fragment where it closed) or still open.
-      assert.equal(closedRows + openRows, algo.collector.agentSteps[p]);
-      // And every reward paid to the watcher is in exactly one of those rows.
-      const paid = spy!.rewardByGroup[1]!;
-      assert.ok(paid > 1, `paid ${paid}`);
-      assert.ok(
-        Math.abs(closedRewards + open - paid) < 1e-3,
-        `${closedRewards} + ${open} vs ${paid}`,
-      );
     },
   );
 });
@@ -1047,7 +1047,7 @@ Deno.test("computeSingleAction: a valid action; greedy is the argmax; bad input 
     }),
     async (algo) => {
       await algo.train();
-      const model = algo.getModel("default_policy")!;
+      const model = algo.getModel("default_policy") as ActorCriticModel;
       const logits = new Float32Array(2), value = new Float32Array(1);
       const seen = new Set<unknown>();
       for (let wind = 0; wind < 4; wind++) {

@@ -1,18 +1,24 @@
 /**
- * Tests of the PPO config: the fluent builder, per-policy params, and validation errors that
- * name the field path, the value and what was expected. No backend is started here: every bad
- * config is refused before the env or any model is built.
+ * Tests of the config builders (the shared `AlgorithmConfig`, through `PPOConfig`): the fluent
+ * builder, per-policy params, the multi-agent part, and validation errors that name the field
+ * path, the value and what was expected. No backend is started here: every bad config is
+ * refused before the env or any model is built.
  */
 
 import assert from "node:assert/strict";
+import { AlgorithmConfig } from "./config.ts";
 import {
-  type AlgorithmConfig,
+  type AlgorithmSettings,
   DEFAULT_POLICY_ID,
-  DEFAULT_TRAINING,
-  policyTraining,
-  PPOConfig,
-  validateConfig,
-} from "./config.ts";
+  policyParams,
+  validateSettings,
+} from "./settings.ts";
+import { PPOConfig } from "../algorithms/ppo_config.ts";
+import {
+  PPO,
+  PPO_TRAINING_DEFAULTS as DEFAULT_TRAINING,
+  type PPOHyperparams,
+} from "../algorithms/ppo.ts";
 import { createWindyMaze } from "../envs/windy_maze.ts";
 import { Discrete } from "../spaces.ts";
 
@@ -56,7 +62,7 @@ Deno.test("config: the builder sets every section and a valid config passes", ()
     .resources({ backend: "cpu" })
     .debugging({ seed: 7 })
     .validate();
-  const cfg: AlgorithmConfig = c.config;
+  const cfg: AlgorithmSettings<PPOHyperparams> = c.config;
   assert.equal(cfg.env, env);
   assert.deepEqual(cfg.envConfig, { size: 3 });
   assert.equal(cfg.numEnvs, 8);
@@ -88,7 +94,7 @@ Deno.test("config: per-policy overrides apply on top of the shared training para
       policiesToTrain: (id) => id === LOW,
     })
   ).validate();
-  const hi = policyTraining(c.config, HIGH), lo = policyTraining(c.config, LOW);
+  const hi = policyParams(c.config, HIGH), lo = policyParams(c.config, LOW);
   assert.deepEqual([hi.gamma, hi.lambda, hi.lr, hi.entropyCoeff], [0.9, 0.5, 1e-3, 0.01]);
   assert.deepEqual(hi.hidden, [8, 8]);
   assert.deepEqual([lo.gamma, lo.lambda, lo.lr, lo.entropyCoeff], [
@@ -175,7 +181,8 @@ Deno.test("config: policies, policyClass and policiesToTrain", () => {
     ma({ policies: { [HIGH]: {}, [LOW]: { policyClass: "random" } }, policiesToTrain: [LOW] }),
     "multiAgent.policiesToTrain",
     `"${LOW}"`,
-    "ppo",
+    "policyClass",
+    "cannot learn",
   );
   refused(
     ma({
@@ -190,7 +197,12 @@ Deno.test("config: policies, policyClass and policiesToTrain", () => {
   refused(
     ma({ policies: { [HIGH]: { policyClass: "PPO" } } }),
     `multiAgent.policies.${HIGH}.policyClass`,
+    "omitted (the PPO learning policy)",
     `"PPO"`,
+  );
+  assert.throws(
+    () => ma({ policies: [HIGH, 3] }),
+    /multiAgent.policies: a list or set of policy ids must hold strings, got 3/,
   );
   refused(ma({ policyMappingFn: HIGH }), "multiAgent.policyMappingFn", "function");
   // Accepted: a list of ppo policies, an empty list, a predicate, fixed policies not listed.
@@ -238,8 +250,8 @@ Deno.test("config: build() refuses a bad config before creating the env", async 
     (e: unknown) => e instanceof RangeError && /"lr"/.test(e.message),
   );
   assert.equal(created, 0);
-  // validateConfig is the same check, for configs built by hand.
-  assert.throws(() => validateConfig(c.config), RangeError);
+  // validateSettings is the same check, for settings built by hand.
+  assert.throws(() => validateSettings(c.config), RangeError);
 });
 
 Deno.test("config: an override set to undefined keeps the shared value", () => {
@@ -252,8 +264,24 @@ Deno.test("config: an override set to undefined keeps the shared value", () => {
   ).validate();
   assert.equal(c.config.training.lr, 1e-3);
   assert.deepEqual(c.config.training.hidden, DEFAULT_TRAINING.hidden);
-  const hi = policyTraining(c.config, HIGH);
+  const hi = policyParams(c.config, HIGH);
   assert.equal(hi.lr, 1e-3);
   assert.deepEqual(hi.hidden, DEFAULT_TRAINING.hidden);
   assert.equal(hi.gamma, 0.9);
+});
+
+Deno.test("config: policies as a list or a set of ids, as RLlib allows", () => {
+  for (const policies of [[HIGH, LOW], new Set([HIGH, LOW])]) {
+    const c = base((c) => c.multiAgent({ policies, policyMappingFn: () => HIGH })).validate();
+    assert.deepEqual(c.config.multiAgent.policies, { [HIGH]: {}, [LOW]: {} });
+  }
+});
+
+Deno.test("config: the multi-agent part is the algorithm's, not PPO's: AlgorithmConfig takes any family", () => {
+  const c = new AlgorithmConfig(PPO)
+    .environment(({ numEnvs }) => createWindyMaze(numEnvs))
+    .multiAgent({ policies: ["a"], policyMappingFn: () => "a" })
+    .validate();
+  assert.equal(c.config.family, PPO);
+  assert.ok(new PPOConfig() instanceof AlgorithmConfig);
 });

@@ -1,0 +1,133 @@
+/**
+ * The roles an algorithm plugs into the trainer (Tianshou's policy / algorithm split):
+ *
+ * - a {@linkcode LearningPolicy} acts (obs rows → actions, plus the extra outputs its algorithm
+ *   records) and holds weights;
+ * - an {@linkcode AlgorithmFamily} (PPO, DQN, ...) says which extra outputs to record, builds
+ *   the learning policies and their {@linkcode Learner}s, and owns its hyperparameters;
+ * - a {@linkcode Learner} owns one policy's update: its post-processing of the collected rows
+ *   (PPO's GAE), its buffer kind (PPO learns from the fragment; a replay buffer would keep rows
+ *   across fragments) and its optimiser (the shared Adam of `src/optim/adam.ts`).
+ *
+ * The collector (`src/rollout/collector.ts`) gathers, routes and records rows for any of them
+ * without knowing which algorithm runs.
+ *
+ * @module
+ */
+
+import type { BatchPolicy } from "../policy/policy.ts";
+import type { WeightSpec } from "../policy/model.ts";
+import type { Pcg32 } from "../rng.ts";
+import type { ExtraColumn, SampleBatch, TrajectoryBuffer } from "../rollout/buffer.ts";
+import type { Space } from "../spaces.ts";
+
+/** Model shape params of a learning policy, shared by every algorithm. */
+export interface ModelParams {
+  /** Hidden layer sizes of the MLPs. */
+  hidden: number[];
+  /** Hidden activation. */
+  activation: "tanh" | "relu";
+  /** Share the hidden layers between actor and critic (RLlib's `vf_share_layers`). */
+  vfShareLayers: boolean;
+}
+
+/** The model defaults: a 64×64 tanh MLP, separate actor and critic. */
+export const DEFAULT_MODEL_PARAMS: Readonly<ModelParams> = Object.freeze({
+  hidden: [64, 64],
+  activation: "tanh" as const,
+  vfShareLayers: false,
+});
+
+/** A policy that learns: it acts, and its weights can be read and replaced. */
+export interface LearningPolicy extends BatchPolicy {
+  /** Names and shapes of the weight arrays, in {@linkcode LearningPolicy.getWeights} order. */
+  readonly weightSpecs: readonly WeightSpec[];
+  /** Number of weights in the flat layout. */
+  readonly numParams: number;
+  /** Copies of the weight arrays. */
+  getWeights(): Float32Array[];
+  /** Replaces the weights (arrays in `weightSpecs` order and sizes). */
+  setWeights(weights: readonly ArrayLike<number>[]): void;
+  /** The weights in the flat layout. */
+  getFlatWeights(out?: Float32Array): Float32Array;
+  /** Replaces all weights from the flat layout. */
+  setFlatWeights(flat: ArrayLike<number>): void;
+  /** Frees the policy's resources. */
+  dispose(): void;
+}
+
+/** What one update of one policy reports (RLlib's `info.learner[policyId]`). */
+export interface LearnerInfo {
+  /** The algorithm's statistics, averaged over the update (RLlib's names). */
+  learner_stats: Record<string, number>;
+  /** Rows the update trained on. */
+  num_agent_steps_trained: number;
+}
+
+/** Updates one learning policy; built by its {@linkcode AlgorithmFamily}. */
+export interface Learner {
+  /** The policy's id. */
+  readonly policyId: string;
+  /**
+   * Called before each fragment is sampled with the env steps sampled so far, so schedules
+   * (learning rate, exploration) apply to the fragment about to be collected (CleanRL's order).
+   * @param timesteps env steps sampled before this fragment
+   */
+  beforeSample(timesteps: number): void;
+  /**
+   * Adds the algorithm's columns to the closed rows of a collected fragment (PPO: GAE's
+   * `advantages` and `value_targets`), before they are compacted into a batch.
+   * @param buffer the policy's rows
+   */
+  postprocess(buffer: TrajectoryBuffer): void;
+  /**
+   * Learns from one fragment's batch of closed rows.
+   * @param batch the post-processed rows (valid only during the call)
+   * @param rng the trainer's stream for shuffling
+   * @returns the update's statistics, or undefined when it did not update
+   */
+  learn(batch: SampleBatch, rng: Pcg32): LearnerInfo | undefined;
+  /** Frees the learner's resources (not the policy's). */
+  dispose(): void;
+}
+
+/**
+ * An algorithm, as the trainer sees it: hyperparameters, what to record, how to build the
+ * learning policies and their learners.
+ */
+export interface AlgorithmFamily<H extends object, M extends LearningPolicy = LearningPolicy> {
+  /** The algorithm's name, e.g. `"PPO"`. */
+  readonly name: string;
+  /** The trainer's defaults: every hyperparameter and the model shape. */
+  readonly defaults: Readonly<H & ModelParams>;
+  /**
+   * Fills in defaults and checks every hyperparameter (not the model params).
+   * @param overrides any subset; undefined values mean "default"
+   * @returns the complete hyperparameters
+   * @throws {RangeError} naming the field, its value and what is expected
+   */
+  resolve(overrides: Partial<H>): H;
+  /** The extra policy outputs the collector records with every row for this algorithm. */
+  readonly recordColumns: readonly ExtraColumn[];
+  /**
+   * Builds a learning policy for these spaces.
+   * @param observationSpace the policy's observation space
+   * @param actionSpace its action space
+   * @param params its hyperparameters and model shape
+   * @param seed seed of its initial weights
+   */
+  createPolicy(
+    observationSpace: Space,
+    actionSpace: Space,
+    params: H & ModelParams,
+    seed: number,
+  ): M;
+  /**
+   * Builds the learner that updates `policy`.
+   * @param policy the learning policy
+   * @param params its hyperparameters
+   * @param policyId its id, for error messages
+   * @param seed seed of the learner's own random stream
+   */
+  createLearner(policy: M, params: H, policyId: string, seed: number): Learner;
+}

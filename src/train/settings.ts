@@ -1,0 +1,291 @@
+/**
+ * What a trainer is built from, whatever the algorithm: the env creator, how experience is
+ * collected, the multi-agent part (policies, mapping, which learn, per-policy overrides), the
+ * backend and the seed; and the checks that name the first bad field. The fluent builders
+ * (`AlgorithmConfig`, `PPOConfig`) fill an {@linkcode AlgorithmSettings}.
+ *
+ * @module
+ */
+
+import type { BatchedEnv } from "../env/batched.ts";
+import type { PolicyMappingFn } from "../rollout/collector.ts";
+import type { BatchPolicy } from "../policy/policy.ts";
+import type { Pcg32 } from "../rng.ts";
+import type { Space } from "../spaces.ts";
+import type { AlgorithmFamily, ModelParams } from "./learner.ts";
+
+/** Builds the batched env the trainer steps. */
+export type EnvCreator = (ctx: EnvContext) => BatchedEnv | Promise<BatchedEnv>;
+
+/** What an {@linkcode EnvCreator} receives. */
+export interface EnvContext {
+  /** Number of env instances to batch. */
+  numEnvs: number;
+  /** Seed of the run (the trainer also reseeds on its first reset). */
+  seed: number;
+  /** The user's env config (RLlib's `env_config`). */
+  envConfig: Record<string, unknown>;
+}
+
+/** A scripted policy: the packed action for one flat observation row. */
+export type ScriptedFn = (obsRow: Float32Array, rng: Pcg32) => number | ArrayLike<number>;
+
+/** Declares one policy (RLlib's `PolicySpec`); `P` is the algorithm's params. */
+export interface PolicySpec<P extends object = object> {
+  /**
+   * Omitted: the algorithm's learning policy; `"random"`: uniform random actions; a function: a
+   * scripted policy; an object with `create`: any {@linkcode BatchPolicy}.
+   */
+  policyClass?: "random" | ScriptedFn | {
+    create(observationSpace: Space, actionSpace: Space): BatchPolicy;
+  };
+  /** Observation space; inferred from the first agent mapped to the policy when omitted. */
+  observationSpace?: Space;
+  /** Action space; inferred likewise. */
+  actionSpace?: Space;
+  /** Per-policy overrides of the algorithm's params and the model shape (`gamma`, `hidden`, ...). */
+  config?: Partial<P & ModelParams>;
+}
+
+/** Which policies learn: a list of ids or a predicate (RLlib's `policies_to_train`). */
+export type PoliciesToTrain = readonly string[] | ((policyId: string) => boolean);
+
+/** The multi-agent part of a config, shared by every algorithm. */
+export interface MultiAgentParams<P extends object = object> {
+  /**
+   * Policies by id, or a list or set of ids (each then a default learning policy with spaces
+   * inferred, as RLlib allows).
+   */
+  policies: Record<string, PolicySpec<P>> | readonly string[] | ReadonlySet<string>;
+  /** Maps each new agent to a policy id. */
+  policyMappingFn: PolicyMappingFn;
+  /** Which policies learn (default: every learning policy). */
+  policiesToTrain?: PoliciesToTrain;
+}
+
+/** Which tfjs backend runs the models. */
+export interface BackendParams {
+  /** `"wasm"` (default; SIMD) or `"cpu"` (plain JS). */
+  backend: "wasm" | "cpu";
+  /** Threads for the WASM backend (1 = single-threaded). */
+  threads: number;
+}
+
+/** Everything a trainer needs; `P` is the algorithm's params (PPO's hyperparameters, ...). */
+export interface AlgorithmSettings<P extends object = object> {
+  /** The algorithm. */
+  family: AlgorithmFamily<P>;
+  /** The env creator. */
+  env: EnvCreator | undefined;
+  /** The env config passed to the creator. */
+  envConfig: Record<string, unknown>;
+  /** Env instances stepped in one batch. */
+  numEnvs: number;
+  /** Step calls per env per training iteration (train batch ≈ numEnvs × this). */
+  rolloutFragmentLength: number;
+  /** The algorithm's params and the model shape, shared by all policies. */
+  training: P & ModelParams;
+  /** Policies (always by id here), mapping and which to train. */
+  multiAgent: MultiAgentParams<P> & { policies: Record<string, PolicySpec<P>> };
+  /** Backend selection. */
+  backend: BackendParams;
+  /** Seed: same seed, same episodes, weights and metrics. */
+  seed: number;
+}
+
+/** The default single-agent setup: one "default_policy" for every agent. */
+export const DEFAULT_POLICY_ID = "default_policy";
+
+/**
+ * The policies of a `multiAgent` call by id: a list or set of ids becomes default specs.
+ * @param policies a record, list or set
+ * @returns policies by id
+ */
+export function policiesById<P extends object>(
+  policies: MultiAgentParams<P>["policies"],
+): Record<string, PolicySpec<P>> {
+  if (Array.isArray(policies) || policies instanceof Set) {
+    const out: Record<string, PolicySpec<P>> = {};
+    for (const id of policies as Iterable<unknown>) {
+      if (typeof id !== "string") {
+        throw new RangeError(
+          `multiAgent.policies: a list or set of policy ids must hold strings, got ${
+            JSON.stringify(id)
+          }`,
+        );
+      }
+      out[id] = {};
+    }
+    return out;
+  }
+  return policies as Record<string, PolicySpec<P>>;
+}
+
+/**
+ * The entries whose value is not undefined: an undefined override means "keep the value".
+ * @param p an object
+ * @returns its defined entries
+ */
+export function definedOnly<T extends object>(p: T): Partial<T> {
+  return Object.fromEntries(Object.entries(p).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function positiveInt(field: string, v: unknown): void {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 1) {
+    throw new RangeError(`${field} must be a positive integer, got ${JSON.stringify(v)}`);
+  }
+}
+
+/**
+ * Whether a policy spec is the algorithm's learning policy.
+ * @param spec the spec
+ * @returns true when it has no `policyClass`
+ */
+export function learns(spec: PolicySpec<object>): boolean {
+  return spec.policyClass === undefined;
+}
+
+/**
+ * Splits params into the algorithm's part and the model shape, after checking every key.
+ * @param family the algorithm
+ * @param t the params (algorithm and model)
+ * @param where where they come from, for errors
+ * @returns the algorithm's resolved params and the model params
+ */
+export function splitParams<P extends object>(
+  family: AlgorithmFamily<P>,
+  t: P & ModelParams,
+  where = "training",
+): { params: P; model: ModelParams } {
+  for (const k of Object.keys(t)) {
+    if (!(k in family.defaults)) {
+      throw new RangeError(
+        `${where}: unknown training param "${k}", expected one of ${
+          Object.keys(family.defaults).join(", ")
+        }`,
+      );
+    }
+  }
+  const { hidden, activation, vfShareLayers, ...rest } = t;
+  let params: P;
+  try {
+    params = family.resolve(rest as unknown as Partial<P>);
+  } catch (e) {
+    throw new RangeError(`${where}: ${(e as Error).message}`);
+  }
+  if (!Array.isArray(hidden) || hidden.length === 0) {
+    throw new RangeError(`${where}.hidden must be a non-empty array of layer sizes`);
+  }
+  hidden.forEach((h, i) => positiveInt(`${where}.hidden[${i}]`, h));
+  if (activation !== "tanh" && activation !== "relu") {
+    throw new RangeError(
+      `${where}.activation must be "tanh" or "relu", got ${JSON.stringify(activation)}`,
+    );
+  }
+  if (typeof vfShareLayers !== "boolean") {
+    throw new RangeError(`${where}.vfShareLayers must be a boolean, got ${vfShareLayers}`);
+  }
+  return { params, model: { hidden, activation, vfShareLayers } };
+}
+
+/**
+ * The params one policy trains with: the shared params with its overrides applied.
+ * @param s the settings
+ * @param policyId the policy
+ * @returns merged params
+ */
+export function policyParams<P extends object>(
+  s: AlgorithmSettings<P>,
+  policyId: string,
+): P & ModelParams {
+  const spec = s.multiAgent.policies[policyId];
+  return { ...s.training, ...definedOnly(spec?.config ?? {}) } as P & ModelParams;
+}
+
+/**
+ * Whether a policy learns: a learning policy that `policiesToTrain` names (all, when unset).
+ * @param s the settings
+ * @param policyId the policy
+ * @returns true when its learner updates it
+ */
+export function isTrained<P extends object>(s: AlgorithmSettings<P>, policyId: string): boolean {
+  const spec = s.multiAgent.policies[policyId];
+  if (spec === undefined || !learns(spec)) return false;
+  const ptt = s.multiAgent.policiesToTrain;
+  return ptt === undefined
+    ? true
+    : typeof ptt === "function"
+    ? ptt(policyId)
+    : ptt.includes(policyId);
+}
+
+/**
+ * Validates a whole config; throws a `RangeError` naming the field, the value and what was
+ * expected.
+ * @param c the settings
+ */
+export function validateSettings<P extends object>(c: AlgorithmSettings<P>): void {
+  if (typeof c.env !== "function") {
+    throw new RangeError(
+      "environment must be set to a function (ctx) => BatchedEnv, got " + typeof c.env,
+    );
+  }
+  positiveInt("numEnvs", c.numEnvs);
+  positiveInt("rolloutFragmentLength", c.rolloutFragmentLength);
+  if (!Number.isSafeInteger(c.seed) || c.seed < 0) {
+    throw new RangeError(`seed must be a non-negative safe integer, got ${c.seed}`);
+  }
+  splitParams(c.family, c.training);
+  const ids = Object.keys(c.multiAgent.policies);
+  if (ids.length === 0) {
+    throw new RangeError("multiAgent.policies must declare at least one policy");
+  }
+  for (const id of ids) {
+    const spec = c.multiAgent.policies[id];
+    if (typeof spec !== "object" || spec === null) {
+      throw new RangeError(
+        `multiAgent.policies.${id} must be a PolicySpec object, got ${JSON.stringify(spec)}`,
+      );
+    }
+    const cls = spec.policyClass;
+    if (
+      cls !== undefined && cls !== "random" && typeof cls !== "function" &&
+      !(typeof cls === "object" && cls !== null && typeof cls.create === "function")
+    ) {
+      throw new RangeError(
+        `multiAgent.policies.${id}.policyClass must be omitted (the ${c.family.name} learning policy), "random", a function or {create}, got ${
+          JSON.stringify(cls)
+        }`,
+      );
+    }
+    splitParams(c.family, policyParams(c, id), `multiAgent.policies.${id}.config`);
+  }
+  if (typeof c.multiAgent.policyMappingFn !== "function") {
+    throw new RangeError("multiAgent.policyMappingFn must be a function (agentId, episode) => id");
+  }
+  const ptt = c.multiAgent.policiesToTrain;
+  if (Array.isArray(ptt)) {
+    for (const id of ptt) {
+      if (!ids.includes(id)) {
+        throw new RangeError(
+          `multiAgent.policiesToTrain names unknown policy "${id}", expected one of ${
+            ids.map((i) => `"${i}"`).join(", ")
+          }`,
+        );
+      }
+      if (!learns(c.multiAgent.policies[id]!)) {
+        throw new RangeError(
+          `multiAgent.policiesToTrain names "${id}", which has a policyClass and cannot learn`,
+        );
+      }
+    }
+  } else if (ptt !== undefined && typeof ptt !== "function") {
+    throw new RangeError("multiAgent.policiesToTrain must be a list of policy ids or a predicate");
+  }
+  if (c.backend.backend !== "wasm" && c.backend.backend !== "cpu") {
+    throw new RangeError(
+      `backend must be "wasm" or "cpu", got ${JSON.stringify(c.backend.backend)}`,
+    );
+  }
+  positiveInt("threads", c.backend.threads);
+}
