@@ -13,10 +13,20 @@
  * - **Learning**: {@linkcode PPOConfig} builds an {@linkcode Algorithm} that routes every agent to
  *   a policy ({@linkcode ActorCriticModel} trained with PPO, or a fixed
  *   {@linkcode RandomPolicy}/{@linkcode ScriptedPolicy}) and returns RLlib-shaped results from
- *   `train()`. Models run on TensorFlow.js's WebAssembly backend ({@linkcode initBackend}).
+ *   `train()`; `sample()` returns what was collected, per policy, as RLlib-named columns
+ *   ({@linkcode SampleBatch}). Models run on TensorFlow.js's WebAssembly backend
+ *   ({@linkcode initBackend}).
  *
- * Everything exported here is Web-standard. File helpers for Deno (atomic writes, directories,
- * RSS) live in the separate entry point `@coop/rl/runtime`.
+ * Everything exported here is Web-standard. Entry points:
+ * - `@coop/rl` (this module): everything, training included (loads TensorFlow.js);
+ * - `@coop/rl/envs`: the envs, spaces, dict face, hierarchy and `checkEnv`, without
+ *   TensorFlow.js;
+ * - `@coop/rl/runtime`: file helpers for Deno (atomic writes, directories, RSS).
+ *
+ * Writing another algorithm: an {@linkcode AlgorithmFamily} builds {@linkcode LearningPolicy}s
+ * and their {@linkcode Learner}s; the {@linkcode Collector} records rows into a
+ * {@linkcode TrajectoryBuffer} per policy without knowing the algorithm; learners share
+ * {@linkcode Adam} and {@linkcode guardUpdate}. {@linkcode PPO} is the worked example.
  *
  * @example Step the hierarchical windy maze through the dict face
  * ```ts
@@ -69,111 +79,16 @@
  * @module
  */
 
-// Spaces and random numbers.
-export {
-  Box,
-  Dict,
-  Discrete,
-  MultiDiscrete,
-  type Space,
-  spacesEqual,
-  type SpaceValue,
-  Tuple,
-} from "./src/spaces.ts";
-export { Pcg32 } from "./src/rng.ts";
-
-// The batched slot contract.
-export {
-  ACTIVE,
-  ALIVE,
-  allocateSlots,
-  type BatchedEnv,
-  groupOfSlot,
-  type SlotBuffers,
-  SlotEnv,
-  type SlotGroup,
-  type SlotGroupSpec,
-  SPAWNED,
-  TERMINATED,
-  TRUNCATED,
-} from "./src/env/batched.ts";
-
-// The WASM env loader.
-export {
-  createWasmEnv,
-  loadWasmEnv,
-  WASM_ABI_VERSION,
-  WASM_MAX_ENVS,
-  WasmBatchedEnv,
-  type WasmEnvDescriptor,
-  type WasmGroupDescriptor,
-  type WasmSource,
-} from "./src/env/wasm.ts";
-
-// The dict face (RLlib's MultiAgentEnv) and the adapter from plain-TypeScript dict envs.
-export {
-  ALL,
-  type DoneDict,
-  type MultiAgentDict,
-  type MultiAgentEnv,
-  type MultiAgentInfos,
-  type ResetOptions,
-  type ResetResult,
-  type StepResult,
-} from "./src/env/multi_agent.ts";
-export { DictEnv, type DictEnvOptions } from "./src/env/dict_face.ts";
-export {
-  deriveSeed,
-  DictBatchedEnv,
-  type DictGroupSpec,
-  fromDictEnv,
-  type FromDictOptions,
-} from "./src/env/from_dict.ts";
-export { checkEnv, type CheckEnvOptions, type CheckEnvReport } from "./src/env/check_env.ts";
-
-// The hierarchy helper.
-export { Hierarchy, type LevelReward, type LevelSpec } from "./src/hierarchy/mod.ts";
-
-// Built-in envs.
-export {
-  createWindyMaze,
-  WINDY_MAZE_ACTION_SPACE,
-  WINDY_MAZE_AGENT_ID,
-  WINDY_MAZE_COLS,
-  WINDY_MAZE_DESCRIPTOR,
-  WINDY_MAZE_FINISH,
-  WINDY_MAZE_GOAL_REWARD,
-  WINDY_MAZE_MAP,
-  WINDY_MAZE_MAX_STEPS,
-  WINDY_MAZE_OBS_SPACE,
-  WINDY_MAZE_ROWS,
-  WINDY_MAZE_START,
-  WINDY_MAZE_WIND_DELTAS,
-  WindyMazeEnv,
-  windyMazeModule,
-  type WindyMazeObs,
-  type WindyMazeOptions,
-  type WindyMazeResetResult,
-  type WindyMazeStepResult,
-} from "./src/envs/windy_maze.ts";
-export {
-  createHierarchicalWindyMaze,
-  createThreeLevelWindyMaze,
-  goalDirectionReward,
-  type HierarchicalWindyMazeOptions,
-  HIGH_LEVEL_ACTION_SPACE,
-  HIGH_LEVEL_AGENT_ID,
-  HIGH_LEVEL_OBS_SPACE,
-  LOW_LEVEL_ACTION_SPACE,
-  LOW_LEVEL_HORIZON,
-  LOW_LEVEL_OBS_SPACE,
-  threeLevelWindyMazeLevels,
-  type ThreeLevelWindyMazeOptions,
-  windyMazeLevels,
-} from "./src/envs/hierarchical_windy_maze.ts";
+// Envs, spaces, the dict face, the hierarchy helper: everything of the tfjs-free entry point.
+export * from "./envs.ts";
 
 // Policies, models and the tfjs backend.
-export { type BatchPolicy, RandomPolicy, ScriptedPolicy } from "./src/policy/policy.ts";
+export {
+  type BatchPolicy,
+  type PolicyExtras,
+  RandomPolicy,
+  ScriptedPolicy,
+} from "./src/policy/policy.ts";
 export {
   type Activation,
   ActorCriticModel,
@@ -189,10 +104,40 @@ export {
   initBackend,
 } from "./src/policy/backend.ts";
 
-// PPO.
+// The trainer, its config and results.
+export { AlgorithmConfig } from "./src/train/config.ts";
 export {
+  type AlgorithmSettings,
+  type BackendParams,
+  DEFAULT_POLICY_ID,
+  type EnvContext,
+  type EnvCreator,
+  type MultiAgentParams,
+  type PoliciesToTrain,
+  type PolicySpec,
+  type ScriptedFn,
+} from "./src/train/settings.ts";
+export {
+  Algorithm,
+  checkLearningAchieved,
+  MIN_EPISODES_FOR_REWARD,
+  type MultiAgentBatch,
+  rewardReached,
+  shouldStop,
+  type StopCriteria,
+  type TrainResult,
+} from "./src/train/algorithm.ts";
+export { type Series as PlotSeries, svgLineChart } from "./src/train/plot.ts";
+
+// PPO.
+export { PPOConfig } from "./src/algorithms/ppo_config.ts";
+export {
+  adaptKlCoeff,
+  computeGae,
   DEFAULT_PPO_HYPERPARAMS,
   type LearnerStats,
+  PPO,
+  PPO_TRAINING_DEFAULTS,
   type PPOBatch,
   type PPOHyperparams,
   PPOLearner,
@@ -203,7 +148,26 @@ export {
   resolvePPOHyperparams,
 } from "./src/algorithms/ppo.ts";
 
-// Rollout.
+// The roles an algorithm plugs into, and the shared optimiser.
+export {
+  type AlgorithmFamily,
+  DEFAULT_MODEL_PARAMS,
+  type Learner,
+  type LearnerInfo,
+  type LearningPolicy,
+  type ModelParams,
+} from "./src/train/learner.ts";
+export {
+  Adam,
+  type AdamParams,
+  type AdamState,
+  clipGlobalNorm,
+  type Guarded,
+  guardUpdate,
+  NonFiniteError,
+} from "./src/optim/adam.ts";
+
+// Rollout: the collector and what it records.
 export {
   Collector,
   type CollectorOptions,
@@ -213,40 +177,14 @@ export {
   type RoutedPolicy,
 } from "./src/rollout/collector.ts";
 export {
-  ENDED_TERMINATED as ROW_ENDED_TERMINATED,
-  ENDED_TRUNCATED as ROW_ENDED_TRUNCATED,
-  LINKED as ROW_LINKED,
-  OPEN as ROW_OPEN,
-  PolicyBuffer,
-  type TrainBatch,
+  copySampleBatch,
+  ENDED_TERMINATED,
+  ENDED_TRUNCATED,
+  EXTRA_COLUMNS,
+  type ExtraColumn,
+  LINKED,
+  NO_INFO,
+  OPEN,
+  type SampleBatch,
+  TrajectoryBuffer,
 } from "./src/rollout/buffer.ts";
-
-// The trainer.
-export {
-  type AlgorithmConfig,
-  type BackendParams,
-  DEFAULT_POLICY_ID,
-  DEFAULT_TRAINING,
-  type EnvContext,
-  type EnvCreator,
-  type ModelParams,
-  type MultiAgentParams,
-  type PoliciesToTrain,
-  type PolicySpec,
-  policyTraining,
-  PPOConfig,
-  type ScriptedFn,
-  type TrainingParams,
-  validateConfig,
-  validateTraining,
-} from "./src/train/config.ts";
-export {
-  Algorithm,
-  checkLearningAchieved,
-  MIN_EPISODES_FOR_REWARD,
-  rewardReached,
-  shouldStop,
-  type StopCriteria,
-  type TrainResult,
-} from "./src/train/algorithm.ts";
-export { type Series as PlotSeries, svgLineChart } from "./src/train/plot.ts";

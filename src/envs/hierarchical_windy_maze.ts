@@ -13,6 +13,11 @@
  * - When the flat episode ends, both agents end and `high_level_agent` gets the flat reward
  *   (100 or 0); when the 25 steps run out first, the low-level agent terminates and
  *   `high_level_agent` gets 0 and acts again.
+ * - A time-out after 200 flat steps is a truncation here (Gymnasium's meaning), where RLlib's
+ *   env reports it as a termination; the value of the final observation is bootstrapped.
+ * - `timeline`: `"alternating"` (RLlib's env, the default) spends an env step on each high-level
+ *   decision; `"overlapping"` puts the decision in the env step of the low level's first action
+ *   (see `Hierarchy`).
  *
  * Also {@linkcode createThreeLevelWindyMaze}, a three-level variant used to exercise the helper.
  *
@@ -20,7 +25,12 @@
  */
 
 import type { BatchedEnv } from "../env/batched.ts";
-import { Hierarchy, type LevelReward, type LevelSpec } from "../hierarchy/hierarchy.ts";
+import {
+  Hierarchy,
+  type HierarchyTimeline,
+  type LevelReward,
+  type LevelSpec,
+} from "../hierarchy/hierarchy.ts";
 import { Discrete, Tuple } from "../spaces.ts";
 import {
   createWindyMaze,
@@ -106,6 +116,11 @@ export interface HierarchicalWindyMazeOptions {
   seed?: number;
   /** Steps of a low-level agent (default 25). */
   horizon?: number;
+  /**
+   * `"alternating"` (default, RLlib's env): the high level's decision is an env step of its
+   * own; `"overlapping"`: it falls in the env step of the low level's first action.
+   */
+  timeline?: HierarchyTimeline;
   /** A compiled windy maze module (default: compiled from the inlined bytes). */
   module?: WebAssembly.Module;
 }
@@ -136,7 +151,7 @@ export function createHierarchicalWindyMaze(
     seed: options.seed ?? 0,
     ...(options.module === undefined ? {} : { module: options.module }),
   });
-  return new Hierarchy(base, windyMazeLevels(options.horizon));
+  return new Hierarchy(base, windyMazeLevels(options.horizon), { timeline: options.timeline });
 }
 
 /** Options of {@linkcode createThreeLevelWindyMaze}. */
@@ -147,6 +162,8 @@ export interface ThreeLevelWindyMazeOptions {
   midHorizon?: number;
   /** Steps of a low-level agent (default 5). */
   lowHorizon?: number;
+  /** The timeline of decisions (see {@linkcode HierarchicalWindyMazeOptions.timeline}). */
+  timeline?: HierarchyTimeline;
   /** A compiled windy maze module (default: compiled from the inlined bytes). */
   module?: WebAssembly.Module;
 }
@@ -190,5 +207,9 @@ export function createThreeLevelWindyMaze(
     seed: options.seed ?? 0,
     ...(options.module === undefined ? {} : { module: options.module }),
   });
-  return new Hierarchy(base, threeLevelWindyMazeLevels(options.midHorizon, options.lowHorizon));
+  return new Hierarchy(
+    base,
+    threeLevelWindyMazeLevels(options.midHorizon, options.lowHorizon),
+    { timeline: options.timeline },
+  );
 }

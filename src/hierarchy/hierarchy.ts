@@ -22,7 +22,19 @@
  *
  * With three levels (top, mid, bottom), a top goal spawns a mid agent, whose goals spawn bottom
  * agents; a mid agent ends after `horizon` goals (when the last bottom agent it spawned ends) and
- * control returns to the top. Steps of all N envs happen in one call: envs where a higher level
+ * control returns to the top.
+ *
+ * Two timelines (RLlib's hierarchy doc, `001`), chosen with {@linkcode HierarchyOptions.timeline}:
+ * - `"alternating"` (default; RLlib's `HierarchicalWindyMazeEnv`): a higher level's decision is
+ *   an env step of its own in which the base env does not move; the lower agents then act. With
+ *   a horizon of 25, steps 0, 26, 52, ... are decisions and the base moves in the others.
+ * - `"overlapping"`: a decision costs no env step: it falls in the env step of the lower agent's
+ *   first action, so the high level acts at t = 0, 25, 50, ... in the same env steps where
+ *   `low_level_1`, `low_level_2`, ... take their first actions. The decision is still its own
+ *   `step()` call (a lower agent must see its goal before it acts), but that call leaves
+ *   {@linkcode Hierarchy.envStepped} at 0, so trainers count neither an env step nor episode
+ *   length for it, and the rows of the decision and of the first low-level action share `t`.
+ * Agent ids, observations and reward routing are the same in both. Steps of all N envs happen in one call: envs where a higher level
  * acts are masked out of the base step. Every action is validated before anything changes.
  * No per-agent objects are made per step: state lives in typed arrays and agent ids are cached
  * strings.
@@ -69,6 +81,18 @@ export type LevelReward = (
   goalOffset: number,
   baseReward: number,
 ) => number;
+
+/** How decisions and lower actions share env steps (see the module doc). */
+export type HierarchyTimeline = "alternating" | "overlapping";
+
+/** Options of a {@linkcode Hierarchy}. */
+export interface HierarchyOptions {
+  /**
+   * `"alternating"` (default): a higher level's decision is an env step of its own;
+   * `"overlapping"`: it falls in the env step of the lower agent's first action.
+   */
+  timeline?: HierarchyTimeline;
+}
 
 /** Declares one level of a {@linkcode Hierarchy}, top level first. */
 export interface LevelSpec {
@@ -121,6 +145,14 @@ interface Level {
 export class Hierarchy extends SlotEnv {
   /** The wrapped base env. */
   readonly base: BatchedEnv;
+  /** The timeline (see the module doc). */
+  readonly timeline: HierarchyTimeline;
+  /**
+   * `[N]` 1 when the last `step` advanced env `i` by an env step: the base env moved, or (in the
+   * `"alternating"` timeline) a higher level decided; 0 for a masked env and for an
+   * `"overlapping"` decision.
+   */
+  readonly envStepped: Uint8Array;
   readonly #levels: Level[];
   readonly #baseObsSize: number;
   /** Packed goals of all non-bottom levels, `[N, G]`. */
@@ -156,8 +188,17 @@ export class Hierarchy extends SlotEnv {
    * Builds the hierarchy over `base`; call `reset` before `step`.
    * @param base a batched env with one slot group of one slot per env, and a `stepMask`
    * @param levels the levels, top first (two or more)
+   * @param options the timeline
    */
-  constructor(base: BatchedEnv, levels: readonly LevelSpec[]) {
+  constructor(base: BatchedEnv, levels: readonly LevelSpec[], options: HierarchyOptions = {}) {
+    const timeline = options.timeline ?? "alternating";
+    if (timeline !== "alternating" && timeline !== "overlapping") {
+      throw new RangeError(
+        `Hierarchy timeline must be "alternating" or "overlapping", got ${
+          JSON.stringify(timeline)
+        }`,
+      );
+    }
     if (base.groups.length !== 1 || base.groups[0]!.slotsPerEnv !== 1) {
       throw new RangeError(
         `Hierarchy needs a base env with one slot group of one slot per env, got groups ${
@@ -226,6 +267,8 @@ export class Hierarchy extends SlotEnv {
       })),
     );
     this.base = base;
+    this.timeline = timeline;
+    this.envStepped = new Uint8Array(N);
     this.#levels = levels.map((l, i) => {
       const rule = l.agentId;
       let idOf: (n: number) => string;
@@ -334,6 +377,7 @@ export class Hierarchy extends SlotEnv {
     this.rew.fill(0);
     this.envDone.fill(0);
     this.envTruncated.fill(0);
+    this.envStepped.fill(0);
     this.#goals.fill(0);
     for (const lv of this.#levels) {
       lv.group.obs.fill(0);
@@ -421,6 +465,7 @@ export class Hierarchy extends SlotEnv {
     const envTruncated = this.envTruncated;
     const goals = this.#goals, G = this.#goalSize, goalOff = this.#goalOff;
     const prev = this.#prevObs, cur = this.#curObs;
+    const stepped = this.envStepped, decisionTicks = this.timeline === "alternating" ? 1 : 0;
     let stepBase = false;
     // 2. Higher levels set goals and spawn; bottom actions go to the base env.
     for (let i = 0; i < N; i++) {
@@ -433,12 +478,14 @@ export class Hierarchy extends SlotEnv {
       }
       if (mask[i] === 0) {
         baseMask[i] = 0;
+        stepped[i] = 0;
         continue;
       }
       const l = active[i]!;
       const act = actBufs[l]!, as = actSizes[l]!;
       if (l < bottom) {
         baseMask[i] = 0;
+        stepped[i] = decisionTicks;
         const a = i * as, g = i * G + goalOff[l]!;
         for (let k = 0; k < as; k++) goals[g + k] = act[a + k]!;
         steps[l * N + i]!++;
@@ -452,6 +499,7 @@ export class Hierarchy extends SlotEnv {
         active[i] = c;
       } else {
         baseMask[i] = 1;
+        stepped[i] = 1;
         stepBase = true;
         const o = i * O;
         for (let k = 0; k < O; k++) prev[o + k] = baseObs[o + k]!;

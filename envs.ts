@@ -1,0 +1,125 @@
+/**
+ * coop's environments without the learning side: this entry point imports no TensorFlow.js, so
+ * it loads fast and runs wherever WebAssembly does (Deno, Node, browsers, workerd).
+ *
+ * - **Spaces** ({@linkcode Discrete}, {@linkcode Box}, {@linkcode MultiDiscrete},
+ *   {@linkcode Tuple}, {@linkcode Dict}) and the seeded PCG32 ({@linkcode Pcg32}).
+ * - **The batched slot contract** ({@linkcode BatchedEnv}): `N` envs stepped by one call over
+ *   flat typed arrays; {@linkcode SlotEnv} is the base for batched envs written in TypeScript.
+ * - **WASM envs**: the generic loader ({@linkcode loadWasmEnv}, {@linkcode createWasmEnv}) and
+ *   the built-in windy mazes ({@linkcode createWindyMaze}, {@linkcode createHierarchicalWindyMaze},
+ *   {@linkcode WindyMazeEnv}).
+ * - **RLlib's dict face**: {@linkcode MultiAgentEnv} for plain-TypeScript envs,
+ *   {@linkcode fromDictEnv} to batch them, {@linkcode DictEnv} to get the dict face of any
+ *   batched env, {@linkcode checkEnv} to check an env against its spaces and protocol.
+ * - **Hierarchies**: {@linkcode Hierarchy}, where a higher agent's action is a goal carried out by
+ *   a fresh `low_level_{n}` agent for up to `k` steps, in either of RLlib's two timelines.
+ *
+ * @example Step the hierarchical windy maze through the dict face
+ * ```ts
+ * import { createHierarchicalWindyMaze, DictEnv, Pcg32 } from "@coop/rl/envs";
+ *
+ * const env = new DictEnv(createHierarchicalWindyMaze(1, { seed: 1 }));
+ * const rng = new Pcg32(7);
+ * let { obs } = env.reset({ seed: 1 });
+ * let steps = 0, highReward = 0;
+ * for (;;) {
+ *   const actions: Record<string, number> = {};
+ *   for (const id of Object.keys(obs)) actions[id] = env.actionSpace(id).sample(rng) as number;
+ *   const r = env.step(actions);
+ *   highReward += r.rewards.high_level_agent ?? 0;
+ *   obs = r.obs;
+ *   steps++;
+ *   if (r.terminateds.__all__ || r.truncateds.__all__) break;
+ * }
+ * console.log(`episode over after ${steps} steps, high-level reward ${highReward}`);
+ * ```
+ *
+ * @module
+ */
+
+// Spaces and random numbers.
+export {
+  Box,
+  Dict,
+  Discrete,
+  MultiDiscrete,
+  type Space,
+  spacesEqual,
+  type SpaceValue,
+  Tuple,
+} from "./src/spaces.ts";
+export { Pcg32 } from "./src/rng.ts";
+
+// The batched slot contract.
+export {
+  ACTIVE,
+  ALIVE,
+  type BatchedEnv,
+  SlotEnv,
+  type SlotGroup,
+  type SlotGroupSpec,
+  SPAWNED,
+  TERMINATED,
+  TRUNCATED,
+} from "./src/env/batched.ts";
+
+// The WASM env loader.
+export {
+  createWasmEnv,
+  loadWasmEnv,
+  WASM_ABI_VERSION,
+  WASM_MAX_ENVS,
+  WasmBatchedEnv,
+  type WasmEnvDescriptor,
+  type WasmGroupDescriptor,
+  type WasmSource,
+} from "./src/env/wasm.ts";
+
+// The dict face (RLlib's MultiAgentEnv) and the adapter from plain-TypeScript dict envs.
+export {
+  ALL,
+  type DoneDict,
+  type MultiAgentDict,
+  type MultiAgentEnv,
+  type MultiAgentInfos,
+  type ResetOptions,
+  type ResetResult,
+  type StepResult,
+} from "./src/env/multi_agent.ts";
+export { DictEnv, type DictEnvOptions } from "./src/env/dict_face.ts";
+export {
+  deriveSeed,
+  DictBatchedEnv,
+  type DictGroupSpec,
+  fromDictEnv,
+  type FromDictOptions,
+} from "./src/env/from_dict.ts";
+export { checkEnv, type CheckEnvOptions, type CheckEnvReport } from "./src/env/check_env.ts";
+
+// The hierarchy helper.
+export {
+  Hierarchy,
+  type HierarchyOptions,
+  type HierarchyTimeline,
+  type LevelReward,
+  type LevelSpec,
+} from "./src/hierarchy/hierarchy.ts";
+
+// Built-in envs.
+export * from "./src/envs/windy_maze.ts";
+export {
+  createHierarchicalWindyMaze,
+  createThreeLevelWindyMaze,
+  goalDirectionReward,
+  type HierarchicalWindyMazeOptions,
+  HIGH_LEVEL_ACTION_SPACE,
+  HIGH_LEVEL_AGENT_ID,
+  HIGH_LEVEL_OBS_SPACE,
+  LOW_LEVEL_ACTION_SPACE,
+  LOW_LEVEL_HORIZON,
+  LOW_LEVEL_OBS_SPACE,
+  threeLevelWindyMazeLevels,
+  type ThreeLevelWindyMazeOptions,
+  windyMazeLevels,
+} from "./src/envs/hierarchical_windy_maze.ts";
