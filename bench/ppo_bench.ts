@@ -1,7 +1,7 @@
 /**
  * Model and PPO-update timings, one JSON line per measurement.
  *
- * Model: the windy-maze size from DESIGN.md, 7 → 64 → 64 → 5 tanh MLP, separate value net.
+ * Model: a windy-maze-sized 7 → 64 → 64 → 5 tanh MLP with a separate value net.
  * - `forward`: `model.act` (one forward pass of both nets, read back, sampling in JS) on
  *   64 and 1024 rows;
  * - `update_step`: one PPO minibatch step (forward, loss, backward, gradient clip, Adam,

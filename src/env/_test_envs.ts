@@ -1,7 +1,8 @@
 /**
  * Small TypeScript envs for the tests of the env layer and the hierarchy helper: a batched
- * windy maze (the rules of DESIGN.md, written independently of the WASM one, so the two can be
- * checked against each other), a turn-based two-player game and an env whose agents come and go.
+ * windy maze (written independently of the WASM one, so the two can be checked against each
+ * other), a turn-based two-player game, an env whose agents come and go, and a scripted dict env
+ * that replays given outputs.
  *
  * @module
  */
@@ -323,5 +324,72 @@ export class Walkers implements MultiAgentEnv {
     this.#maybeSpawn(obs);
     if (Object.keys(obs).length === 0) obs.watcher = this.#t % 3;
     return { obs, rewards, terminateds, truncateds, infos: {} };
+  }
+}
+
+/** One scripted step output of {@linkcode ScriptedDictEnv} (defaults: no rewards, no ends). */
+export type ScriptedStep = Partial<StepResult> & { obs: Record<string, SpaceValue> };
+
+/**
+ * A dict env that replays a script, whatever the actions: `reset` returns `first` (and
+ * `firstInfos`), each `step` the next output of `steps` (cycling), with `rewards`, `infos`
+ * empty and `__all__` false unless given. Records the actions and reset seeds it got. Every
+ * agent has observation space Box(0, 99, [1]) and action space Discrete(2).
+ */
+export class ScriptedDictEnv implements MultiAgentEnv {
+  /** The action dicts received, one per step. */
+  readonly got: Record<string, SpaceValue>[] = [];
+  /** The seeds of the resets received. */
+  readonly resets: (number | undefined)[] = [];
+  /** The first observations. */
+  readonly first: Record<string, SpaceValue>;
+  /** The step outputs. */
+  readonly steps: ScriptedStep[];
+  /** The infos of reset. */
+  readonly firstInfos: Record<string, Record<string, unknown>>;
+  #t = 0;
+  #obs = new Box(0, 99, [1]);
+  #act = new Discrete(2);
+  /**
+   * @param first the observations of reset
+   * @param steps the outputs of the steps, in order (cycled)
+   * @param firstInfos the infos of reset
+   */
+  constructor(
+    first: Record<string, SpaceValue>,
+    steps: ScriptedStep[],
+    firstInfos: Record<string, Record<string, unknown>> = {},
+  ) {
+    this.first = first;
+    this.steps = steps;
+    this.firstInfos = firstInfos;
+  }
+  /** @inheritdoc */
+  observationSpace(_id: string): Space {
+    return this.#obs;
+  }
+  /** @inheritdoc */
+  actionSpace(_id: string): Space {
+    return this.#act;
+  }
+  /** @inheritdoc */
+  reset(
+    opts?: ResetOptions,
+  ): { obs: Record<string, SpaceValue>; infos: Record<string, Record<string, unknown>> } {
+    this.resets.push(opts?.seed);
+    this.#t = 0;
+    return { obs: this.first, infos: this.firstInfos };
+  }
+  /** @inheritdoc */
+  step(actions: Record<string, SpaceValue>): StepResult {
+    this.got.push(actions);
+    const o = this.steps[this.#t++ % this.steps.length]!;
+    return {
+      rewards: {},
+      terminateds: { __all__: false } as DoneDict,
+      truncateds: { __all__: false } as DoneDict,
+      infos: {},
+      ...o,
+    };
   }
 }

@@ -270,6 +270,8 @@ export class DictEnv implements MultiAgentEnv {
       const f = flags[s]!;
       const acted = this.#acting[k] === 1;
       const r = rew[s]!;
+      // The agent the slot held before the step (alive, or ended earlier and held): a reward
+      // in the slot is its; only a slot that held nobody pays the agent spawned into it.
       const held = this.#ids[k]!;
       if ((f & ENDED) !== 0) {
         rewards[held] = r;
@@ -281,17 +283,19 @@ export class DictEnv implements MultiAgentEnv {
           const g = this.#group[k]!;
           obs[held] = decodeFlat(g.observationSpace, g.finalObs, this.#obsOff[k]!);
         }
-      } else if ((f & SPAWNED) !== 0) {
-        if (!done && (r !== 0 || (f & ACTIVE) !== 0)) rewards[env.agentId(s)] = r;
-      } else if (held !== "" && (acted || (f & ACTIVE) !== 0 || r !== 0)) {
+      } else if (held !== "") {
         // An agent that acted, acts next, waits and is paid, or ended earlier and is paid late.
-        rewards[held] = r;
+        if (r !== 0 || ((f & SPAWNED) === 0 && (acted || (f & ACTIVE) !== 0))) rewards[held] = r;
+      } else if ((f & SPAWNED) !== 0) {
+        // A reward with the new agent's first observation.
+        if (!done && (r !== 0 || (f & ACTIVE) !== 0)) rewards[env.agentId(s)] = r;
       }
       if (done) {
         this.#acting[k] = 0;
         continue;
       }
       if ((f & SPAWNED) !== 0) this.#ids[k] = env.agentId(s);
+      else if ((f & ENDED) !== 0 && env.holdsEndedAgents !== true) this.#ids[k] = "";
       if ((f & ACTIVE) !== 0) {
         const id = this.#ids[k]!;
         const g = this.#group[k]!;

@@ -5,10 +5,16 @@ import { checkEnv } from "./check_env.ts";
 import { DictEnv } from "./dict_face.ts";
 import { deriveSeed, fromDictEnv } from "./from_dict.ts";
 import type { MultiAgentEnv, StepResult } from "./multi_agent.ts";
-import { Nim, TsWindyMaze, WALKER_GROUPS as walkerGroups, Walkers } from "./_test_envs.ts";
+import {
+  Nim,
+  ScriptedDictEnv,
+  TsWindyMaze,
+  WALKER_GROUPS as walkerGroups,
+  Walkers,
+} from "./_test_envs.ts";
 import { createHierarchicalWindyMaze } from "../envs/hierarchical_windy_maze.ts";
 import { createWindyMaze } from "../envs/windy_maze.ts";
-import { Discrete, type SpaceValue } from "../spaces.ts";
+import { Box, Discrete, type SpaceValue } from "../spaces.ts";
 
 const nimGroups = [{
   name: "players",
@@ -347,4 +353,55 @@ Deno.test("checkEnv passes on the dict face of every env", () => {
   checkEnv(new DictEnv(fromDictEnv(() => new Nim(), 2, { groups: nimGroups })), { steps: 500 });
   checkEnv(new Nim(), { steps: 300 });
   checkEnv(new Walkers(), { steps: 300 });
+});
+
+Deno.test("RLlib's rules through the dict face: late rewards, empty obs, first-obs rewards, infos, growing slots", () => {
+  const inner = new ScriptedDictEnv({ a: [1] }, [
+    { obs: { a: [2], b: [10] }, rewards: { a: 1, b: 3 }, infos: { a: { k: 1 }, b: { k: 2 } } },
+    { obs: { b: [11] }, rewards: { a: 2 }, terminateds: { a: true, __all__: false } },
+    { obs: {}, rewards: { a: 4, b: 1 } },
+    { obs: { c: [5] }, rewards: { b: 2, c: 7 } },
+    {
+      obs: { b: [12], c: [6] },
+      rewards: { a: 8 },
+      terminateds: { __all__: true },
+      infos: { c: { k: "end" } },
+    },
+  ], { a: { k: 0 } });
+  const env = new DictEnv(
+    fromDictEnv(() => inner, 1, {
+      groups: [{
+        name: "all",
+        observationSpace: new Box(0, 99, [1]),
+        actionSpace: new Discrete(2),
+      }],
+    }),
+  );
+  const r0 = env.reset();
+  assert.deepEqual(plain(r0), { obs: { a: [1] }, infos: { a: { k: 0 } } });
+  const r1 = env.step({ a: 0 });
+  assert.deepEqual(plain(r1.obs), { a: [2], b: [10] });
+  // b's first observation comes with its reward 3.
+  assert.deepEqual(r1.rewards, { a: 1, b: 3 });
+  assert.deepEqual(r1.infos, { a: { k: 1 }, b: { k: 2 } });
+  const r2 = env.step({ a: 1, b: 1 });
+  assert.deepEqual(r2.terminateds, { a: true, __all__: false });
+  assert.deepEqual(r2.rewards, { a: 2, b: 0 });
+  const r3 = env.step({ b: 0 });
+  // Nobody is asked to act; a, which ended, is still paid.
+  assert.deepEqual(plain(r3.obs), {});
+  assert.deepEqual(r3.rewards, { a: 4, b: 1 });
+  assert.throws(() => env.step({ b: 0 }), /Agent "b" is not asked to act/);
+  const r4 = env.step({});
+  assert.deepEqual(inner.got.at(-1), {});
+  assert.deepEqual(plain(r4.obs), { c: [5] });
+  assert.deepEqual(r4.rewards, { b: 2, c: 7 });
+  // Every agent took a new slot: the group grew from 1 to 2 to 4 per env; the face followed.
+  assert.equal(env.env.layoutVersion, 2);
+  assert.equal(env.env.groups[0]!.slotsPerEnv, 4);
+  const r5 = env.step({ c: 1 });
+  assert.deepEqual(r5.terminateds, { b: true, c: true, __all__: true });
+  assert.deepEqual(r5.rewards, { a: 8, b: 0, c: 0 });
+  assert.deepEqual(plain(r5.obs), { b: [12], c: [6] });
+  assert.deepEqual(r5.infos, { c: { k: "end" } });
 });

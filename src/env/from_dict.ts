@@ -382,8 +382,7 @@ export class DictBatchedEnv extends SlotEnv {
     if (Object.hasOwn(r.obs, id)) this.#writeObs(i, id, s, r.obs[id], true);
     else for (let k = o; k < o + size; k++) g.finalObs[k] = g.obs[k]!;
     this.flags[s] = (this.flags[s]! & ~(ALIVE | ACTIVE)) | flag;
-    this.#finalInfos[s] = (r.infos as Record<string, Info | undefined> | undefined)?.[id] ??
-      this.#infos[s];
+    this.#finalInfos[s] = (r.infos as Record<string, Info | undefined> | undefined)?.[id];
     this.#infos[s] = undefined;
     this.#ended[i]!.add(id);
   }

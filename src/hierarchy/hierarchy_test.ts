@@ -266,3 +266,103 @@ Deno.test("property: random valid and invalid action streams; invalid ones chang
     { numRuns: 40 },
   );
 });
+
+/**
+ * A scripted episode in both timelines: every low-level action is "stay", the low level gets 1
+ * per base step, the high level 10 per base step (custom reward functions), horizon 3.
+ * Returns, per step call: who acted, envStepped, and the rewards delivered.
+ */
+function scriptedTimeline(timeline: "alternating" | "overlapping", calls: number) {
+  const env = new Hierarchy(
+    new TsWindyMaze(1, 0),
+    [
+      { name: "high", agentId: "high_level_agent", actionSpace: new Discrete(4), reward: () => 10 },
+      { name: "low", agentId: "low_level_{n}", horizon: 3, reward: () => 1 },
+    ],
+    { timeline },
+  );
+  env.reset(1);
+  const log: { acted: string; stepped: number; rew: [number, number]; flags: number[] }[] = [];
+  for (let k = 0; k < calls; k++) {
+    const l = env.activeLevel(0);
+    const acted = env.agentId(l);
+    env.groups[l]!.act[0] = l === 0 ? EAST : 0;
+    env.step();
+    log.push({
+      acted,
+      stepped: env.envStepped[0]!,
+      rew: [env.rew[0]!, env.rew[1]!],
+      flags: Array.from(env.flags),
+    });
+  }
+  return log;
+}
+
+Deno.test("timelines: who acts, which calls are env steps, and where rewards go, in both modes", () => {
+  for (const timeline of ["alternating", "overlapping"] as const) {
+    const log = scriptedTimeline(timeline, 9);
+    // Agent ids and order are the same in both timelines.
+    assert.deepEqual(log.map((x) => x.acted), [
+      "high_level_agent",
+      "low_level_1",
+      "low_level_1",
+      "low_level_1",
+      "high_level_agent",
+      "low_level_2",
+      "low_level_2",
+      "low_level_2",
+      "high_level_agent",
+    ]);
+    // A decision is an env step of its own only in the alternating timeline.
+    const d = timeline === "alternating" ? 1 : 0;
+    assert.deepEqual(log.map((x) => x.stepped), [d, 1, 1, 1, d, 1, 1, 1, d], timeline);
+    // Reward routing: the low agent gets its own per step; the high agent gets 10 per base step
+    // of its goal when it acts again, with the low agent's end.
+    assert.deepEqual(log.map((x) => x.rew), [
+      [0, 0],
+      [0, 1],
+      [0, 1],
+      [30, 1],
+      [0, 0],
+      [0, 1],
+      [0, 1],
+      [30, 1],
+      [0, 0],
+    ]);
+    assert.deepEqual(log[3]!.flags, [ACTIVE | ALIVE, TERMINATED]);
+    assert.deepEqual(log[4]!.flags, [ALIVE, SPAWNED | ACTIVE | ALIVE]);
+  }
+});
+
+Deno.test("timelines: episode length and env steps count decisions only when alternating", () => {
+  const counts = (timeline: "alternating" | "overlapping", levels: 2 | 3) => {
+    const env = levels === 2
+      ? new Hierarchy(new TsWindyMaze(1, 0), windyMazeLevels(3), { timeline })
+      : new Hierarchy(new TsWindyMaze(1, 0), threeLevelWindyMazeLevels(2, 2), { timeline });
+    env.reset(1);
+    let calls = 0, stepped = 0, decisions = 0;
+    while (env.envDone[0] === 0) {
+      const l = env.activeLevel(0);
+      if (l < levels - 1) decisions++;
+      env.groups[l]!.act[0] = l === levels - 1 ? 0 : EAST; // stay: truncated after 200
+      env.step();
+      calls++;
+      stepped += env.envStepped[0]!;
+    }
+    assert.equal(env.envTruncated[0], 1);
+    return { calls, stepped, decisions };
+  };
+  // Two levels, horizon 3: 200 base steps need 67 decisions.
+  assert.deepEqual(counts("alternating", 2), { calls: 267, stepped: 267, decisions: 67 });
+  assert.deepEqual(counts("overlapping", 2), { calls: 267, stepped: 200, decisions: 67 });
+  // Three levels, 2 goals per mid agent, 2 steps per low agent: 100 low agents, 50 mid agents.
+  assert.deepEqual(counts("alternating", 3), { calls: 350, stepped: 350, decisions: 150 });
+  assert.deepEqual(counts("overlapping", 3), { calls: 350, stepped: 200, decisions: 150 });
+  assert.throws(
+    () =>
+      new Hierarchy(new TsWindyMaze(1, 0), windyMazeLevels(), {
+        timeline: "sideways" as "alternating",
+      }),
+    /timeline must be "alternating" or "overlapping", got "sideways"/,
+  );
+});

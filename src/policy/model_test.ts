@@ -125,7 +125,7 @@ for (const backend of ["wasm", "cpu"] as const) {
     assertEquals(m.numParams, ws.reduce((a, w) => a + w.length, 0));
     // dense_1 is 64×64: columns orthogonal with norm √2.
     const W = ws[2]!;
-    for (const [j, k] of [[0, 0], [0, 1], [5, 9]]) {
+    for (const [j, k] of [[0, 0], [0, 1], [5, 9]] as const) {
       let dot = 0;
       for (let i = 0; i < 64; i++) dot += W[i * 64 + j]! * W[i * 64 + k]!;
       assertAlmostEquals(dot, j === k ? 2 : 0, 1e-4);

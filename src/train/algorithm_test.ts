@@ -29,7 +29,8 @@ import {
   TRUNCATED,
 } from "../env/batched.ts";
 import { fromDictEnv } from "../env/from_dict.ts";
-import { moveInMaze, Nim, Walkers } from "../env/_test_envs.ts";
+import { moveInMaze, Nim, ScriptedDictEnv, Walkers } from "../env/_test_envs.ts";
+import type { DoneDict } from "../env/multi_agent.ts";
 import {
   createWindyMaze,
   WINDY_MAZE_ACTION_SPACE,
@@ -416,7 +417,7 @@ Deno.test("train: same seed, same results and weights; another seed differs", as
   assert.deepEqual(a.lo, b.lo);
   // The learners really ran (a run of no-ops would be trivially reproducible).
   const stats = a.results[1]!.info as TrainResult["info"];
-  assert.ok(stats.learner[LOW]!.learner_stats.grad_gnorm > 0);
+  assert.ok(stats.learner[LOW]!.learner_stats.grad_gnorm! > 0);
   assert.ok(changed(a.lo, c.lo) && changed(a.hi, c.hi), "seed 4 gave seed 3's weights");
   assert.notDeepEqual(a.results, c.results);
 });
@@ -1117,5 +1118,88 @@ Deno.test("stop criteria: any one stops; the reward counts only over a full wind
     (e: unknown) =>
       e instanceof Error && e.message.includes("60") && e.message.includes(">= 80") &&
       !e.message.includes("95"),
+  );
+});
+
+// ---------------------------------------------------------------------------------------------
+// Schedules and sample batches
+
+Deno.test("lr schedule: applied before each fragment is sampled, from the steps sampled before it", async () => {
+  // 2 envs × 32 steps = 64 env steps per iteration; lr anneals from 1e-2 to 0 over 256 steps.
+  await withAlgo(
+    flatConfig(3).training({ lr: 1e-2, lrFinal: 0, lrAnnealTimesteps: 256 }),
+    async (algo) => {
+      const lrs: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const r = await algo.train();
+        lrs.push(r.info.learner.default_policy!.learner_stats.cur_lr!);
+      }
+      // Iteration k (from 0) samples after 64·k steps: lr = 1e-2 · (1 − 64k/256).
+      lrs.forEach((lr, k) =>
+        assert.ok(Math.abs(lr - 1e-2 * Math.max(0, 1 - (64 * k) / 256)) < 1e-12, `iter ${k}: ${lr}`)
+      );
+    },
+  );
+});
+
+Deno.test("sample(): PPO's columns on a scripted episode, by hand", async () => {
+  // One env; agent "a" acts at every step and sees [t]; it is paid t+1 after its t-th action;
+  // the episode is truncated after 3 steps (so its last row bootstraps with V([3])).
+  const script = [1, 2, 3].map((k) => ({
+    obs: { a: [k] },
+    rewards: { a: k },
+    truncateds: { __all__: k === 3 } as DoneDict,
+  }));
+  await withAlgo(
+    new PPOConfig()
+      .environment(() =>
+        fromDictEnv(() => new ScriptedDictEnv({ a: [0] }, script), 1, {
+          groups: [{
+            name: "all",
+            observationSpace: new Box(0, 99, [1]),
+            actionSpace: new Discrete(2),
+          }],
+        })
+      )
+      .envRunners({ numEnvs: 1, rolloutFragmentLength: 3 })
+      .training({ hidden: [4], gamma: 0.5, lambda: 0.5 })
+      .debugging({ seed: 31 }),
+    async (algo) => {
+      const mb = await algo.sample();
+      assert.equal(mb.env_steps, 3);
+      assert.equal(mb.agent_steps, 3);
+      const b = mb.policy_batches.default_policy!;
+      assert.equal(b.count, 3);
+      assert.deepEqual(Array.from(b.obs), [0, 1, 2]);
+      assert.deepEqual(Array.from(b.new_obs), [1, 2, 3]);
+      assert.deepEqual(Array.from(b.rewards), [1, 2, 3]);
+      assert.deepEqual(Array.from(b.truncateds), [0, 0, 1]);
+      assert.deepEqual(Array.from(b.t), [0, 1, 2]);
+      assert.deepEqual(b.agent_ids, ["a", "a", "a"]);
+      const model = algo.getModel("default_policy") as ActorCriticModel;
+      const obs = Float32Array.of(0, 1, 2, 3);
+      const logits = new Float32Array(8), v = new Float32Array(4);
+      model.forward(obs, 4, logits, v);
+      for (let i = 0; i < 3; i++) {
+        const z = [logits[2 * i]!, logits[2 * i + 1]!];
+        const lse = Math.log(Math.exp(z[0]!) + Math.exp(z[1]!));
+        assert.ok(Math.abs(b.action_logp![i]! - (z[b.actions[i]!]! - lse)) < 1e-5, `logp ${i}`);
+        assert.ok(Math.abs(b.vf_preds![i]! - v[i]!) < 1e-6, `vf_preds ${i}`);
+      }
+      // GAE by hand with γ = λ = 0.5, V([3]) bootstrapping the truncation.
+      const d = [0, 1, 2].map((i) => b.rewards[i]! + 0.5 * v[i + 1]! - v[i]!);
+      const a2 = d[2]!, a1 = d[1]! + 0.25 * a2, a0 = d[0]! + 0.25 * a1;
+      [a0, a1, a2].forEach((a, i) => {
+        assert.ok(
+          Math.abs(b.advantages![i]! - a) < 1e-5,
+          `advantage ${i}: ${b.advantages![i]} vs ${a}`,
+        );
+        assert.ok(Math.abs(b.value_targets![i]! - (a + v[i]!)) < 1e-5, `value target ${i}`);
+      });
+      // sample() does not learn: the weights are the ones that acted.
+      const w = algo.getWeights("default_policy");
+      await algo.sample();
+      assert.deepEqual(algo.getWeights("default_policy"), w);
+    },
   );
 });

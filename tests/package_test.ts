@@ -1,0 +1,115 @@
+/**
+ * The package's shape, checked the way a user meets it: the entry points and what they load,
+ * no import cycles between the project's modules, examples and benches written against the
+ * public entry points only.
+ */
+
+import assert from "node:assert/strict";
+
+interface GraphModule {
+  specifier: string;
+  dependencies?: {
+    specifier: string;
+    code?: { specifier: string };
+    type?: { specifier: string };
+    isDynamic?: boolean;
+  }[];
+}
+
+const ROOT = new URL("../", import.meta.url);
+
+/** The module graph of `entry` as `deno info --json` reports it. */
+async function graph(entry: string): Promise<GraphModule[]> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", entry],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.ok(out.success, new TextDecoder().decode(out.stderr));
+  return JSON.parse(new TextDecoder().decode(out.stdout)).modules;
+}
+
+/** Local modules and their local imports (code, type-only and dynamic alike). */
+function localEdges(modules: GraphModule[]): Map<string, string[]> {
+  const edges = new Map<string, string[]>();
+  for (const m of modules) {
+    if (!m.specifier.startsWith(ROOT.href)) continue;
+    const to = new Set<string>();
+    for (const d of m.dependencies ?? []) {
+      for (const t of [d.code?.specifier, d.type?.specifier]) {
+        if (t?.startsWith(ROOT.href)) to.add(t);
+      }
+    }
+    edges.set(m.specifier, [...to]);
+  }
+  return edges;
+}
+
+/** One import cycle as a list of paths, or undefined. */
+function findCycle(edges: Map<string, string[]>): string[] | undefined {
+  const state = new Map<string, 1 | 2>();
+  const stack: string[] = [];
+  const visit = (n: string): string[] | undefined => {
+    state.set(n, 1);
+    stack.push(n);
+    for (const m of edges.get(n) ?? []) {
+      if (state.get(m) === 1) return [...stack.slice(stack.indexOf(m)), m];
+      if (state.get(m) === undefined) {
+        const c = visit(m);
+        if (c) return c;
+      }
+    }
+    stack.pop();
+    state.set(n, 2);
+    return undefined;
+  };
+  for (const n of edges.keys()) {
+    if (state.get(n) === undefined) {
+      const c = visit(n);
+      if (c) return c;
+    }
+  }
+  return undefined;
+}
+
+Deno.test("no import cycles between the project's modules", async () => {
+  for (const entry of ["mod.ts", "envs.ts", "src/runtime/files.ts", "examples/hierarchical.ts"]) {
+    const cycle = findCycle(localEdges(await graph(entry)));
+    const names = cycle?.map((s) => s.slice(ROOT.href.length)).join(" -> ");
+    assert.equal(cycle, undefined, `import cycle from ${entry}: ${names}`);
+  }
+  // The check itself finds a cycle when there is one.
+  assert.deepEqual(findCycle(new Map([["a", ["b"]], ["b", ["c"]], ["c", ["a"]]])), [
+    "a",
+    "b",
+    "c",
+    "a",
+  ]);
+  assert.equal(findCycle(new Map([["a", ["b"]], ["b", []]])), undefined);
+});
+
+Deno.test("@coop/rl/envs loads no TensorFlow.js; @coop/rl does", async () => {
+  const npm = (ms: GraphModule[]) => ms.map((m) => m.specifier).filter((s) => s.startsWith("npm:"));
+  const envs = await graph("envs.ts");
+  assert.deepEqual(npm(envs).filter((s) => s.includes("tensorflow")), []);
+  assert.ok(npm(await graph("mod.ts")).some((s) => s.includes("@tensorflow/tfjs-core")));
+  // The envs entry point works as a user imports it.
+  const m = await import("@coop/rl/envs");
+  const env = m.createHierarchicalWindyMaze(2, { seed: 1 });
+  env.reset();
+  assert.equal(env.agentId(0), "high_level_agent");
+});
+
+Deno.test("examples and benches import the package through its entry points only", async () => {
+  for (const dir of ["examples", "bench"]) {
+    for await (const e of Deno.readDir(new URL(`${dir}/`, ROOT))) {
+      if (!e.isFile || !e.name.endsWith(".ts")) continue;
+      const text = await Deno.readTextFile(new URL(`${dir}/${e.name}`, ROOT));
+      // Importing another example (a bench reusing an example's config) is fine.
+      const deep = [...text.matchAll(/from\s+"(\.\.\/[^"]+)"/g)].map((x) => x[1])
+        .filter((p) => !p!.startsWith("../examples/"));
+      assert.deepEqual(deep, [], `${dir}/${e.name} imports package internals`);
+    }
+  }
+});
