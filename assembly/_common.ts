@@ -1,12 +1,11 @@
 /**
- * Shared helpers of coop's AssemblyScript envs: the ABI constants, the buffer layout of the
+ * Low-level helpers of coop's AssemblyScript envs: the ABI constants, the buffer layout of the
  * batched slot face (src/env/batched.ts) and a PCG32 stream per env.
  *
- * Files in `assembly/` whose names start with `_` are helpers; `scripts/build.ts` compiles
- * every other file as an env entry. An entry calls {@link layoutBegin}, {@link layoutGroup} for
- * each slot group, {@link layoutAlloc} for its own per-env state, {@link Pcg32.alloc} and then
- * {@link layoutCommit} from its `init`, and re-exports the pointer getters defined here, so the
- * host (src/env/wasm.ts) reads every env through one generic loader.
+ * Env authors do not call these directly: the env kit (`_kit.ts`) lays out the buffers from an
+ * env's declared slot groups and runs the slot protocol, and `_abi.ts` holds the exports the
+ * host's generic loader (src/env/wasm.ts) reads. Files in `assembly/` whose names start with
+ * `_` are helpers; `scripts/build.ts` compiles every other file as an env entry.
  *
  * Memory: all buffers are carved from `__heap_base` upwards in `init` and the memory grows
  * there only, so the host's typed-array views never detach between `init` calls. No managed
@@ -31,7 +30,10 @@ export const E_NOT_INIT: i32 = 3;
 export const E_NOT_RESET: i32 = 4;
 /** `step`: an ACTIVE slot holds an invalid action (see `errorSlot`, `errorValue`). */
 export const E_BAD_ACTION: i32 = 5;
-/** `init`: the env declared more slot groups than {@link MAX_GROUPS} (a bug in the env). */
+/**
+ * `init`: the env's declared layout is unusable (no groups or more than {@link MAX_GROUPS}, a
+ * group with no slots or no action numbers) or the module bound no env (a bug in the env).
+ */
 export const E_LAYOUT: i32 = 6;
 
 /** Slot flag: the slot's agent acts at the next step. */
@@ -92,6 +94,26 @@ export class Layout {
   static numEnvs(): i32 {
     return envCount;
   }
+  /** Number of slot groups declared since the last {@link layoutBegin}. */
+  @inline
+  static numGroups(): i32 {
+    return groupCount;
+  }
+  /** Total number of slots over all groups. */
+  @inline
+  static numSlots(): i32 {
+    return slotCount;
+  }
+  /** Global slot of the first invalid action of the last failed `step` (-1 when none). */
+  @inline
+  static errorSlot(): i32 {
+    return errSlot;
+  }
+  /** The invalid value of the last failed `step`. */
+  @inline
+  static errorValue(): f64 {
+    return errValue;
+  }
   /** Whether {@link layoutCommit} succeeded. */
   @inline
   static ready(): bool {
@@ -126,6 +148,26 @@ export class Layout {
   @inline
   static stepMask(): usize {
     return stepMask;
+  }
+  /** Slots per env of group `g`. */
+  @inline
+  static slots(g: i32): i32 {
+    return Layout.field(g, G_SLOTS);
+  }
+  /** Observation row width (f32s) of group `g`. */
+  @inline
+  static obsSize(g: i32): i32 {
+    return Layout.field(g, G_OBS_SIZE);
+  }
+  /** Action row width (f32s) of group `g`. */
+  @inline
+  static actSize(g: i32): i32 {
+    return Layout.field(g, G_ACT_SIZE);
+  }
+  /** Global index of group `g`'s first slot (0 for group 0). */
+  @inline
+  static slotOffset(g: i32): i32 {
+    return g == 0 ? 0 : Layout.field(g, G_SLOT_OFFSET);
   }
   /** `f32` observation rows of group `g`. */
   @inline
@@ -235,106 +277,6 @@ export function setActionError(slot: i32, value: f64): i32 {
 export function clearError(): void {
   errSlot = -1;
   errValue = 0;
-}
-
-// ---- Pointer getters, re-exported by every entry (the host's generic loader reads them). ----
-
-/** ABI version; the host calls it first, right after instantiating, and refuses a mismatch. */
-export function abiVersion(): i32 {
-  return ABI_VERSION;
-}
-
-/** Number of slot groups; the host calls it after `init` to build its views. */
-export function numGroups(): i32 {
-  return groupCount;
-}
-
-/** Slots per env of group `g`; read by the host after `init`. */
-export function groupSlotsPerEnv(g: i32): i32 {
-  return g >= 0 && g < groupCount ? Layout.field(g, G_SLOTS) : 0;
-}
-
-/** Observation row width (flat size, f32s) of group `g`; read by the host after `init`. */
-export function groupObsSize(g: i32): i32 {
-  return g >= 0 && g < groupCount ? Layout.field(g, G_OBS_SIZE) : 0;
-}
-
-/** Action row width (packed size, f32s) of group `g`; read by the host after `init`. */
-export function groupActSize(g: i32): i32 {
-  return g >= 0 && g < groupCount ? Layout.field(g, G_ACT_SIZE) : 0;
-}
-
-/** Global index of group `g`'s first slot; read by the host after `init`. */
-export function groupSlotOffset(g: i32): i32 {
-  return g >= 0 && g < groupCount ? Layout.field(g, G_SLOT_OFFSET) : 0;
-}
-
-/** Address of group `g`'s `f32` observation rows; the host views it after `init`. */
-export function groupObsPtr(g: i32): usize {
-  return g >= 0 && g < groupCount ? Layout.obs(g) : 0;
-}
-
-/** Address of group `g`'s `f32` final-observation rows; the host views it after `init`. */
-export function groupFinalObsPtr(g: i32): usize {
-  return g >= 0 && g < groupCount ? Layout.finalObs(g) : 0;
-}
-
-/** Address of group `g`'s `f32` action rows (written by the host before each `step`). */
-export function groupActPtr(g: i32): usize {
-  return g >= 0 && g < groupCount ? Layout.act(g) : 0;
-}
-
-/** Number of envs of the last successful `init` (0 before); read by the host after `init`. */
-export function numEnvs(): i32 {
-  return layoutOk ? envCount : 0;
-}
-
-/** Total number of slots over all groups; read by the host after `init`. */
-export function numSlots(): i32 {
-  return layoutOk ? slotCount : 0;
-}
-
-/** Address of the `f32[S]` rewards; the host views it after `init`. */
-export function rewPtr(): usize {
-  return rew;
-}
-
-/** Address of the `u8[S]` slot flags; the host views it after `init`. */
-export function flagsPtr(): usize {
-  return flags;
-}
-
-/** Address of the `u8[N]` episode-ended flags; the host views it after `init`. */
-export function envDonePtr(): usize {
-  return envDone;
-}
-
-/** Address of the `u8[N]` episode-truncated flags; the host views it after `init`. */
-export function envTruncatedPtr(): usize {
-  return envTruncated;
-}
-
-/** Address of the `u8[N]` step mask (1 after `init`, written by the host); viewed after `init`. */
-export function stepMaskPtr(): usize {
-  return stepMask;
-}
-
-/**
- * Address of the `i32[S]` agent sequence numbers (the `n` of an id like `low_level_{n}`); the
- * host views it after `init` and reads it in `agentId(slot)`.
- */
-export function agentSeqPtr(): usize {
-  return agentSeq;
-}
-
-/** Global slot of the first invalid action of the last failed `step` (-1 when none). */
-export function errorSlot(): i32 {
-  return errSlot;
-}
-
-/** The invalid value itself (NaN included) of the last failed `step`. */
-export function errorValue(): f64 {
-  return errValue;
 }
 
 // ---- PCG32, one stream per env, reference-exact (pcg32_srandom_r / pcg32_random_r). ----

@@ -1,99 +1,64 @@
 /**
- * The windy maze (RLlib's `WindyMazeEnv`), `N` instances batched in linear memory.
+ * The windy maze (RLlib's `WindyMazeEnv`) on the env kit (`_kit.ts`): `N` instances batched in
+ * linear memory. This file holds the rules and the facts only; the kit runs the slot protocol.
  *
- * Map (8 rows x 9 columns, `#` wall), start S = (1, 1), finish F = (6, 1):
- * ```
- * #########
- * #S      #
- * ####### #
- *       # #
- *       # #
- * ####### #
- * #F      #
- * #########
- * ```
  * One slot group `agent` with one slot per env (slot `i` is env `i`).
  * - Observation row (6 f32): `[row, col, wind one-hot x4]`, the flat encoding of
  *   `Tuple(Box(0, 100, [2]), Discrete(4))`; wind 0 north (row-1), 1 east (col+1), 2 south
  *   (row+1), 3 west (col-1).
  * - Action row (1 f32): 0 stay, 1 move one cell in the wind's direction (into a wall or off the
  *   map: no move). Any other value (NaN included) makes `step` fail with E_BAD_ACTION and change
- *   nothing.
+ *   nothing (the kit's Discrete(2) check).
  * - Step: apply the action, count the step, draw a new wind `nextInt(4)` from the env's PCG32;
  *   at F: reward 100 and terminated; else truncated when the count reached 200.
  * - Reset: position S, wind `nextInt(4)`, count 0.
- * - Auto-reset: an ended env gets TERMINATED or TRUNCATED, its reward, its last observation in
- *   finalObs, envDone (and envTruncated), then it resets at once: obs holds the new episode's
- *   first observation and the slot is SPAWNED|ACTIVE|ALIVE. A step with stepMask[i] = 0 leaves
- *   env i as it is (flags ACTIVE|ALIVE, reward 0, action not read).
  *
- * State is struct-of-arrays: cell index (row * 9 + col), wind and step count as i32 arrays, and
- * the PCG32 streams; lookup tables give the next cell per (cell, wind) and the obs words.
+ * State is struct-of-arrays: cell index (row * COLS + col), wind and step count as i32 arrays;
+ * lookup tables give the next cell per (cell, wind) and the obs words.
+ *
+ * Facts: the exported constants below are the single source of the maze's facts; the build
+ * writes them into src/envs/_generated/windy_maze_wasm.ts and src/envs/windy_maze.ts reads them
+ * from there.
  */
 
-import {
-  ACTIVE,
-  ALIVE,
-  clearError,
-  E_LAYOUT,
-  E_NOT_INIT,
-  E_NOT_RESET,
-  E_OK,
-  Layout,
-  layoutAlloc,
-  layoutBegin,
-  layoutCommit,
-  layoutGroup,
-  Pcg32,
-  setActionError,
-  SPAWNED,
-  TERMINATED,
-  TRUNCATED,
-} from "./_common";
+import { Kit, KitEnv, Pcg32, RUNNING, TERMINATED, TRUNCATED } from "./_kit";
 
-export {
-  abiVersion,
-  agentSeqPtr,
-  envDonePtr,
-  envTruncatedPtr,
-  errorSlot,
-  errorValue,
-  flagsPtr,
-  groupActPtr,
-  groupActSize,
-  groupFinalObsPtr,
-  groupObsPtr,
-  groupObsSize,
-  groupSlotOffset,
-  groupSlotsPerEnv,
-  numEnvs,
-  numGroups,
-  numSlots,
-  rewPtr,
-  stepMaskPtr,
-} from "./_common";
+export * from "./_abi";
 
-const ROWS: i32 = 8;
-const COLS: i32 = 9;
+/** The map, one line per row: `#` wall, `S` start, `F` finish, space free. */
+export const MAP: string = `#########
+#S      #
+####### #
+      # #
+      # #
+####### #
+#F      #
+#########`;
+/** Number of map rows. */
+export const ROWS: i32 = 8;
+/** Number of map columns. */
+export const COLS: i32 = 9;
+/** Row of the start cell S. */
+export const START_ROW: i32 = 1;
+/** Column of the start cell S. */
+export const START_COL: i32 = 1;
+/** Row of the finish cell F. */
+export const FINISH_ROW: i32 = 6;
+/** Column of the finish cell F. */
+export const FINISH_COL: i32 = 1;
+/** Episodes are truncated after this many steps. */
+export const MAX_STEPS: i32 = 200;
+/** Reward for reaching the finish. */
+export const GOAL_REWARD: f32 = 100;
+/** Observation row width: `[row, col, wind one-hot x4]`. */
+export const OBS_SIZE: i32 = 6;
+/** `[dRow, dCol]` of each wind direction, flattened: 0 north, 1 east, 2 south, 3 west. */
+export const WIND_DELTAS: StaticArray<i32> = [-1, 0, 0, 1, 1, 0, 0, -1];
+
 const CELLS: i32 = ROWS * COLS;
-const START: i32 = 1 * COLS + 1;
-const FINISH: i32 = 6 * COLS + 1;
-const MAX_STEPS: i32 = 200;
-const GOAL_REWARD: f32 = 100;
-const OBS_SIZE: i32 = 6;
+const START: i32 = START_ROW * COLS + START_COL;
+const FINISH: i32 = FINISH_ROW * COLS + FINISH_COL;
 
-// 1 = wall, row-major.
-// deno-fmt-ignore
-const WALLS: usize = memory.data<u8>([
-  1, 1, 1, 1, 1, 1, 1, 1, 1,
-  1, 0, 0, 0, 0, 0, 0, 0, 1,
-  1, 1, 1, 1, 1, 1, 1, 0, 1,
-  0, 0, 0, 0, 0, 0, 1, 0, 1,
-  0, 0, 0, 0, 0, 0, 1, 0, 1,
-  1, 1, 1, 1, 1, 1, 1, 0, 1,
-  1, 0, 0, 0, 0, 0, 0, 0, 1,
-  1, 1, 1, 1, 1, 1, 1, 1, 1,
-]);
 // next[cell * 4 + wind]: the cell after moving with the wind (u8).
 const NEXT: usize = memory.data(CELLS * 4, 16);
 // pos[cell]: the two f32 words (row, col) of the observation, as one u64.
@@ -102,10 +67,13 @@ const POS: usize = memory.data(CELLS * 8, 16);
 const ONE_HOT: usize = memory.data(4 * 16, 16);
 
 let tablesBuilt: bool = false;
-let wasReset: bool = false;
 let cells: usize = 0;
 let winds: usize = 0;
 let counts: usize = 0;
+
+function isWall(r: i32, k: i32): bool {
+  return MAP.charCodeAt(r * (COLS + 1) + k) == 35; // '#', rows end with '\n'
+}
 
 function buildTables(): void {
   for (let c: i32 = 0; c < CELLS; c++) {
@@ -114,13 +82,10 @@ function buildTables(): void {
     store<f32>(POS + (<usize> c << 3), <f32> r);
     store<f32>(POS + (<usize> c << 3), <f32> k, 4);
     for (let w: i32 = 0; w < 4; w++) {
-      const nr = w == 0 ? r - 1 : w == 2 ? r + 1 : r;
-      const nk = w == 1 ? k + 1 : w == 3 ? k - 1 : k;
+      const nr = r + unchecked(WIND_DELTAS[2 * w]);
+      const nk = k + unchecked(WIND_DELTAS[2 * w + 1]);
       let to = c;
-      if (nr >= 0 && nr < ROWS && nk >= 0 && nk < COLS) {
-        const n = nr * COLS + nk;
-        if (load<u8>(WALLS + <usize> n) == 0) to = n;
-      }
+      if (nr >= 0 && nr < ROWS && nk >= 0 && nk < COLS && !isWall(nr, nk)) to = nr * COLS + nk;
       store<u8>(NEXT + <usize> (c * 4 + w), <u8> to);
     }
   }
@@ -132,150 +97,63 @@ function buildTables(): void {
   tablesBuilt = true;
 }
 
-class Obs {
-  /** Writes the observation row of (cell, wind) at `p`. */
+/** The maze's hooks (see `_kit.ts`); never instantiated. */
+// deno-lint-ignore no-unused-vars -- bound by `Kit.bind<WindyMaze>()` (a type argument)
+class WindyMaze extends KitEnv<WindyMaze> {
+  /** Observation row width of the one group. */
+  obsSize(_g: i32): i32 {
+    return OBS_SIZE;
+  }
+  /** Actions are Discrete(2): 0 stay, 1 move with the wind. */
+  actions(_g: i32): i32 {
+    return 2;
+  }
+  /** One agent per env, acting at every step for the whole episode (the kit spawns it). */
+  fixedAgents(): bool {
+    return true;
+  }
+  /** Per-env state: cell, wind, step count (i32 each); builds the lookup tables once. */
+  layout(n: i32): void {
+    cells = Kit.alloc(<u64> n << 2);
+    winds = Kit.alloc(<u64> n << 2);
+    counts = Kit.alloc(<u64> n << 2);
+    if (!tablesBuilt) buildTables();
+  }
+  /** Position S, a fresh wind, count 0. */
   @inline
-  static write(p: usize, cell: i32, wind: i32): void {
-    const oh = ONE_HOT + (<usize> wind << 4);
-    store<u64>(p, load<u64>(POS + (<usize> cell << 3)));
+  reset(i: i32): void {
+    const o4 = <usize> i << 2;
+    store<i32>(winds + o4, <i32> Pcg32.nextInt(this.rng(i), 4));
+    store<i32>(cells + o4, START);
+    store<i32>(counts + o4, 0);
+  }
+  /** Moves with the wind (action 1), counts the step, draws the next wind. */
+  @inline
+  step(i: i32): u8 {
+    const o4 = <usize> i << 2;
+    // Branch-free: random actions would make a branch mispredict half the time.
+    const here = load<i32>(cells + o4);
+    const there = <i32> load<u8>(NEXT + <usize> ((here << 2) | load<i32>(winds + o4)));
+    const cell = select(there, here, this.action(0, i, 0) != 0);
+    const count = load<i32>(counts + o4) + 1;
+    store<i32>(cells + o4, cell);
+    store<i32>(counts + o4, count);
+    store<i32>(winds + o4, <i32> Pcg32.nextInt(this.rng(i), 4));
+    if (cell == FINISH) {
+      this.reward(0, i, 0, GOAL_REWARD);
+      return TERMINATED;
+    }
+    return count >= MAX_STEPS ? TRUNCATED : RUNNING;
+  }
+  /** `[row, col, wind one-hot]` from the lookup tables. */
+  @inline
+  writeObs(i: i32, _g: i32, _j: i32, p: usize): void {
+    const o4 = <usize> i << 2;
+    const oh = ONE_HOT + (<usize> load<i32>(winds + o4) << 4);
+    store<u64>(p, load<u64>(POS + (<usize> load<i32>(cells + o4) << 3)));
     store<u64>(p, load<u64>(oh), 8);
     store<u64>(p, load<u64>(oh, 8), 16);
   }
 }
 
-/**
- * Allocates and seeds `numEnvs` mazes: the host loader calls it once, right after checking
- * `abiVersion`, then builds its views from the pointer getters. Env `i`'s stream is seeded as
- * `pcg32_srandom(seed, i)` with `seed = seedHi * 2^32 + seedLo`. The envs need a `reset` before
- * the first `step`. Memory grows here only.
- * @returns E_OK, E_BAD_NUM_ENVS or E_OUT_OF_MEMORY
- */
-export function init(numEnvs: i32, seedLo: u32, seedHi: u32): i32 {
-  wasReset = false;
-  let rc = layoutBegin(numEnvs);
-  if (rc != E_OK) return rc;
-  if (layoutGroup(1, OBS_SIZE, 1) < 0) return E_LAYOUT;
-  const n = <u64> numEnvs;
-  cells = layoutAlloc(n << 2);
-  winds = layoutAlloc(n << 2);
-  counts = layoutAlloc(n << 2);
-  Pcg32.alloc(numEnvs);
-  rc = layoutCommit();
-  if (rc != E_OK) return rc;
-  if (!tablesBuilt) buildTables();
-  const seed = (<u64> seedHi << 32) | <u64> seedLo;
-  for (let i: i32 = 0; i < numEnvs; i++) Pcg32.seed(Pcg32.at(i), seed, <u64> i);
-  return E_OK;
-}
-
-/**
- * Resets every env (position S, wind drawn, count 0) and flags every slot
- * SPAWNED|ACTIVE|ALIVE, clearing rewards and episode flags; the host's `reset(seed?)` calls it.
- * With `reseed = 1` env `i` is first reseeded as `pcg32_srandom(seed, i)`, `seed = seedHi *
- * 2^32 + seedLo`; with `reseed = 0` each stream continues. Does nothing before `init`.
- */
-export function reset(seedLo: u32, seedHi: u32, reseed: i32): void {
-  if (!Layout.ready()) return;
-  const n = Layout.numEnvs();
-  const seed = (<u64> seedHi << 32) | <u64> seedLo;
-  const obs = Layout.obs(0);
-  const rew = Layout.rew();
-  const flags = Layout.flags();
-  const done = Layout.envDone();
-  const trunc = Layout.envTruncated();
-  clearError();
-  for (let i: i32 = 0; i < n; i++) {
-    const p = Pcg32.at(i);
-    if (reseed != 0) Pcg32.seed(p, seed, <u64> i);
-    const wind = <i32> Pcg32.nextInt(p, 4);
-    const o4 = <usize> i << 2;
-    store<i32>(cells + o4, START);
-    store<i32>(winds + o4, wind);
-    store<i32>(counts + o4, 0);
-    Obs.write(obs + <usize> i * 24, START, wind);
-    store<f32>(rew + o4, 0);
-    store<u8>(flags + <usize> i, SPAWNED | ACTIVE | ALIVE);
-    store<u8>(done + <usize> i, 0);
-    store<u8>(trunc + <usize> i, 0);
-  }
-  wasReset = true;
-}
-
-/**
- * Advances every env whose stepMask entry is 1 by one step, reading its action row; the host's
- * `step()` calls it once per batch step after writing the actions. All actions of stepped envs
- * are validated first: on an invalid one (not 0 or 1, NaN included) nothing changes and the
- * first bad slot and value are left in `errorSlot`/`errorValue`.
- * @returns E_OK, E_NOT_INIT, E_NOT_RESET or E_BAD_ACTION
- */
-export function step(): i32 {
-  if (!Layout.ready()) return E_NOT_INIT;
-  if (!wasReset) return E_NOT_RESET;
-  clearError();
-  const n = Layout.numEnvs();
-  const act = Layout.act(0);
-  const mask = Layout.stepMask();
-
-  // Validate first (branch-free), then find the first bad action only when there is one.
-  let bad: i32 = 0;
-  for (let i: i32 = 0; i < n; i++) {
-    const a = load<f32>(act + (<usize> i << 2));
-    const m = <i32> load<u8>(mask + <usize> i);
-    bad |= m & <i32> !(<i32> (a == 0) | <i32> (a == 1));
-  }
-  if (bad != 0) {
-    for (let i: i32 = 0; i < n; i++) {
-      const a = load<f32>(act + (<usize> i << 2));
-      if (load<u8>(mask + <usize> i) != 0 && !(a == 0 || a == 1)) {
-        return setActionError(i, <f64> a);
-      }
-    }
-  }
-
-  const obs = Layout.obs(0);
-  const finalObs = Layout.finalObs(0);
-  const rew = Layout.rew();
-  const flags = Layout.flags();
-  const done = Layout.envDone();
-  const trunc = Layout.envTruncated();
-  for (let i: i32 = 0; i < n; i++) {
-    const o4 = <usize> i << 2;
-    const ui = <usize> i;
-    if (load<u8>(mask + ui) == 0) {
-      store<f32>(rew + o4, 0);
-      store<u8>(flags + ui, ACTIVE | ALIVE);
-      store<u8>(done + ui, 0);
-      store<u8>(trunc + ui, 0);
-      continue;
-    }
-    let cell = load<i32>(cells + o4);
-    if (load<f32>(act + o4) != 0) {
-      cell = <i32> load<u8>(NEXT + <usize> ((cell << 2) | load<i32>(winds + o4)));
-    }
-    const count = load<i32>(counts + o4) + 1;
-    const p = Pcg32.at(i);
-    let wind = <i32> Pcg32.nextInt(p, 4);
-    const o24 = ui * 24;
-    if (cell == FINISH || count >= MAX_STEPS) {
-      const atF = cell == FINISH;
-      Obs.write(finalObs + o24, cell, wind);
-      store<f32>(rew + o4, atF ? GOAL_REWARD : 0);
-      store<u8>(flags + ui, (atF ? TERMINATED : TRUNCATED) | SPAWNED | ACTIVE | ALIVE);
-      store<u8>(done + ui, 1);
-      store<u8>(trunc + ui, atF ? 0 : 1);
-      cell = START;
-      wind = <i32> Pcg32.nextInt(p, 4);
-      store<i32>(counts + o4, 0);
-    } else {
-      store<f32>(rew + o4, 0);
-      store<u8>(flags + ui, ACTIVE | ALIVE);
-      store<u8>(done + ui, 0);
-      store<u8>(trunc + ui, 0);
-      store<i32>(counts + o4, count);
-    }
-    store<i32>(cells + o4, cell);
-    store<i32>(winds + o4, wind);
-    Obs.write(obs + o24, cell, wind);
-  }
-  return E_OK;
-}
+Kit.bind<WindyMaze>();

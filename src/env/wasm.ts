@@ -1,7 +1,8 @@
 /**
  * The generic loader of coop's AssemblyScript envs: one {@linkcode WasmBatchedEnv} class
  * implements {@linkcode BatchedEnv} over any module that speaks the numbers-only ABI of
- * `assembly/_common.ts` (version {@linkcode WASM_ABI_VERSION}).
+ * `assembly/_abi.ts` (version {@linkcode WASM_ABI_VERSION}); envs built on the env kit
+ * (`assembly/_kit.ts`, see docs/adding_an_env.md) export it with one line.
  *
  * The module is instantiated with no imports, `init(numEnvs, seedLo, seedHi)` allocates every
  * buffer once, and the env's typed arrays are zero-copy views into the module's memory built
@@ -14,7 +15,8 @@
  */
 
 import type { BatchedEnv, SlotGroup } from "./batched.ts";
-import type { Space } from "../spaces.ts";
+import { packedValid } from "./_rows.ts";
+import { formatValue, type Space } from "../spaces.ts";
 
 /** The ABI version this loader speaks; a module reporting another is refused. */
 export const WASM_ABI_VERSION = 1;
@@ -29,9 +31,12 @@ export const E_OUT_OF_MEMORY = 2;
 export const E_NOT_INIT = 3;
 /** ABI error code: `step` before the first `reset`. */
 export const E_NOT_RESET = 4;
-/** ABI error code: an ACTIVE slot holds an invalid action (`errorSlot`, `errorValue`). */
+/**
+ * ABI error code: an ACTIVE slot holds an invalid action (`errorSlot`, `errorValue`): outside
+ * the env's bounds, or a member of the action space the env does not allow in its state.
+ */
 export const E_BAD_ACTION = 5;
-/** ABI error code: the env declared too many slot groups (a bug in the env). */
+/** ABI error code: the env's declared layout is unusable, or no env is bound (a bug in the env). */
 export const E_LAYOUT = 6;
 
 /** Largest number of envs one module instance accepts. */
@@ -318,8 +323,9 @@ export class WasmBatchedEnv implements BatchedEnv {
   /**
    * Advances every env (whose stepMask entry is 1) by one step, reading the action rows of
    * ACTIVE slots. Throws a `RangeError` naming the agent, the value and the action space when
-   * an action is invalid, or an `Error` before the first {@linkcode WasmBatchedEnv.reset}; the
-   * envs are unchanged then.
+   * an action is invalid (outside the space, or a member the env does not allow in its current
+   * state, e.g. an illegal move), or an `Error` before the first
+   * {@linkcode WasmBatchedEnv.reset}; the envs are unchanged then.
    */
   step(): void {
     const rc = this.#x.step();
@@ -336,6 +342,17 @@ export class WasmBatchedEnv implements BatchedEnv {
       const value = this.#x.errorValue();
       const g = this.groups.findLastIndex((gr) => slot >= gr.slotOffset);
       const group = this.groups[g]!;
+      const space = group.actionSpace;
+      const at = (slot - group.slotOffset) * space.packedSize;
+      if (packedValid(space, group.act, at)) {
+        throw new RangeError(
+          `Illegal action for agent "${
+            this.agentId(slot)
+          }" (slot ${slot}, group "${group.name}" of WASM env "${name}"): ${
+            formatValue(space.unpack(group.act, at))
+          } is a member of ${space} but the env does not allow it in its current state`,
+        );
+      }
       throw new RangeError(
         `Invalid action for agent "${
           this.agentId(slot)

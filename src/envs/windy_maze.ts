@@ -1,7 +1,9 @@
 /**
  * The windy maze (RLlib's `WindyMazeEnv`): a batched WASM env for training
  * ({@linkcode createWindyMaze}) and a Gymnasium-style single env for users
- * ({@linkcode WindyMazeEnv}). The dynamics live in `assembly/windy_maze.ts`.
+ * ({@linkcode WindyMazeEnv}). The dynamics and the facts (map, sizes, start, finish, step limit,
+ * goal reward) live in `assembly/windy_maze.ts`; the constants below are read from the facts
+ * the build wrote into the generated module, not copied.
  *
  * Rules: an 8 x 9 map ({@linkcode WINDY_MAZE_MAP}); the agent starts at S = (1, 1) and must reach
  * F = (6, 1). It observes its `(row, col)` and the wind direction (0 north = row - 1, 1 east =
@@ -16,38 +18,28 @@
 import { Box, Discrete, Tuple } from "../spaces.ts";
 import { TERMINATED, TRUNCATED } from "../env/batched.ts";
 import { createWasmEnv, type WasmBatchedEnv, type WasmEnvDescriptor } from "../env/wasm.ts";
-import { windyMazeWasmBytes } from "./_generated/windy_maze_wasm.ts";
+import { WINDY_MAZE_FACTS, windyMazeWasmBytes } from "./_generated/windy_maze_wasm.ts";
+
+const FACTS = WINDY_MAZE_FACTS;
 
 /** The map, one string per row, `#` wall, `S` start, `F` finish. */
-export const WINDY_MAZE_MAP: readonly string[] = [
-  "#########",
-  "#S      #",
-  "####### #",
-  "      # #",
-  "      # #",
-  "####### #",
-  "#F      #",
-  "#########",
-];
+export const WINDY_MAZE_MAP: readonly string[] = FACTS.MAP.split("\n");
 /** Number of map rows. */
-export const WINDY_MAZE_ROWS = 8;
+export const WINDY_MAZE_ROWS: number = FACTS.ROWS;
 /** Number of map columns. */
-export const WINDY_MAZE_COLS = 9;
+export const WINDY_MAZE_COLS: number = FACTS.COLS;
 /** Start cell `[row, col]`. */
-export const WINDY_MAZE_START: readonly [number, number] = [1, 1];
+export const WINDY_MAZE_START: readonly [number, number] = [FACTS.START_ROW, FACTS.START_COL];
 /** Finish cell `[row, col]`. */
-export const WINDY_MAZE_FINISH: readonly [number, number] = [6, 1];
+export const WINDY_MAZE_FINISH: readonly [number, number] = [FACTS.FINISH_ROW, FACTS.FINISH_COL];
 /** Episodes are truncated after this many steps. */
-export const WINDY_MAZE_MAX_STEPS = 200;
+export const WINDY_MAZE_MAX_STEPS: number = FACTS.MAX_STEPS;
 /** Reward for reaching the finish. */
-export const WINDY_MAZE_GOAL_REWARD = 100;
+export const WINDY_MAZE_GOAL_REWARD: number = FACTS.GOAL_REWARD;
 /** `[dRow, dCol]` of each wind direction: 0 north, 1 east, 2 south, 3 west. */
-export const WINDY_MAZE_WIND_DELTAS: readonly (readonly [number, number])[] = [
-  [-1, 0],
-  [0, 1],
-  [1, 0],
-  [0, -1],
-];
+export const WINDY_MAZE_WIND_DELTAS: readonly (readonly [number, number])[] = [0, 1, 2, 3].map(
+  (w) => [FACTS.WIND_DELTAS[2 * w]!, FACTS.WIND_DELTAS[2 * w + 1]!] as const,
+);
 
 /** Observation space: `(row, col)` as Box(0, 100, [2]) and the wind as Discrete(4). */
 export const WINDY_MAZE_OBS_SPACE: Tuple = new Tuple([new Box(0, 100, [2]), new Discrete(4)]);

@@ -9,6 +9,7 @@ import {
   WINDY_MAZE_ACTION_SPACE,
   WINDY_MAZE_COLS,
   WINDY_MAZE_FINISH,
+  WINDY_MAZE_GOAL_REWARD,
   WINDY_MAZE_MAP,
   WINDY_MAZE_MAX_STEPS,
   WINDY_MAZE_OBS_SPACE,
@@ -17,6 +18,7 @@ import {
   WINDY_MAZE_WIND_DELTAS,
   WindyMazeEnv,
 } from "./windy_maze.ts";
+import { WINDY_MAZE_FACTS } from "./_generated/windy_maze_wasm.ts";
 
 const N = 0, E = 1, S = 2, W = 3;
 const STAY = 0, MOVE = 1;
@@ -551,5 +553,35 @@ describe("WindyMazeEnv (Gymnasium-style)", () => {
       }
     }
     assert.ok(episodes >= 5, `${episodes} episodes`);
+  });
+});
+
+describe("windy maze facts (one source: assembly/windy_maze.ts)", () => {
+  it("keeps the published values, read from the generated facts", () => {
+    assert.deepEqual(WINDY_MAZE_MAP, [
+      "#########",
+      "#S      #",
+      "####### #",
+      "      # #",
+      "      # #",
+      "####### #",
+      "#F      #",
+      "#########",
+    ]);
+    assert.equal(WINDY_MAZE_ROWS, 8);
+    assert.equal(WINDY_MAZE_COLS, 9);
+    assert.deepEqual(WINDY_MAZE_START, [1, 1]);
+    assert.deepEqual(WINDY_MAZE_FINISH, [6, 1]);
+    assert.equal(WINDY_MAZE_MAX_STEPS, 200);
+    assert.equal(WINDY_MAZE_GOAL_REWARD, 100);
+    assert.deepEqual(WINDY_MAZE_WIND_DELTAS, [[-1, 0], [0, 1], [1, 0], [0, -1]]);
+    assert.equal(WINDY_MAZE_FACTS.OBS_SIZE, WINDY_MAZE_OBS_SPACE.flatSize);
+  });
+
+  it("agree with each other: the map's S and F are the start and finish cells", () => {
+    assert.equal(WINDY_MAZE_MAP.length, WINDY_MAZE_ROWS);
+    for (const row of WINDY_MAZE_MAP) assert.equal(row.length, WINDY_MAZE_COLS);
+    assert.equal(WINDY_MAZE_MAP[WINDY_MAZE_START[0]]![WINDY_MAZE_START[1]], "S");
+    assert.equal(WINDY_MAZE_MAP[WINDY_MAZE_FINISH[0]]![WINDY_MAZE_FINISH[1]], "F");
   });
 });
