@@ -89,6 +89,7 @@ export {
 } from "./src/env/multi_agent.ts";
 export { DictEnv, type DictEnvOptions } from "./src/env/dict_face.ts";
 export {
+  type AgentInfo,
   deriveSeed,
   DictBatchedEnv,
   type DictGroupSpec,

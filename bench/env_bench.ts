@@ -9,15 +9,17 @@
  * @module
  */
 
-import type { BatchedEnv } from "../src/env/batched.ts";
-import { DictEnv } from "../src/env/dict_face.ts";
-import type { MultiAgentEnv } from "../src/env/multi_agent.ts";
-import { createHierarchicalWindyMaze } from "../src/envs/hierarchical_windy_maze.ts";
-import { createWindyMaze } from "../src/envs/windy_maze.ts";
-import { Pcg32 } from "../src/rng.ts";
-import { Collector } from "../src/rollout/collector.ts";
-import { RandomPolicy } from "../src/policy/policy.ts";
-import type { SpaceValue } from "../src/spaces.ts";
+import {
+  type BatchedEnv,
+  Collector,
+  createHierarchicalWindyMaze,
+  createWindyMaze,
+  DictEnv,
+  type MultiAgentEnv,
+  Pcg32,
+  RandomPolicy,
+  type SpaceValue,
+} from "@coop/rl";
 
 /** One benchmark measurement. */
 export interface EnvBenchResult {

@@ -66,7 +66,8 @@ export function deriveSeed(seed: number, index: number): number {
   return new Pcg32(seed, index).nextU32();
 }
 
-type Info = Readonly<Record<string, unknown>>;
+/** An agent's info, as the env gave it. */
+export type AgentInfo = Readonly<Record<string, unknown>>;
 
 /**
  * `N` dict envs as one batched slot env (see the module doc), with RLlib's semantics. Per env
@@ -105,8 +106,8 @@ export class DictBatchedEnv extends SlotEnv {
   /** 1 when an agent of the current episode has used the slot. */
   #used: Uint8Array;
   /** Info with each slot's current observation, and with its ended agent's final one. */
-  #infos: (Info | undefined)[];
-  #finalInfos: (Info | undefined)[];
+  #infos: (AgentInfo | undefined)[];
+  #finalInfos: (AgentInfo | undefined)[];
   /** Per env: slot of each agent of the episode, alive or ended. */
   readonly #slotOf: Map<string, number>[];
   /** Per env: agents of the episode that ended. */
@@ -156,7 +157,7 @@ export class DictBatchedEnv extends SlotEnv {
    * @param slot a global slot index
    * @returns the info, or undefined when the env gave none
    */
-  info(slot: number): Info | undefined {
+  info(slot: number): AgentInfo | undefined {
     return this.#infos[slot];
   }
 
@@ -166,7 +167,7 @@ export class DictBatchedEnv extends SlotEnv {
    * @param slot a global slot index
    * @returns the info, or undefined when the env gave none
    */
-  finalInfo(slot: number): Info | undefined {
+  finalInfo(slot: number): AgentInfo | undefined {
     return this.#finalInfos[slot];
   }
 
@@ -354,7 +355,7 @@ export class DictBatchedEnv extends SlotEnv {
           `Env ${i} emitted an observation for agent "${id}" at ${when}, but that agent ended earlier in the episode; ids are not reused within an episode`,
         );
       }
-      const info = inf[id] as Info | undefined;
+      const info = inf[id] as AgentInfo | undefined;
       if (s === undefined) {
         s = this.#freeSlot(i, this.#groupIndex(i, id));
         this.#writeObs(i, id, s, o[id], false);
@@ -382,7 +383,7 @@ export class DictBatchedEnv extends SlotEnv {
     if (Object.hasOwn(r.obs, id)) this.#writeObs(i, id, s, r.obs[id], true);
     else for (let k = o; k < o + size; k++) g.finalObs[k] = g.obs[k]!;
     this.flags[s] = (this.flags[s]! & ~(ALIVE | ACTIVE)) | flag;
-    this.#finalInfos[s] = (r.infos as Record<string, Info | undefined> | undefined)?.[id];
+    this.#finalInfos[s] = (r.infos as Record<string, AgentInfo | undefined> | undefined)?.[id];
     this.#infos[s] = undefined;
     this.#ended[i]!.add(id);
   }

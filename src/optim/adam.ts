@@ -142,7 +142,10 @@ export class Adam {
 
 /** Thrown inside {@linkcode guardUpdate}'s callback to report a non-finite value. */
 export class NonFiniteError extends Error {
-  /** @param message what was not finite, and where */
+  /**
+   * Reports a non-finite value.
+   * @param message what was not finite, and where
+   */
   constructor(message: string) {
     super(message);
     this.name = "NonFiniteError";

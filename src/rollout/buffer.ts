@@ -127,6 +127,8 @@ export class TrajectoryBuffer {
   /** Info that came with the row's new observation (set when the row closes). */
   infos: Readonly<Record<string, unknown>>[];
   readonly #cols = new Map<ExtraColumn, Float32Array>();
+  /** The float columns of `#cols`, as an array (no iterator on the carry path). */
+  #colList: Float32Array[] = [];
   #actCols: Float32Array[];
   #batch: SampleBatch | undefined;
 
@@ -161,6 +163,7 @@ export class TrajectoryBuffer {
     this.infos = new Array(capacity).fill(NO_INFO);
     for (const c of actColumns) this.#cols.set(c, new Float32Array(capacity));
     this.#actCols = actColumns.map((c) => this.#cols.get(c)!);
+    this.#colList = [...this.#cols.values()];
   }
 
   /**
@@ -174,8 +177,14 @@ export class TrajectoryBuffer {
     if (c === undefined) {
       c = new Float32Array(this.capacity);
       this.#cols.set(name, c);
+      this.#colList = [...this.#cols.values()];
     }
     return c;
+  }
+
+  /** The act-time columns' arrays, in `actColumns` order (replaced when the capacity grows). */
+  get actColumnArrays(): readonly Float32Array[] {
+    return this.#actCols;
   }
 
   /**
@@ -216,6 +225,7 @@ export class TrajectoryBuffer {
     }
     for (const [k, v] of this.#cols) this.#cols.set(k, grow(v, 1));
     this.#actCols = this.actColumns.map((c) => this.#cols.get(c)!);
+    this.#colList = [...this.#cols.values()];
     this.capacity = capacity;
     this.#batch = undefined;
   }
@@ -290,7 +300,8 @@ export class TrajectoryBuffer {
         this.agentIndex[k] = this.agentIndex[i]!;
         this.ids[k] = this.ids[i]!;
         this.infos[k] = this.infos[i]!;
-        for (const c of this.#cols.values()) c[k] = c[i]!;
+        const cols = this.#colList;
+        for (let c = 0; c < cols.length; c++) cols[c]![k] = cols[c]![i]!;
       }
       remap[i] = k;
       k++;

@@ -35,6 +35,7 @@ import {
   type ExtraColumn,
   LINKED,
   NO_INFO,
+  OPEN,
   TrajectoryBuffer,
 } from "./buffer.ts";
 
@@ -181,6 +182,8 @@ export class Collector {
   readonly #counts: Int32Array;
   // Per env.
   readonly #episodes: EpisodeRef[];
+  /** `[N]` each env's episode id (the same as `#episodes[e].episodeId`, typed). */
+  readonly #epId: Int32Array;
   #nextEpisodeId = 0;
   readonly #epRet: Float64Array;
   readonly #epLen: Int32Array;
@@ -248,6 +251,7 @@ export class Collector {
     }));
     this.agentSteps = new Float64Array(P);
     this.#episodes = Array.from({ length: N }, (_, i) => ({ episodeId: 0, envIndex: i }));
+    this.#epId = new Int32Array(N);
     this.#epRet = new Float64Array(N);
     this.#epLen = new Int32Array(N);
     this.#epAgents = new Int32Array(N);
@@ -371,7 +375,7 @@ export class Collector {
       this.env.reset(this.#opts.seed);
       this.#relayoutIfChanged();
       for (let i = 0; i < this.env.numEnvs; i++) {
-        this.#episodes[i]!.episodeId = this.#nextEpisodeId++;
+        this.#episodes[i]!.episodeId = this.#epId[i] = this.#nextEpisodeId++;
       }
       this.#spawnPass();
       this.#started = true;
@@ -468,14 +472,16 @@ export class Collector {
     const counts = this.#counts;
     let slotPolicy = this.#slotPolicy, pending = this.#pending;
     counts.fill(0);
-    const slotEnv0 = this.#slotEnv, hasInfos = this.#hasInfos;
+    const slotEnv0 = this.#slotEnv, hasInfos = this.#hasInfos, epId = this.#epId;
+    const agentIndex = this.#agentIndex, slotIds = this.#slotIds;
+    const slotGroup = this.#slotGroup, slotRow = this.#slotRow;
     // Gather: copy each acting slot's observation row into its policy's input batch.
     for (let s = 0; s < S; s++) {
       if ((flags[s]! & ACTIVE) === 0) continue;
       const p = slotPolicy[s]!;
       const route = this.#routes[p]!;
       const k = counts[p]!++;
-      const o = route.obsSize, src = groups[this.#slotGroup[s]!]!.obs, row = this.#slotRow[s]!;
+      const o = route.obsSize, src = groups[slotGroup[s]!]!.obs, row = slotRow[s]!;
       const inObs = route.inObs;
       let bad = false;
       for (let i = 0, a = row * o, b = k * o; i < o; i++) {
@@ -501,32 +507,48 @@ export class Collector {
         route.extras,
       );
       this.agentSteps[p] = this.agentSteps[p]! + n;
-      const a = route.actSize, buf = route.buffer;
+      const a = route.actSize, actOut = route.actOut, slots = route.slots;
       for (let k = 0; k < n; k++) {
-        const s = route.slots[k]!;
-        const dst = groups[this.#slotGroup[s]!]!.act, row = this.#slotRow[s]!;
-        for (let j = 0; j < a; j++) dst[row * a + j] = route.actOut[k * a + j]!;
-        if (buf !== undefined) {
-          const e = slotEnv0[s]!;
-          const r = buf.push(
-            route.inObs,
-            route.actOut,
-            route.extraOut,
-            k,
-            epLen[e]!,
-            this.#episodes[e]!.episodeId,
-            this.#agentIndex[s]!,
-            this.#slotIds[s]!,
-          );
-          const prev = pending[s]!;
-          if (prev >= 0) {
-            buf.state[prev] = LINKED;
-            buf.next[prev] = r;
-            if (hasInfos) buf.infos[prev] = env.info!(s) ?? NO_INFO;
-          }
-          pending[s] = r;
-        }
+        const s = slots[k]!;
+        const dst = groups[slotGroup[s]!]!.act, row = slotRow[s]!;
+        for (let j = 0; j < a; j++) dst[row * a + j] = actOut[k * a + j]!;
       }
+      const buf = route.buffer;
+      if (buf === undefined) continue;
+      // Record one row per acting agent (the buffer's columns, hoisted), linking its last row.
+      let r = buf.size;
+      if (r + n > buf.capacity) {
+        throw new RangeError(`Trajectory buffer is full at ${buf.capacity} rows`);
+      }
+      const o = route.obsSize, inObs = route.inObs, extraOut = route.extraOut;
+      const bObs = buf.obs, bAct = buf.act, cols = buf.actColumnArrays, C = cols.length;
+      const bRew = buf.rewards, bState = buf.state, bHeld = buf.held, bNext = buf.next;
+      const bT = buf.t, bEps = buf.epsId, bIdx = buf.agentIndex, bIds = buf.ids;
+      for (let i = 0, b = r * o; i < n * o; i++) bObs[b + i] = inObs[i]!;
+      for (let i = 0, b = r * a; i < n * a; i++) bAct[b + i] = actOut[i]!;
+      for (let c = 0; c < C; c++) {
+        const from = extraOut[c]!, to = cols[c]!;
+        for (let k = 0; k < n; k++) to[r + k] = from[k]!;
+      }
+      for (let k = 0; k < n; k++, r++) {
+        const s = slots[k]!, e = slotEnv0[s]!;
+        bRew[r] = 0;
+        bState[r] = OPEN;
+        bHeld[r] = 0;
+        bNext[r] = -1;
+        bT[r] = epLen[e]!;
+        bEps[r] = epId[e]!;
+        bIdx[r] = agentIndex[s]!;
+        bIds[r] = slotIds[s]!;
+        const prev = pending[s]!;
+        if (prev >= 0) {
+          bState[prev] = LINKED;
+          bNext[prev] = r;
+          if (hasInfos) buf.infos[prev] = env.info!(s) ?? NO_INFO;
+        }
+        pending[s] = r;
+      }
+      buf.size = r;
     }
     env.step();
     if ((env.layoutVersion ?? 0) !== this.#layoutVersion) {
@@ -542,11 +564,13 @@ export class Collector {
       this.envSteps += N;
       for (let e = 0; e < N; e++) epLen[e]!++;
     } else {
+      let steps = 0;
       for (let e = 0; e < N; e++) {
         const d = stepped[e]!;
-        this.envSteps += d;
+        steps += d;
         epLen[e] = epLen[e]! + d;
       }
+      this.envSteps += steps;
     }
     // Rewards and ends of the agents the slots held (before spawns: a slot may end one agent
     // and start the next).
@@ -651,7 +675,7 @@ export class Collector {
     this.#epRet[e] = 0;
     this.#epLen[e] = 0;
     this.#epAgents[e] = 0;
-    this.#episodes[e]!.episodeId = this.#nextEpisodeId++;
+    this.#episodes[e]!.episodeId = this.#epId[e] = this.#nextEpisodeId++;
   }
 
   /**
