@@ -12,6 +12,9 @@
  * drawn uniformly; reaching F gives reward 100 and terminates; otherwise the episode is
  * truncated after 200 steps. Reset: position S, uniform wind, count 0.
  *
+ * The time-out is a truncation here, as Gymnasium means it (the trainer bootstraps the value of
+ * the final observation); RLlib's `WindyMazeEnv` reports it as a termination.
+ *
  * @module
  */
 

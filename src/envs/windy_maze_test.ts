@@ -23,7 +23,7 @@ import { WINDY_MAZE_FACTS } from "./_generated/windy_maze_wasm.ts";
 const N = 0, E = 1, S = 2, W = 3;
 const STAY = 0, MOVE = 1;
 
-/** The rules of DESIGN.md written out plainly in TypeScript, for bit-exact comparisons. */
+/** The windy maze rules written out plainly in TypeScript, for bit-exact comparisons. */
 class ReferenceMaze {
   rng: Pcg32;
   row = 0;
