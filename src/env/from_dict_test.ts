@@ -2,51 +2,21 @@ import assert from "node:assert/strict";
 import { ACTIVE, ALIVE, SPAWNED, TERMINATED, TRUNCATED } from "./batched.ts";
 import { checkEnv } from "./check_env.ts";
 import { deriveSeed, type DictGroupSpec, fromDictEnv } from "./from_dict.ts";
-import type { DoneDict, MultiAgentEnv, StepResult } from "./multi_agent.ts";
-import { Nim, WALKER_GROUPS, Walkers } from "./_test_envs.ts";
+import type { DoneDict } from "./multi_agent.ts";
+import { Nim, ScriptedDictEnv, type ScriptedStep, WALKER_GROUPS, Walkers } from "./_test_envs.ts";
 import { Box, Discrete, type SpaceValue } from "../spaces.ts";
 
 const D2 = new Discrete(2);
 
 const walkerGroups: DictGroupSpec[] = WALKER_GROUPS;
 
-type Out = Partial<StepResult> & { obs: Record<string, SpaceValue> };
-
-/** A dict env that replays scripted outputs; records the actions it got. */
-class Scripted implements MultiAgentEnv {
-  readonly got: Record<string, SpaceValue>[] = [];
-  readonly resets: (number | undefined)[] = [];
-  #t = 0;
-  constructor(readonly first: Record<string, SpaceValue>, readonly outs: Out[]) {}
-  observationSpace(_id: string) {
-    return new Box(0, 9, [1]);
-  }
-  actionSpace(_id: string) {
-    return D2;
-  }
-  reset(opts?: { seed?: number }) {
-    this.resets.push(opts?.seed);
-    this.#t = 0;
-    return { obs: this.first, infos: {} };
-  }
-  step(actions: Record<string, SpaceValue>): StepResult {
-    this.got.push(actions);
-    const o = this.outs[this.#t++ % this.outs.length]!;
-    return {
-      rewards: {},
-      terminateds: { __all__: false } as DoneDict,
-      truncateds: { __all__: false } as DoneDict,
-      infos: {},
-      ...o,
-    };
-  }
-}
+type Out = ScriptedStep;
 
 const done = (d: Record<string, boolean> = {}, all = false) => ({ ...d, __all__: all }) as DoneDict;
 
 function scripted(first: Record<string, SpaceValue>, outs: Out[], slots = 2) {
-  const envs: Scripted[] = [];
-  const env = fromDictEnv((i) => (envs[i] = new Scripted(first, outs)), 1, {
+  const envs: ScriptedDictEnv[] = [];
+  const env = fromDictEnv((i) => (envs[i] = new ScriptedDictEnv(first, outs)), 1, {
     groups: [{
       name: "a",
       slotsPerEnv: slots,
@@ -263,7 +233,7 @@ Deno.test("misbehaving envs get errors naming the env, agent and problem", () =>
       env.step();
     }, re);
   }
-  const twoGroups = fromDictEnv(() => new Scripted({ q: [1] }, []), 1, {
+  const twoGroups = fromDictEnv(() => new ScriptedDictEnv({ q: [1] }, []), 1, {
     groups: [
       {
         name: "a",
@@ -285,7 +255,7 @@ Deno.test("misbehaving envs get errors naming the env, agent and problem", () =>
     () => twoGroups.reset(),
     /Env 0 emitted agent "q", which no group matches; groups: "a", "b"/,
   );
-  const byName = fromDictEnv(() => new Scripted({ q: [1] }, []), 1, {
+  const byName = fromDictEnv(() => new ScriptedDictEnv({ q: [1] }, []), 1, {
     groups: [{ name: "a", slotsPerEnv: 1, observationSpace: new Box(0, 9, [1]), actionSpace: D2 }],
     groupOf: () => "nope",
   });
