@@ -56,6 +56,7 @@ export {
   ACTIVE,
   ALIVE,
   type BatchedEnv,
+  type EpisodeMetricsView,
   SlotEnv,
   type SlotGroup,
   type SlotGroupSpec,

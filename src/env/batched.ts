@@ -140,6 +140,26 @@ export interface BatchedEnv {
    */
   finalInfo?(slot: number): Readonly<Record<string, unknown>> | undefined;
   /**
+   * Optional: numbers that describe each env's last finished episode, for evaluation (e.g. the
+   * chicken yard's reach rate). `values` holds `numEnvs` rows of `names.length` numbers; row `i`
+   * is written when `envDone[i]` is set and stays until env `i`'s next episode ends. NaN means
+   * "not defined for that episode" (averages skip it).
+   */
+  readonly episodeMetrics?: EpisodeMetricsView;
+  /**
+   * Optional: the env's whole state as bytes, for checkpoints: `loadState` of those bytes on an
+   * env built with the same options puts it back exactly (same observations, random streams,
+   * agent ids), so training continues bit for bit.
+   * @returns the state
+   */
+  saveState?(): Uint8Array;
+  /**
+   * Optional: restores a state from `saveState`. Throws a `RangeError` naming what does not fit
+   * (another env, size or version) and changes nothing then.
+   * @param state the bytes
+   */
+  loadState?(state: Uint8Array): void;
+  /**
    * Resets every env and flags the first agents SPAWNED|ACTIVE|ALIVE.
    * @param seed when given, env `i` is reseeded from `(seed, i)`; otherwise each env's random
    *   stream continues
@@ -151,6 +171,14 @@ export interface BatchedEnv {
    * invalid, or an `Error` when called before `reset`; the envs are unchanged then.
    */
   step(): void;
+}
+
+/** Per-env numbers of the last finished episode (see {@linkcode BatchedEnv.episodeMetrics}). */
+export interface EpisodeMetricsView {
+  /** Metric names, e.g. `["reach_rate", "moves_ratio"]`. */
+  readonly names: readonly string[];
+  /** `[N × names.length]` row `i`: env `i`'s last finished episode. */
+  readonly values: Float32Array;
 }
 
 /** Declares one slot group, for {@linkcode allocateSlots}. */
