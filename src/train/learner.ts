@@ -29,6 +29,14 @@ export interface ModelParams {
   activation: "tanh" | "relu";
   /** Share the hidden layers between actor and critic (RLlib's `vf_share_layers`). */
   vfShareLayers: boolean;
+  /**
+   * Width of one encoder per component of a Dict or Tuple observation (RLlib's complex-input
+   * network: each component encoded apart, the encodings concatenated, then `hidden`); 0 (the
+   * default) feeds the flat observation to `hidden` directly.
+   */
+  encoderSize: number;
+  /** Initial log standard deviation of the Gaussian head of a Box action space. */
+  initialLogStd: number;
 }
 
 /** The model defaults: a 64×64 tanh MLP, separate actor and critic. */
@@ -36,6 +44,8 @@ export const DEFAULT_MODEL_PARAMS: Readonly<ModelParams> = Object.freeze({
   hidden: [64, 64],
   activation: "tanh" as const,
   vfShareLayers: false,
+  encoderSize: 0,
+  initialLogStd: 0,
 });
 
 /** A policy that learns: it acts, and its weights can be read and replaced. */
@@ -87,6 +97,17 @@ export interface Learner {
    * @returns the update's statistics, or undefined when it did not update
    */
   learn(batch: SampleBatch, rng: Pcg32): LearnerInfo | undefined;
+  /**
+   * Optional: the learner's whole state (optimiser moments and steps, schedules, adaptive
+   * coefficients, its random stream), for checkpoints. JSON-friendly apart from typed arrays.
+   * @returns the state
+   */
+  getState?(): unknown;
+  /**
+   * Optional: restores a state from `getState` (throws a `RangeError` when it does not fit).
+   * @param state the state
+   */
+  setState?(state: unknown): void;
   /** Frees the learner's resources (not the policy's). */
   dispose(): void;
 }

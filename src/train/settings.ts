@@ -166,7 +166,7 @@ export function splitParams<P extends object>(
       );
     }
   }
-  const { hidden, activation, vfShareLayers, ...rest } = t;
+  const { hidden, activation, vfShareLayers, encoderSize, initialLogStd, ...rest } = t;
   let params: P;
   try {
     params = family.resolve(rest as unknown as Partial<P>);
@@ -185,7 +185,17 @@ export function splitParams<P extends object>(
   if (typeof vfShareLayers !== "boolean") {
     throw new RangeError(`${where}.vfShareLayers must be a boolean, got ${vfShareLayers}`);
   }
-  return { params, model: { hidden, activation, vfShareLayers } };
+  if (typeof encoderSize !== "number" || !Number.isInteger(encoderSize) || encoderSize < 0) {
+    throw new RangeError(
+      `${where}.encoderSize must be an integer >= 0, got ${JSON.stringify(encoderSize)}`,
+    );
+  }
+  if (typeof initialLogStd !== "number" || !Number.isFinite(initialLogStd)) {
+    throw new RangeError(
+      `${where}.initialLogStd must be a finite number, got ${JSON.stringify(initialLogStd)}`,
+    );
+  }
+  return { params, model: { hidden, activation, vfShareLayers, encoderSize, initialLogStd } };
 }
 
 /**
