@@ -8,6 +8,10 @@
  * - `pack`/`unpack` (length `packedSize`): the action buffers. Discrete values take one float
  *   (the index), Box values are copied.
  *
+ * Both encodings hold a Box's elements flat, row-major. As values, a Box of rank ≥ 2 (e.g. the
+ * chicken yard's `[10, 5]` `chicken_oceans`) is accepted flat or as nested rows and decoded as
+ * nested rows ({@linkcode BoxValue}); rank 1 is a `Float32Array`.
+ *
  * @module
  */
 
@@ -220,8 +224,44 @@ export class Discrete implements Space<number> {
 }
 
 /**
- * A box of real numbers `low <= x <= high` of a fixed shape; values are `Float32Array`s (arrays
- * of numbers are accepted by `contains` and `flatten`).
+ * A value of a {@linkcode Box}: its elements flat in row-major order (a `Float32Array` or a
+ * `number[]`), or, for a shape of rank ≥ 2, nested rows: shape `[10, 5]` is 10 rows of 5 numbers
+ * (each row a `number[]` or a `Float32Array`), shape `[2, 10, 5]` is 2 arrays of such rows.
+ */
+export type BoxValue = Float32Array | number[] | BoxValue[];
+
+/**
+ * Names element `i` (row-major) of a value of `shape` in messages: `3` for rank ≤ 1, `[3][1]`
+ * for rank ≥ 2 (the index path into the nested rows).
+ * @param shape a Box shape
+ * @param i flat element index
+ * @returns the name
+ */
+export function boxElementName(shape: readonly number[], i: number): string {
+  if (shape.length < 2) return String(i);
+  let s = "", rest = i;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    s = `[${rest % shape[d]!}]` + s;
+    rest = Math.floor(rest / shape[d]!);
+  }
+  return s;
+}
+
+/** `[a, b]` → `a rows of b numbers`; `[a, b, c]` → `a arrays of b rows of c numbers`. */
+function describeRows(shape: readonly number[], from: number): string {
+  const r = shape.length - from;
+  if (r === 1) return `${shape[from]} numbers`;
+  return `${shape[from]} ${r === 2 ? "rows" : "arrays"} of ${describeRows(shape, from + 1)}`;
+}
+
+const isRow = (v: unknown): v is number[] | Float32Array =>
+  Array.isArray(v) || v instanceof Float32Array;
+
+/**
+ * A box of real numbers `low <= x <= high` of a fixed shape. Values ({@linkcode BoxValue}) of
+ * rank ≤ 1 are `Float32Array`s (arrays of numbers are accepted); for rank ≥ 2, `contains`,
+ * `flatten` and `pack` accept the elements flat or as nested rows, and `sample`, `unflatten` and
+ * `unpack` return nested rows (row views of one `Float32Array` owned by the value).
  *
  * @example
  * ```ts
@@ -229,20 +269,31 @@ export class Discrete implements Space<number> {
  * const b = new Box(0, 100, [2]);
  * if (!b.contains([1, 7]) || b.contains([1, 101])) throw new Error("bounds");
  * ```
+ *
+ * @example Rank 2: flat or nested rows in, nested rows out
+ * ```ts
+ * import { Box } from "./spaces.ts";
+ * const oceans = new Box(0, 1, [3, 2]);
+ * const row = new Float32Array(6);
+ * oceans.flatten([[0, 0.5], [1, 1], [0.25, 0]], row); // or the 6 numbers flat
+ * const v = oceans.unflatten(row) as Float32Array[]; // 3 Float32Arrays of 2
+ * if (v.length !== 3 || v[1]![0] !== 1) throw new Error("rows");
+ * if (oceans.explain([[0, 0.5], [1, 2], [0, 0]]) === undefined) throw new Error("[1][1] > 1");
+ * ```
  */
-export class Box implements Space<Float32Array | number[]> {
+export class Box implements Space<BoxValue> {
   /** The space's kind, for switches and messages. */
   readonly kind = "box" as const;
-  /** Lower bounds, one per element. */
+  /** Lower bounds, one per element (row-major). */
   readonly low: Float32Array;
-  /** Upper bounds, one per element. */
+  /** Upper bounds, one per element (row-major). */
   readonly high: Float32Array;
   /** Shape of a value. */
   readonly shape: readonly number[];
   /**
    * Creates a box of the given bounds and shape.
-   * @param low lower bound, a number (broadcast) or one per element
-   * @param high upper bound, a number (broadcast) or one per element
+   * @param low lower bound, a number (broadcast) or one per element (row-major)
+   * @param high upper bound, a number (broadcast) or one per element (row-major)
    * @param shape shape of a value (product of dims = number of elements)
    */
   constructor(low: number | ArrayLike<number>, high: number | ArrayLike<number>, shape: number[]) {
@@ -283,35 +334,87 @@ export class Box implements Space<Float32Array | number[]> {
    * @param x any value
    * @returns whether `x` is a member of the space
    */
-  contains(x: unknown): x is Float32Array | number[] {
+  contains(x: unknown): x is BoxValue {
     return this.explain(x) === undefined;
   }
   /**
-   * Explains why `x` is not a member, or returns `undefined` when it is.
+   * Explains why `x` is not a member, or returns `undefined` when it is. Names the element by
+   * its index path for rank ≥ 2 (`element [3][1]`) and the expected shape (`10 rows of 5
+   * numbers`).
    * @param x any value
    * @returns a sentence naming the value and what was expected, or undefined
    */
   explain(x: unknown): string | undefined {
-    const n = this.low.length;
-    if (!(x instanceof Float32Array || Array.isArray(x)) || x.length !== n) {
-      return `expected ${n} numbers for ${this}, got ${formatValue(x)}`;
+    const n = this.low.length, rank = this.shape.length;
+    if (rank < 2) {
+      if (!isRow(x) || x.length !== n) {
+        return `expected ${n} numbers for ${this}, got ${formatValue(x)}`;
+      }
+      return this.#explainElements(x, 0);
     }
-    for (let i = 0; i < n; i++) {
-      const v = x[i];
-      if (typeof v !== "number" || Number.isNaN(v) || v < this.low[i]! || v > this.high[i]!) {
-        return `expected element ${i} in [${this.low[i]}, ${this.high[i]}] for ${this}, got ${
-          formatValue(v)
+    if (isRow(x) && (x instanceof Float32Array || x.length === 0 || !isRow(x[0]))) {
+      // Flat, row-major.
+      if (x.length !== n) {
+        return `expected ${describeRows(this.shape, 0)} (or ${n} numbers) for ${this}, got ${
+          formatValue(x)
         }`;
+      }
+      return this.#explainElements(x, 0);
+    }
+    if (!Array.isArray(x)) {
+      return `expected ${describeRows(this.shape, 0)} (or ${n} numbers) for ${this}, got ${
+        formatValue(x)
+      }`;
+    }
+    return this.#explainNested(x, 0, 0, "");
+  }
+  #explainNested(x: unknown, dim: number, first: number, path: string): string | undefined {
+    const last = dim === this.shape.length - 1, len = this.shape[dim]!;
+    if (!isRow(x) || !(last || Array.isArray(x)) || x.length !== len) {
+      return `expected ${describeRows(this.shape, 0)} for ${this}, got ${formatValue(x)}${
+        path === "" ? "" : ` at ${path}`
+      }`;
+    }
+    if (last) return this.#explainElements(x, first);
+    const per = this.low.length / this.#prefix(dim + 1);
+    for (let i = 0; i < len; i++) {
+      const why = this.#explainNested(
+        (x as unknown[])[i],
+        dim + 1,
+        first + i * per,
+        `${path}[${i}]`,
+      );
+      if (why !== undefined) return why;
+    }
+    return undefined;
+  }
+  /** Elements per index of dimension `dim - 1` (the product of the dims before `dim`). */
+  #prefix(dim: number): number {
+    let p = 1;
+    for (let d = 0; d < dim; d++) p *= this.shape[d]!;
+    return p;
+  }
+  /** Checks `x.length` numbers against the bounds of elements `first, first + 1, ...`. */
+  #explainElements(x: ArrayLike<unknown>, first: number): string | undefined {
+    for (let i = 0; i < x.length; i++) {
+      const v = x[i], k = first + i;
+      // Compared as stored: a float32 (0.03 is a member of Box(-0.03, 0.03, [2])).
+      const f = typeof v === "number" ? Math.fround(v) : NaN;
+      if (Number.isNaN(f) || f < this.low[k]! || f > this.high[k]!) {
+        return `expected element ${boxElementName(this.shape, k)} in [${f32String(this.low[k]!)}, ${
+          f32String(this.high[k]!)
+        }] for ${this}, got ${formatValue(v)}`;
       }
     }
     return undefined;
   }
   /**
-   * Draws a sample (see {@linkcode Space.sample}).
+   * Draws a sample (see {@linkcode Space.sample}): element by element in row-major order, uniform
+   * where both bounds are finite, else a standard normal (folded into a half-bounded range).
    * @param rng the stream to draw from
-   * @returns a member of the space
+   * @returns a member of the space (nested rows for rank ≥ 2)
    */
-  sample(rng: Pcg32): Float32Array {
+  sample(rng: Pcg32): BoxValue {
     const out = new Float32Array(this.low.length);
     for (let i = 0; i < out.length; i++) {
       const lo = this.low[i]!, hi = this.high[i]!;
@@ -327,44 +430,57 @@ export class Box implements Space<Float32Array | number[]> {
           : z;
       }
     }
-    return out;
+    return this.shape.length < 2 ? out : this.nest(out);
   }
   /**
-   * Writes the one-hot flat encoding of `x` into `out` at `offset`.
-   * @param x a member of the space
+   * Views the elements of a value, flat in row-major order, as the value's nested rows (no
+   * copy: the rows are `subarray` views of `flat`). Rank ≤ 1: `flat` itself.
+   * @param flat the value's elements, `flatSize` floats
+   * @returns `flat` (rank ≤ 1) or nested rows of views into it
+   */
+  nest(flat: Float32Array): BoxValue {
+    if (this.shape.length < 2) return flat;
+    return nestRows(flat, this.shape, 0, 0);
+  }
+  /**
+   * Writes the one-hot flat encoding of `x` into `out` at `offset` (the elements, row-major).
+   * @param x a member of the space, flat or nested
    * @param out destination row
    * @param offset first index written
    */
-  flatten(x: Float32Array | number[], out: Float32Array, offset = 0): void {
-    for (let i = 0; i < this.low.length; i++) out[offset + i] = x[i]!;
+  flatten(x: BoxValue, out: Float32Array, offset = 0): void {
+    if (this.shape.length < 2 || x instanceof Float32Array || !isRow(x[0])) {
+      const flat = x as ArrayLike<number>;
+      for (let i = 0; i < this.low.length; i++) out[offset + i] = flat[i]!;
+    } else writeRows(x as BoxValue[], this.shape.length - 1, out, offset);
   }
   /**
    * Reads a value back from its flat encoding.
    * @param row source row
    * @param offset first index read
-   * @returns the decoded value
+   * @returns the decoded value: a `Float32Array` (rank ≤ 1) or nested rows
    */
-  unflatten(row: ArrayLike<number>, offset = 0): Float32Array {
+  unflatten(row: ArrayLike<number>, offset = 0): BoxValue {
     const out = new Float32Array(this.low.length);
     for (let i = 0; i < out.length; i++) out[i] = row[offset + i]!;
-    return out;
+    return this.shape.length < 2 ? out : this.nest(out);
   }
   /**
    * Writes the packed encoding of `x` into `out` at `offset`.
-   * @param x a member of the space
+   * @param x a member of the space, flat or nested
    * @param out destination row
    * @param offset first index written
    */
-  pack(x: Float32Array | number[], out: Float32Array, offset = 0): void {
+  pack(x: BoxValue, out: Float32Array, offset = 0): void {
     this.flatten(x, out, offset);
   }
   /**
    * Reads a value back from its packed encoding.
    * @param row source row
    * @param offset first index read
-   * @returns the decoded value
+   * @returns the decoded value: a `Float32Array` (rank ≤ 1) or nested rows
    */
-  unpack(row: ArrayLike<number>, offset = 0): Float32Array {
+  unpack(row: ArrayLike<number>, offset = 0): BoxValue {
     return this.unflatten(row, offset);
   }
   /**
@@ -373,9 +489,59 @@ export class Box implements Space<Float32Array | number[]> {
    */
   toString(): string {
     const same = (a: Float32Array) => a.every((v) => v === a[0]);
-    const b = (a: Float32Array) => same(a) ? String(a[0]) : `[${Array.from(a).join(", ")}]`;
+    const b = (a: Float32Array) =>
+      same(a) ? f32String(a[0]!) : `[${Array.from(a, f32String).join(", ")}]`;
     return `Box(${b(this.low)}, ${b(this.high)}, [${this.shape.join(", ")}])`;
   }
+}
+
+/**
+ * The shortest decimal that rounds to the float32 `x` (so a bound given as 0.03 prints as 0.03,
+ * not 0.029999999329447746).
+ * @param x a float32 value
+ * @returns its shortest round-tripping decimal
+ */
+export function f32String(x: number): string {
+  if (!Number.isFinite(x)) return String(x);
+  for (let p = 1; p < 10; p++) {
+    const y = Number(x.toPrecision(p));
+    if (Math.fround(y) === x) return String(y);
+  }
+  return String(x);
+}
+
+/** Nested row views of `flat` for `shape` from dimension `dim`, starting at element `off`. */
+function nestRows(
+  flat: Float32Array,
+  shape: readonly number[],
+  dim: number,
+  off: number,
+): BoxValue {
+  const len = shape[dim]!;
+  const out: BoxValue[] = new Array(len);
+  if (dim === shape.length - 2) {
+    const w = shape[dim + 1]!;
+    for (let i = 0; i < len; i++) out[i] = flat.subarray(off + i * w, off + (i + 1) * w);
+    return out;
+  }
+  let per = 1;
+  for (let d = dim + 1; d < shape.length; d++) per *= shape[d]!;
+  for (let i = 0; i < len; i++) out[i] = nestRows(flat, shape, dim + 1, off + i * per);
+  return out;
+}
+
+/** Copies nested rows (`depth` levels above the rows of numbers) into `out`; returns the end. */
+function writeRows(x: BoxValue[], depth: number, out: Float32Array, offset: number): number {
+  let o = offset;
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i]!;
+    if (depth === 1) {
+      const r = v as ArrayLike<number>;
+      for (let j = 0; j < r.length; j++) out[o + j] = r[j]!;
+      o += r.length;
+    } else o = writeRows(v as BoxValue[], depth - 1, out, o);
+  }
+  return o;
 }
 
 /**

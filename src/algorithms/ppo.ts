@@ -19,6 +19,17 @@
  * The loss and the optimiser are plain JS over the outputs and the flat weights; tfjs runs the
  * matrix products of the forward and backward passes (see `model.ts` for why).
  *
+ * Actions: Discrete and MultiDiscrete (categorical heads), or continuous: a Box action space
+ * gets the model's diagonal Gaussian head (`src/policy/gaussian.ts`), squashed into the Box with
+ * tanh. Its "logits" are the means and the log-stds (the log-std is one weight per element,
+ * independent of the observation); the loss takes the log-probability of each stored action
+ * (tanh Jacobian included, the latent recovered from the stored action) and its derivatives with
+ * respect to the means and log-stds. The entropy of a squashed Gaussian has no closed form:
+ * {@linkcode ppoLoss} uses the Gaussian's entropy plus the log-Jacobian at the stored action,
+ * an unbiased estimate of the squashed action's entropy under the policy that acted, whose
+ * gradient is the Gaussian entropy's (1 per log-std; the Jacobian term is constant in the
+ * outputs). Batches must hold actions within the Box's bounds.
+ *
  * @example Update a model from a batch
  * ```ts
  * import { initBackend } from "../policy/backend.ts";
@@ -46,8 +57,9 @@
  */
 
 import { ActorCriticModel } from "../policy/model.ts";
+import { HALF_LOG_2PI, NORMAL_ENTROPY, SquashedGaussian } from "../policy/gaussian.ts";
 import { Pcg32 } from "../rng.ts";
-import { Discrete, type Space } from "../spaces.ts";
+import { Box, Discrete, type Space } from "../spaces.ts";
 import { Adam, guardUpdate, NonFiniteError } from "../optim/adam.ts";
 import {
   ENDED_TRUNCATED,
@@ -232,7 +244,7 @@ export interface PPOBatch {
   count: number;
   /** `[count × obsSize]` observations. */
   obs: Float32Array;
-  /** `[count × actSize]` packed actions (one float per head). */
+  /** `[count × actSize]` packed actions (one float per head; a Box: its elements). */
   actions: Float32Array;
   /** `[count]` log-probabilities of the actions under the policy that chose them. */
   action_logp: Float32Array;
@@ -256,7 +268,10 @@ export interface LearnerStats {
   vf_explained_var: number;
   /** Estimated KL(old ‖ new): mean(ratio − 1 − log ratio). */
   kl: number;
-  /** Mean entropy of the action distribution (sum over heads). */
+  /**
+   * Mean entropy of the action distribution (sum over heads; a Box: the estimate described in
+   * {@linkcode ppoLoss}).
+   */
   entropy: number;
   /** Fraction of rows with |ratio − 1| > clipParam. */
   clip_frac: number;
@@ -276,10 +291,19 @@ export interface LearnerStats {
 export interface PPOLossInput {
   /** Rows `M`. */
   rows: number;
-  /** Categories per head; logits of head `h` are a block of `heads[h]` columns. */
+  /**
+   * Categories per head; logits of head `h` are a block of `heads[h]` columns (ignored, and
+   * may be empty, with `gaussian`).
+   */
   heads: readonly number[];
   /** Value of each head's first category in the packed actions (Discrete `start`; else 0). */
   headStarts: readonly number[];
+  /**
+   * The Box action space of a diagonal Gaussian head (see the module doc), or absent/null for
+   * categorical heads. Then a row of `logits` is `D` means then `D` log-stds, and a row of
+   * `actions` the `D` elements of the action.
+   */
+  gaussian?: Box | null;
   /** `[M × L]` logits of the current policy. */
   logits: Float32Array;
   /** `[M]` current value estimates. */
@@ -314,7 +338,7 @@ export interface PPOLossTerms {
   policyLoss: number;
   /** (Clipped) squared value error. */
   vfLoss: number;
-  /** Entropy (sum over heads). */
+  /** Entropy (sum over heads; a Gaussian head: the estimate of {@linkcode ppoLoss}). */
   entropy: number;
   /** KL estimate mean(ratio − 1 − log ratio). */
   kl: number;
@@ -328,6 +352,16 @@ export interface PPOLossTerms {
  * The PPO loss of one minibatch and, when `dLogits`/`dValues` are given, its derivative with
  * respect to every logit and value (written into them). Plain float64 JS; heads are
  * independent categoricals, so log-probabilities and entropies sum over heads.
+ *
+ * With `gaussian` (a Box action space) the policy is the model's squashed diagonal Gaussian:
+ * per element, the latent `u = atanh(y)` of the stored action (`y` its position in the bounds
+ * mapped to [−1, 1], clipped to ±(1 − 1e-6)), `z = (u − mean) · exp(−log_std)`, and
+ * `log p = Σ (−z²/2 − log_std − ½ log 2π − log|da/du|)` with `log|da/du| = log((high − low)/2)
+ * + log(1 − y²)`; d log p / d mean = z · exp(−log_std), d log p / d log_std = z² − 1. The entropy
+ * is estimated as `Σ (log_std + ½ (1 + log 2π) + log|da/du|)`: the Gaussian's entropy plus the
+ * log-Jacobian at the stored action (unbiased for the squashed action's entropy when the action
+ * was drawn by the current policy; its gradient, 1 per log-std, ignores how the Jacobian term
+ * depends on the outputs).
  *
  * @example One row at ratio 1
  * ```ts
@@ -354,15 +388,30 @@ export function ppoLoss(
   dValues?: Float32Array,
 ): PPOLossTerms {
   const { rows: M, heads, headStarts, logits, values, actions, oldLogp, advantages, returns } = p;
-  const K = heads.length, L = heads.reduce((a, b) => a + b, 0);
+  const g = p.gaussian ? gaussianOf(p.gaussian) : null;
+  const D = g === null ? 0 : g.size;
+  const K = g === null ? heads.length : D;
+  const L = g === null ? heads.reduce((a, b) => a + b, 0) : 2 * D;
   const c = p.clipParam, vc = p.vfClipParam;
   let polSum = 0, vfSum = 0, entSum = 0, klSum = 0, clipped = 0;
   let retSum = 0, retSq = 0, errSum = 0, errSq = 0;
-  const lp = new Float64Array(L), hEnt = new Float64Array(K); // one row's log-probs, entropies
+  // One row's log-probs and entropies per head (categorical), or d log p / d mean and z²
+  // per element (Gaussian).
+  const lp = new Float64Array(L), hEnt = new Float64Array(K);
   for (let r = 0; r < M; r++) {
-    // Log-softmax per head; the action's log-probability and the entropy sum over heads.
+    // The action's log-probability and the entropy sum over heads (Gaussian: elements).
     let logp = 0, ent = 0;
-    for (let h = 0, off = 0; h < K; off += heads[h]!, h++) {
+    for (let d = 0; d < D; d++) {
+      const a = actions[r * D + d]!, mean = logits[r * L + d]!, s = logits[r * L + D + d]!;
+      const jac = g!.logJacobian(d, a), e = Math.exp(-s);
+      const z = (g!.latent(d, a) - mean) * e;
+      logp += -0.5 * z * z - s - HALF_LOG_2PI - jac;
+      ent += s + NORMAL_ENTROPY + jac;
+      lp[d] = z * e;
+      lp[D + d] = z * z;
+    }
+    // Categorical heads: log-softmax per head.
+    for (let h = 0, off = 0; D === 0 && h < K; off += heads[h]!, h++) {
       const n = heads[h]!, z = r * L + off;
       let max = -Infinity;
       for (let j = 0; j < n; j++) max = Math.max(max, logits[z + j]!);
@@ -411,7 +460,12 @@ export function ppoLoss(
       // d total / d logp of this row: surrogate (when not clipped away) and KL penalty.
       const gLogp = ((unclippedActive ? -A * ratio : 0) + p.klCoeff * (ratio - 1)) / M;
       const gEnt = p.entropyCoeff / M;
-      for (let h = 0, off = 0; h < K; off += heads[h]!, h++) {
+      for (let d = 0; d < D; d++) {
+        // d logp / d mean = z·e^(−s), d logp / d s = z² − 1; d H / d s = 1.
+        dLogits[r * L + d] = gLogp * lp[d]!;
+        dLogits[r * L + D + d] = gLogp * (lp[D + d]! - 1) - gEnt;
+      }
+      for (let h = 0, off = 0; D === 0 && h < K; off += heads[h]!, h++) {
         const a = actions[r * K + h]! - headStarts[h]!;
         for (let j = 0; j < heads[h]!; j++) {
           const pj = Math.exp(lp[off + j]!);
@@ -436,6 +490,18 @@ export function ppoLoss(
     clipFrac: clipped / M,
     explainedVar,
   };
+}
+
+const gaussians = new WeakMap<Box, SquashedGaussian>();
+
+/** The (cached) squashed Gaussian of a Box action space. */
+function gaussianOf(box: Box): SquashedGaussian {
+  let g = gaussians.get(box);
+  if (g === undefined) {
+    g = new SquashedGaussian(box, "ppoLoss");
+    gaussians.set(box, g);
+  }
+  return g;
 }
 
 /** Optimiser state of a {@linkcode PPOLearner}, for checkpoints. */
@@ -520,7 +586,8 @@ export function computeGae(
  * NaN guard ({@linkcode guardUpdate}): when a loss term, the gradient or the new weights are not
  * finite, the update stops, the weights and optimiser state return to what they were before the
  * update, and it throws an error naming the policy and the field. A batch with a non-finite
- * number or an invalid action is rejected before anything changes.
+ * number or an invalid action (a category out of range; a Box element outside its bounds) is
+ * rejected before anything changes.
  */
 export class PPOLearner implements Learner {
   /** The model updated. */
@@ -532,6 +599,8 @@ export class PPOLearner implements Learner {
   /** The optimiser. */
   readonly optimizer: Adam;
   readonly #headStarts: number[];
+  /** The Box action space of a Gaussian head, or null. */
+  readonly #box: Box | null;
   readonly #rng: Pcg32;
   #lr: number;
   #klCoeff: number;
@@ -572,6 +641,7 @@ export class PPOLearner implements Learner {
     this.#headStarts = model.heads.map((_, h) =>
       h === 0 && space instanceof Discrete ? space.start : 0
     );
+    this.#box = space instanceof Box ? space : null;
     this.#rng = new Pcg32(seed, 0x99);
     this.#lr = this.hyperparams.lr;
     this.#klCoeff = this.hyperparams.klCoeff;
@@ -750,6 +820,20 @@ export class PPOLearner implements Learner {
         }
       }
     }
+    const box = this.#box;
+    if (box !== null) {
+      for (let i = 0; i < n * K; i++) {
+        const a = b.actions[i]!, lo = box.low[i % K]!, hi = box.high[i % K]!;
+        if (!(a >= lo && a <= hi)) {
+          throw new RangeError(
+            `PPO update of policy "${this.policyId}": batch.actions[${i}] (row ${
+              Math.floor(i / K)
+            }, element ${i % K}) is ${a}, expected a number in [${lo}, ${hi}] for ${box}`,
+          );
+        }
+      }
+      return;
+    }
     const heads = this.model.heads, starts = this.#headStarts;
     for (let r = 0; r < n; r++) {
       for (let h = 0; h < K; h++) {
@@ -819,6 +903,7 @@ export class PPOLearner implements Learner {
       rows: 0,
       heads: model.heads,
       headStarts: this.#headStarts,
+      gaussian: this.#box,
       logits: new Float32Array(0),
       values: new Float32Array(0),
       actions: this.#mbAct,
@@ -1010,10 +1095,13 @@ export const PPO: AlgorithmFamily<PPOHyperparams, ActorCriticModel> = Object.fre
   ): ActorCriticModel {
     return new ActorCriticModel({
       obsSize: observationSpace.flatSize,
+      observationSpace,
       actionSpace,
       hidden: params.hidden,
       activation: params.activation,
       vfShareLayers: params.vfShareLayers,
+      encoderSize: params.encoderSize,
+      initialLogStd: params.initialLogStd,
       seed,
     });
   },

@@ -5,6 +5,8 @@ import {
   adaptKlCoeff,
   computeGae,
   DEFAULT_PPO_HYPERPARAMS,
+  PPO,
+  PPO_TRAINING_DEFAULTS,
   type PPOBatch,
   PPOLearner,
   ppoLoss,
@@ -18,7 +20,7 @@ import {
   OPEN,
   TrajectoryBuffer,
 } from "../rollout/buffer.ts";
-import { Discrete, MultiDiscrete } from "../spaces.ts";
+import { Box, Dict, Discrete, MultiDiscrete } from "../spaces.ts";
 import { Pcg32 } from "../rng.ts";
 
 function near(actual: number, expected: number, tol: number, what = ""): void {
@@ -580,4 +582,255 @@ Deno.test("a PPO minibatch step is the shared Adam applied to the clipped loss g
   }
   assert.equal(learner.optimizer.steps, 1);
   model.dispose();
+});
+
+// ---- Continuous actions: the Gaussian head ----
+
+const box = new Box([-1, 0], [1, 4], [2]);
+
+/**
+ * Three rows of a Box(−1..1, 0..4) action; the old log-probs give ratios 1.5 (row 0: clipped,
+ * A > 0), 0.9 and 1.1 (unclipped). ε = 0.2.
+ */
+function gaussianBatch(): PPOLossInput {
+  const p = gaussianBatchAt([0, 0, 0]);
+  const ratios = [1.5, 0.9, 1.1];
+  return { ...p, oldLogp: f32(ratios.map((q, r) => gaussianRow(p, r).logp - Math.log(q))) };
+}
+
+function gaussianBatchAt(oldLogp: number[]): PPOLossInput {
+  return {
+    rows: 3,
+    heads: [],
+    headStarts: [],
+    gaussian: box,
+    // Per row: means (2), then log-stds (2).
+    logits: f32([0.2, -0.3, -0.5, 0.1, -1, 0.4, 0.3, -0.2, 0.5, 1.5, -0.2, -0.7]),
+    values: f32([0.5, -1, 0.3]),
+    actions: f32([0.3, 1.2, -0.9, 3.9, 0.05, 2]),
+    oldLogp: f32(oldLogp),
+    advantages: f32([1, -0.5, 0.7]),
+    returns: f32([1, 0, 0.2]),
+    oldValues: f32([0.4, -0.5, 0.3]),
+    clipParam: 0.2,
+    vfClipParam: 0.3,
+    vfLossCoeff: 0.5,
+    entropyCoeff: 0.05,
+    klCoeff: 0.2,
+  };
+}
+
+/** The test's own float64 log-density and entropy estimate of one row. */
+function gaussianRow(p: PPOLossInput, r: number): { logp: number; ent: number } {
+  let logp = 0, ent = 0;
+  for (let d = 0; d < 2; d++) {
+    const lo = box.low[d]!, hi = box.high[d]!, a = p.actions[r * 2 + d]!;
+    const mean = p.logits[r * 4 + d]!, s = p.logits[r * 4 + 2 + d]!;
+    const y = 2 * (a - lo) / (hi - lo) - 1;
+    const u = Math.atanh(y);
+    const jac = Math.log((hi - lo) / 2) + Math.log(1 - Math.tanh(u) ** 2);
+    logp += -((u - mean) ** 2) / (2 * Math.exp(2 * s)) - s - 0.5 * Math.log(2 * Math.PI) - jac;
+    ent += s + 0.5 * (1 + Math.log(2 * Math.PI)) + jac;
+  }
+  return { logp, ent };
+}
+
+Deno.test("ppoLoss, Gaussian head: log-probs with the tanh Jacobian, entropy estimate, terms", () => {
+  const p = gaussianBatch();
+  const t = ppoLoss(p);
+  let pol = 0, ent = 0, kl = 0, clipped = 0;
+  for (let r = 0; r < 3; r++) {
+    const g = gaussianRow(p, r);
+    const ratio = Math.exp(g.logp - p.oldLogp[r]!), A = p.advantages[r]!;
+    pol -= Math.min(ratio * A, Math.min(Math.max(ratio, 0.8), 1.2) * A);
+    if (Math.abs(ratio - 1) > 0.2) clipped++;
+    ent += g.ent;
+    kl += ratio - 1 - Math.log(ratio);
+  }
+  near(t.policyLoss, pol / 3, 1e-6, "policy_loss");
+  near(t.entropy, ent / 3, 1e-6, "entropy");
+  near(t.kl, kl / 3, 1e-6, "kl");
+  near(t.clipFrac, clipped / 3, 0, "clip_frac");
+  assert.equal(clipped, 1, "row 0 is clipped");
+  near(
+    t.totalLoss,
+    t.policyLoss + 0.5 * t.vfLoss - 0.05 * t.entropy + 0.2 * t.kl,
+    1e-12,
+    "total_loss",
+  );
+});
+
+Deno.test("ppoLoss, Gaussian head: derivatives w.r.t. means and log-stds equal finite differences", () => {
+  for (const entropyCoeff of [0, 0.05]) {
+    const p = { ...gaussianBatch(), entropyCoeff };
+    const dL = new Float32Array(12), dV = new Float32Array(3);
+    ppoLoss(p, dL, dV);
+    const loss = (lg: Float32Array) => ppoLoss({ ...p, logits: lg }).totalLoss;
+    const eps = 1e-3;
+    for (let k = 0; k < 12; k++) {
+      const up = p.logits.slice(), down = p.logits.slice();
+      up[k]! += eps;
+      down[k]! -= eps;
+      near(
+        dL[k]!,
+        (loss(up) - loss(down)) / (2 * eps),
+        2e-4,
+        `dLogits[${k}] (c_H ${entropyCoeff})`,
+      );
+    }
+    // The entropy bonus moves only the log-stds, by −c_H / M each.
+    const q = { ...p, entropyCoeff: entropyCoeff + 1 }, dq = new Float32Array(12);
+    ppoLoss(q, dq, new Float32Array(3));
+    for (let k = 0; k < 12; k++) {
+      near(dq[k]! - dL[k]!, k % 4 >= 2 ? -1 / 3 : 0, 1e-6, `entropy part of dLogits[${k}]`);
+    }
+  }
+});
+
+Deno.test("PPOLearner, Box actions: rejects actions outside the bounds, nothing changes", async () => {
+  await initBackend();
+  const model = new ActorCriticModel({ obsSize: 2, actionSpace: box, seed: 1, hidden: [8] });
+  const learner = new PPOLearner(model, { minibatchSize: 4 }, "cont");
+  const rows = 4, obs = new Float32Array(rows * 2).fill(0.5);
+  const actions = new Float32Array(rows * 2), logp = new Float32Array(rows);
+  const v = new Float32Array(rows);
+  model.act(obs, rows, new Pcg32(1), true, actions, { action_logp: logp, vf_preds: v });
+  const batch = {
+    count: rows,
+    obs,
+    actions,
+    action_logp: logp,
+    vf_preds: v,
+    advantages: f32([1, -1, 0.5, 0]),
+    value_targets: f32([1, 0, 0, 1]),
+  };
+  const w = model.getFlatWeights();
+  const bad = { ...batch, actions: actions.slice() };
+  bad.actions[5] = 4.5;
+  assert.throws(() => learner.update(bad), {
+    name: "RangeError",
+    message: 'PPO update of policy "cont": batch.actions[5] (row 2, element 1) is 4.5, expected ' +
+      "a number in [0, 4] for Box([-1, 0], [1, 4], [2])",
+  });
+  bad.actions[5] = NaN;
+  assert.throws(() => learner.update(bad), { message: /batch.actions\[5\] is NaN/ });
+  assert.deepEqual(model.getFlatWeights(), w);
+  // At the weights that acted, the recomputed log-probs equal the recorded ones: ratio 1.
+  const stats = learner.update(batch);
+  near(stats.kl, 0, 1e-3, "first-step KL");
+  assert.ok(model.getFlatWeights().some((x, i) => x !== w[i]), "a valid batch trains");
+  model.dispose();
+});
+
+Deno.test("[wasm] PPO learns a continuous 'move to the target' bandit", async () => {
+  await initBackend({ backend: "wasm" });
+  const space = new Box(-1, 1, [2]);
+  const model = new ActorCriticModel({
+    obsSize: 2,
+    actionSpace: space,
+    seed: 1,
+    hidden: [32, 32],
+    initialLogStd: -0.5,
+  });
+  const learner = new PPOLearner(model, { lr: 3e-3, numEpochs: 4, minibatchSize: 64 }, "c", 1);
+  const rng = new Pcg32(11);
+  /** Targets in [−0.8, 0.8]²; reward −‖a − target‖². */
+  const batch = (rows: number, explore: boolean) => {
+    const obs = Float32Array.from({ length: rows * 2 }, () => rng.nextFloat() * 1.6 - 0.8);
+    const actions = new Float32Array(rows * 2), logp = new Float32Array(rows);
+    const v = new Float32Array(rows);
+    model.act(obs, rows, rng, explore, actions, { action_logp: logp, vf_preds: v });
+    const ret = new Float32Array(rows), adv = new Float32Array(rows);
+    let err = 0;
+    for (let r = 0; r < rows; r++) {
+      const e0 = actions[2 * r]! - obs[2 * r]!, e1 = actions[2 * r + 1]! - obs[2 * r + 1]!;
+      ret[r] = -(e0 * e0 + e1 * e1);
+      adv[r] = ret[r]! - v[r]!;
+      err += (Math.abs(e0) + Math.abs(e1)) / 2;
+    }
+    const b = { count: rows, obs, actions, action_logp: logp, vf_preds: v };
+    return { ...b, advantages: adv, value_targets: ret, err: err / rows };
+  };
+  const reward0 = batch(256, true).value_targets.reduce((a, x) => a + x, 0) / 256;
+  let updates = 0, greedyErr = 1, reward = reward0;
+  for (; updates < 150; updates++) {
+    const b = batch(256, true);
+    reward = b.value_targets.reduce((a, x) => a + x, 0) / 256;
+    greedyErr = batch(256, false).err;
+    if (greedyErr < 0.05 && reward > -0.05) break;
+    learner.update(b);
+  }
+  const logStd = model.getWeights().at(-1)!;
+  console.log(
+    `  greedy |a − target| ${greedyErr.toFixed(3)}, sampled reward ${reward.toFixed(3)} ` +
+      `(from ${reward0.toFixed(3)}), log-std [${Array.from(logStd, (x) => x.toFixed(2))}] ` +
+      `after ${updates} updates`,
+  );
+  assert.ok(greedyErr < 0.05, `greedy error ${greedyErr} after ${updates} updates`);
+  assert.ok(reward > -0.05, `sampled reward ${reward} after ${updates} updates`);
+  assert.ok(logStd.every((s) => s < -1), "the policy narrowed its std to aim");
+  model.dispose();
+});
+
+Deno.test("PPO.createPolicy passes the observation space, encoderSize and initialLogStd", async () => {
+  await initBackend();
+  const obs = new Dict({ chicken_oceans: new Box(0, 1, [10, 5]), fox: new Discrete(4) });
+  const m = PPO.createPolicy(
+    obs,
+    new Box(-1, 1, [3]),
+    { ...PPO_TRAINING_DEFAULTS, hidden: [16], encoderSize: 8, initialLogStd: -1.5 },
+    1,
+  );
+  assert.equal(m.encoderSize, 8);
+  const shapes = Object.fromEntries(m.weightSpecs.map((s) => [s.name, s.shape]));
+  assert.deepEqual(shapes["pi/encoder/chicken_oceans/kernel"], [50, 8]);
+  assert.deepEqual(shapes["vf/encoder/fox/kernel"], [4, 8]);
+  assert.deepEqual(shapes["pi/dense_0/kernel"], [16, 16]);
+  assert.deepEqual(shapes["pi/out/kernel"], [16, 3]);
+  assert.deepEqual(Array.from(m.getWeights().at(-1)!), [-1.5, -1.5, -1.5]);
+  m.dispose();
+  // The defaults (encoderSize 0) keep the flat MLP.
+  const flat = PPO.createPolicy(obs, new Discrete(2), PPO_TRAINING_DEFAULTS, 1);
+  assert.equal(flat.weightSpecs[0]!.name, "pi/dense_0/kernel");
+  assert.deepEqual(flat.weightSpecs[0]!.shape, [54, 64]);
+  flat.dispose();
+});
+
+Deno.test("ppoLoss, Gaussian head: an unbounded element is a plain Gaussian", () => {
+  const p: PPOLossInput = {
+    rows: 2,
+    heads: [],
+    headStarts: [],
+    gaussian: new Box(-Infinity, Infinity, [1]),
+    logits: f32([0.5, -0.2, -1, 0.3]),
+    values: f32([0, 0]),
+    actions: f32([1.7, -2.5]),
+    oldLogp: f32([-1.5, -4]),
+    advantages: f32([0.4, -0.9]),
+    returns: f32([0, 0]),
+    oldValues: f32([0, 0]),
+    clipParam: 10,
+    vfClipParam: null,
+    vfLossCoeff: 0,
+    entropyCoeff: 0.1,
+    klCoeff: 0,
+  };
+  const logN = (a: number, m: number, s: number) =>
+    -((a - m) ** 2) / (2 * Math.exp(2 * s)) - s - 0.5 * Math.log(2 * Math.PI);
+  const lp = [logN(1.7, 0.5, -0.2), logN(-2.5, -1, 0.3)];
+  const t = ppoLoss(p);
+  near(t.policyLoss, -(Math.exp(lp[0]! + 1.5) * 0.4 - Math.exp(lp[1]! + 4) * 0.9) / 2, 1e-6, "pol");
+  near(t.entropy, (-0.2 + 0.3) / 2 + 0.5 * (1 + Math.log(2 * Math.PI)), 1e-6, "entropy");
+  const dL = new Float32Array(4);
+  ppoLoss(p, dL, new Float32Array(2));
+  const eps = 1e-3;
+  for (let k = 0; k < 4; k++) {
+    const up = p.logits.slice(), down = p.logits.slice();
+    up[k]! += eps;
+    down[k]! -= eps;
+    const fd =
+      (ppoLoss({ ...p, logits: up }).totalLoss - ppoLoss({ ...p, logits: down }).totalLoss) /
+      (up[k]! - down[k]!); // the float32 step actually taken
+    near(dL[k]!, fd, 1e-4 * Math.max(1, Math.abs(fd)), `dLogits[${k}]`);
+  }
 });

@@ -5,7 +5,17 @@
  * @module
  */
 
-import type { Box, Dict, Discrete, MultiDiscrete, Space, SpaceValue, Tuple } from "../spaces.ts";
+import {
+  type Box,
+  boxElementName,
+  type Dict,
+  type Discrete,
+  f32String,
+  type MultiDiscrete,
+  type Space,
+  type SpaceValue,
+  type Tuple,
+} from "../spaces.ts";
 
 /**
  * Tests whether a packed row (the action-buffer encoding) holds a member of `space`, without
@@ -165,7 +175,9 @@ export function explainFlat(
       for (let i = 0; i < b.low.length; i++) {
         const v = row[offset + i]!;
         if (!(v >= b.low[i]! && v <= b.high[i]!)) {
-          return `expected element ${i} in [${b.low[i]}, ${b.high[i]}] for ${b}, got ${v}`;
+          return `expected element ${boxElementName(b.shape, i)} in [${f32String(b.low[i]!)}, ${
+            f32String(b.high[i]!)
+          }] for ${b}, got ${v}`;
         }
       }
       return undefined;
@@ -242,7 +254,8 @@ function newFloats(n: number): Float32Array {
 /**
  * Decodes a flat row into a value, like `space.unflatten` (equal result) but with fewer and
  * cheaper allocations: the dict face's hot path. Small Box values are `Float32Array`s of their
- * own range of a shared 64 KiB buffer (so their `.buffer` is not private to them).
+ * own range of a shared 64 KiB buffer (so their `.buffer` is not private to them); a Box of rank
+ * ≥ 2 is nested rows, views of such a range.
  * @param space the space
  * @param row the buffer
  * @param offset first index of the encoding
@@ -260,7 +273,8 @@ export function decodeFlat(space: Space, row: Float32Array, offset: number): Spa
       const n = space.flatSize;
       const out = newFloats(n);
       for (let i = 0; i < n; i++) out[i] = row[offset + i]!;
-      return out;
+      const b = space as Box;
+      return b.shape.length < 2 ? out : b.nest(out);
     }
     case "tuple": {
       const t = space as Tuple;
@@ -269,6 +283,17 @@ export function decodeFlat(space: Space, row: Float32Array, offset: number): Spa
       for (let i = 0; i < t.spaces.length; i++) {
         const s = t.spaces[i]!;
         out[i] = decodeFlat(s, row, o);
+        o += s.flatSize;
+      }
+      return out;
+    }
+    case "dict": {
+      const d = space as Dict;
+      const out: { [key: string]: SpaceValue } = {};
+      let o = offset;
+      for (let i = 0; i < d.keys.length; i++) {
+        const k = d.keys[i]!, s = d.spaces[k]!;
+        out[k] = decodeFlat(s, row, o);
         o += s.flatSize;
       }
       return out;

@@ -1,9 +1,31 @@
 /**
  * {@linkcode ActorCriticModel}: the MLP actor-critic of a learning policy, built from a flat
- * observation size and a Discrete or MultiDiscrete action space.
+ * observation size (or an observation space) and a Discrete, MultiDiscrete or Box action space.
  *
  * Shapes: `B` rows, `O` flat observation size, `H` hidden width, `L` logits (the sum of the
- * heads' sizes), `K` heads (one per action element; one float each in the packed actions).
+ * heads' sizes; `2D` for a Box), `K` heads (one per action element; one float each in the
+ * packed actions), `D` elements of a Box action, `C` components of a Dict/Tuple observation,
+ * `E` encoder width.
+ *
+ * Architecture:
+ * - Each tower (actor and critic, or one shared tower with `vfShareLayers`) is an MLP over the
+ *   flat observation: `hidden` layers of `activation`, then a linear output.
+ * - Encoders (RLlib's complex-input network): with `encoderSize` E > 0 and a Dict or Tuple
+ *   observation space, each tower first encodes every leaf component of the observation (a
+ *   nested Dict/Tuple is walked down to its leaves) with its own dense layer of E units
+ *   (`activation`), concatenates the `C` encodings and runs `hidden` on them. It runs as one
+ *   fused layer with a block-diagonal `[O × C·E]` kernel: the flat layout holds only the
+ *   blocks (`pi/encoder/<key>/kernel` `[size of <key> × E]` and `.../bias` `[E]`), the entries
+ *   outside them are zeros on the device and never receive a gradient (only the blocks are
+ *   read back). One op per tower instead of `C` slices, matmuls and a concat.
+ * - Heads: Discrete → one categorical; MultiDiscrete → one categorical per element; Box →
+ *   a diagonal Gaussian (`src/policy/gaussian.ts`): the policy output holds the `D` means, a
+ *   state-independent learned log-std (`pi/log_std`, `[D]`, initialised to `initialLogStd`)
+ *   is a weight of its own, and each sample `u ~ N(mean, exp(log_std)²)` is squashed into the
+ *   Box's bounds, `a = low + (tanh(u) + 1) / 2 · (high − low)` (unbounded elements are not
+ *   squashed). Log-probabilities include the tanh Jacobian and are computed from the stored
+ *   float32 action (as the loss recomputes them); the greedy action is the squashed mean.
+ *   For the loss, the "logits" of a Box head are its `D` means then its `D` log-stds per row.
  *
  * How it runs (sized for the small models of this project, where the cost of a tfjs op call
  * matters as much as the arithmetic):
@@ -17,14 +39,20 @@
  *   of `h = 2s − 1` by using `2W` and `b − colsum(W)`. The uploaded copies carry these factors;
  *   the model is mathematically the tanh MLP (the tests match a float64 reference to 2e-5).
  * - Sampling, log-probabilities and entropies are computed in JS (float64) from the logits read
- *   back once per pass; each head is a categorical over its own block of logits.
+ *   back once per pass; each categorical head covers its own block of logits, a Gaussian head
+ *   reads its means and takes the log-std from the flat weights (it is never uploaded).
  * - Training uses {@linkcode ActorCriticModel.computeGradients}: a forward pass, the caller's
  *   loss on the read-back outputs (it returns d loss / d outputs), then a hand-written backward
  *   pass of about 16 tfjs ops per tower (explicit transposes: tfjs's transposed `matMul` is
  *   ~8× slower on WASM), read back as one gradient in the flat layout. No tfjs autodiff is
  *   involved, so the WASM backend's incomplete gradient coverage does not matter. A whole
  *   minibatch step runs 63 tfjs kernels (counted with `tf.profile` for two 2-hidden-layer
- *   towers); tfjs's Adam alone would add about ten kernels per weight array (12 here).
+ *   towers); tfjs's Adam alone would add about ten kernels per weight array (12 here). An
+ *   encoder layer adds one fused matmul to a tower's forward pass and about seven kernels to
+ *   its backward pass (the first hidden layer now needs its input gradient), whatever `C`;
+ *   the block-diagonal product does `C`× the arithmetic of the blocks themselves, the price of
+ *   one op instead of `C` (timings in `bench/ppo_bench.ts`). The log-std's gradient is summed
+ *   in JS.
  *
  * @example Build, act, read the weights
  * ```ts
@@ -49,16 +77,28 @@ import { activeBackend, tf } from "./backend.ts";
 import type { BatchPolicy, PolicyExtras } from "./policy.ts";
 import type { ExtraColumn } from "../rollout/buffer.ts";
 import { Pcg32 } from "../rng.ts";
-import { Discrete, MultiDiscrete, type Space } from "../spaces.ts";
+import { Box, Dict, Discrete, MultiDiscrete, type Space, Tuple } from "../spaces.ts";
+import { SquashedGaussian } from "./gaussian.ts";
 
 /** Hidden-layer activation of an {@linkcode ActorCriticModel}. */
 export type Activation = "tanh" | "relu";
 
 /** Options of {@linkcode ActorCriticModel}. */
 export interface ActorCriticOptions {
-  /** Flat observation size `O` (the observation space's `flatSize`). */
-  obsSize: number;
-  /** Action space: Discrete (one categorical head) or MultiDiscrete (one head per element). */
+  /**
+   * Flat observation size `O` (the observation space's `flatSize`); may be left out when
+   * `observationSpace` is given.
+   */
+  obsSize?: number;
+  /**
+   * The observation space (its `flatSize` must equal `obsSize` when both are given). Needed
+   * for encoders: the model reads the components of a Dict or Tuple from it.
+   */
+  observationSpace?: Space;
+  /**
+   * Action space: Discrete (one categorical head), MultiDiscrete (one categorical head per
+   * element) or Box (a diagonal Gaussian, squashed into the bounds; see the module doc).
+   */
   actionSpace: Space;
   /** Hidden layer widths (default `[64, 64]`; `[]` makes linear heads). */
   hidden?: readonly number[];
@@ -69,15 +109,26 @@ export interface ActorCriticOptions {
    * a separate value network of the same shape).
    */
   vfShareLayers?: boolean;
+  /**
+   * Width `E` of one encoder per leaf component of a Dict or Tuple `observationSpace` (see the
+   * module doc; default 0: none). Ignored for other observation spaces, as RLlib uses its
+   * complex-input network only for Dict and Tuple spaces.
+   */
+  encoderSize?: number;
+  /** Initial log standard deviation of a Box action space's Gaussian head (default 0). */
+  initialLogStd?: number;
   /** Seed of the PCG32 stream that draws the initial weights (default 0). */
   seed?: number;
 }
 
 /** Name and shape of one weight array, in {@linkcode ActorCriticModel.getWeights} order. */
 export interface WeightSpec {
-  /** E.g. `"pi/dense_0/kernel"`, `"vf/out/bias"`, `"shared/out/kernel"`. */
+  /**
+   * E.g. `"pi/dense_0/kernel"`, `"vf/out/bias"`, `"shared/out/kernel"`,
+   * `"pi/encoder/chicken_oceans/kernel"`, `"pi/log_std"`.
+   */
   readonly name: string;
-  /** `[in, out]` for kernels, `[out]` for biases. */
+  /** `[in, out]` for kernels, `[out]` for biases and the log-std. */
   readonly shape: readonly number[];
 }
 
@@ -87,7 +138,7 @@ export interface WeightSpec {
  * Arrays are reused between calls and are valid only during the call.
  */
 export type OutputLoss = (
-  /** `[B × L]` logits, heads side by side. */
+  /** `[B × L]` logits, heads side by side (a Box head: `D` means, then `D` log-stds). */
   logits: Float32Array,
   /** `[B]` value estimates. */
   values: Float32Array,
@@ -99,17 +150,30 @@ export type OutputLoss = (
 
 type LayerKind = "tanh" | "relu" | "linear";
 
+/**
+ * A block of a layer's kernel that holds weights: rows `[rowOff, rowOff + rows)` × columns
+ * `[colOff, colOff + cols)`, stored row-major at `offW`, its bias (`cols`) at `offB`. A dense
+ * layer is one block; an encoder layer one block per component (zeros elsewhere).
+ */
+interface Block {
+  readonly rowOff: number;
+  readonly rows: number;
+  readonly colOff: number;
+  readonly cols: number;
+  readonly offW: number;
+  readonly offB: number;
+  /** Orthogonal-init gain per output column group of the block: `[columns, gain][]`. */
+  readonly gains: ReadonlyArray<readonly [number, number]>;
+}
+
 interface Layer {
   readonly inSize: number;
   readonly outSize: number;
   readonly kind: LayerKind;
   /** The layer's input is a tanh layer's output, held on device as `s = (h + 1) / 2`. */
   readonly inputTanh: boolean;
-  /** Offsets of the kernel and bias in the flat weights. */
-  readonly offW: number;
-  readonly offB: number;
-  /** Orthogonal-init gain per output column block: `[columns, gain][]`. */
-  readonly gains: ReadonlyArray<readonly [number, number]>;
+  /** Where the kernel's weights live in the flat layout. */
+  readonly blocks: readonly Block[];
   /** Device copies (see the module doc): forward kernel and bias, scaled backward kernelᵀ. */
   wFwd: tf.Tensor2D | null;
   bFwd: tf.Tensor1D | null;
@@ -127,20 +191,50 @@ const FUSED: Record<LayerKind, "sigmoid" | "relu" | "linear"> = {
   linear: "linear",
 };
 
-function checkPositiveInt(what: string, x: unknown): void {
+function checkPositiveInt(what: string, x: unknown): asserts x is number {
   if (typeof x !== "number" || !Number.isInteger(x) || x < 1) {
     throw new RangeError(`${what} must be a positive integer, got ${String(x)}`);
   }
 }
 
+/** One leaf component of a Dict/Tuple observation: its name and range of the flat row. */
+interface Component {
+  readonly name: string;
+  readonly offset: number;
+  readonly size: number;
+}
+
 /**
- * An MLP actor-critic over flat observations with categorical heads. Implements
- * {@linkcode BatchPolicy}, so the rollout calls it like any fixed policy. Needs
- * `await initBackend()` first.
+ * The leaf components of a Dict or Tuple space in flat-encoding order (Dict keys sorted,
+ * nested paths joined with "."), or [] for any other space.
+ */
+function components(space: Space): Component[] {
+  const out: Component[] = [];
+  const walk = (s: Space, name: string, offset: number): void => {
+    if (s instanceof Dict || s instanceof Tuple) {
+      const parts: Array<[string, Space]> = s instanceof Dict
+        ? s.keys.map((k) => [k, s.spaces[k]!])
+        : s.spaces.map((c, i) => [String(i), c]);
+      let o = offset;
+      for (const [k, c] of parts) {
+        walk(c, name === "" ? k : `${name}.${k}`, o);
+        o += c.flatSize;
+      }
+    } else out.push({ name, offset, size: s.flatSize });
+  };
+  if (space instanceof Dict || space instanceof Tuple) walk(space, "", 0);
+  return out;
+}
+
+/**
+ * An MLP actor-critic over flat observations with categorical or diagonal Gaussian heads, and
+ * optional per-component encoders (see the module doc). Implements {@linkcode BatchPolicy}, so
+ * the rollout calls it like any fixed policy. Needs `await initBackend()` first.
  *
- * Weights start orthogonal (PCG32 normals, Gram–Schmidt) with gain √2 on hidden layers, 0.01 on
- * the policy output and 1 on the value output, biases 0 (CleanRL's PPO init), so the same seed
- * gives the same weights and, with the same `rng`, the same actions.
+ * Weights start orthogonal (PCG32 normals, Gram–Schmidt) with gain √2 on encoder and hidden
+ * layers, 0.01 on the policy output and 1 on the value output, biases 0 (CleanRL's PPO init),
+ * the log-std at `initialLogStd`, so the same seed gives the same weights and, with the same
+ * `rng`, the same actions.
  *
  * @example MultiDiscrete heads
  * ```ts
@@ -155,16 +249,47 @@ function checkPositiveInt(what: string, x: unknown): void {
  * // act = [argmax of head 0 (0..2), argmax of head 1 (0..1)]
  * m.dispose();
  * ```
+ *
+ * @example Encoders per Dict component, Gaussian head for a Box action
+ * ```ts
+ * import { initBackend } from "./backend.ts";
+ * import { ActorCriticModel } from "./model.ts";
+ * import { Box, Dict } from "../spaces.ts";
+ * import { Pcg32 } from "../rng.ts";
+ * await initBackend({ backend: "cpu" });
+ * const m = new ActorCriticModel({
+ *   observationSpace: new Dict({ chicken_oceans: new Box(0, 1, [10, 5]), fox: new Box(0, 1, [2]) }),
+ *   actionSpace: new Box(-1, 1, [2]),
+ *   encoderSize: 16,
+ *   initialLogStd: -0.5,
+ * });
+ * const spec = m.weightSpecs.find((w) => w.name === "pi/encoder/chicken_oceans/kernel");
+ * if (spec?.shape.join() !== "50,16") throw new Error("one 50 × 16 encoder per component");
+ * const act = new Float32Array(2);
+ * m.act(new Float32Array(52), 1, new Pcg32(1), true, act);
+ * if (!act.every((a) => a >= -1 && a <= 1)) throw new Error("squashed into the bounds");
+ * m.dispose();
+ * ```
  */
 export class ActorCriticModel implements BatchPolicy {
   /** Flat observation size this policy reads per row. */
   readonly obsSize: number;
-  /** Number of heads `K`: packed action floats per row. */
+  /** Packed action floats per row: the number of heads `K`, or `D` for a Box. */
   readonly actSize: number;
-  /** Categories per head. */
+  /** Categories per categorical head (empty for a Box action space). */
   readonly heads: readonly number[];
-  /** Total logits `L` (sum of {@linkcode ActorCriticModel.heads}). */
+  /**
+   * Total logits `L` per row: the sum of {@linkcode ActorCriticModel.heads}, or `2D` for a Box
+   * (`D` means, then `D` log-stds).
+   */
   readonly logitsSize: number;
+  /** The observation space, when it was given. */
+  readonly observationSpace: Space | undefined;
+  /**
+   * Encoder width `E`, or 0 when the towers read the flat observation directly (encoders are
+   * built only for a Dict or Tuple observation space).
+   */
+  readonly encoderSize: number;
   /** Hidden layer widths. */
   readonly hidden: readonly number[];
   /** Hidden activation. */
@@ -182,6 +307,12 @@ export class ActorCriticModel implements BatchPolicy {
 
   readonly #headOff: Int32Array;
   readonly #headStart: Float64Array;
+  /** The Gaussian head of a Box action space, or null (categorical heads). */
+  readonly #gauss: SquashedGaussian | null;
+  /** Policy columns of the policy tower's output: `L`, or `D` means for a Box. */
+  readonly #piCols: number;
+  /** Offset of the log-std (`D` floats) in the flat weights (Box only). */
+  readonly #logStdOff: number;
   readonly #towers: Tower[];
   /** The policy tower and the column of its output where the logits start (0). */
   readonly #piTower: Tower;
@@ -199,45 +330,85 @@ export class ActorCriticModel implements BatchPolicy {
 
   /**
    * Builds the model and draws its initial weights.
-   * @param options sizes, action space, hidden layers, activation, sharing and seed
-   * @throws {RangeError} on a bad size or activation, or an action space other than Discrete
-   *   and MultiDiscrete
+   * @param options sizes or observation space, action space, encoders, hidden layers,
+   *   activation, sharing, initial log-std and seed
+   * @throws {RangeError} on a bad size, activation or log-std, an observation size that does
+   *   not match the observation space, encoders without an observation space, or an action
+   *   space other than Discrete, MultiDiscrete and Box (or a Box with a half-bounded element)
    * @throws {Error} when no backend was started with `initBackend()`
    */
   constructor(options: ActorCriticOptions) {
-    const { obsSize, actionSpace } = options;
+    const { actionSpace, observationSpace } = options;
+    const obsSize = options.obsSize ?? observationSpace?.flatSize;
     const hidden = [...(options.hidden ?? [64, 64])];
     const activation = options.activation ?? "tanh";
     const share = options.vfShareLayers ?? false;
     const seed = options.seed ?? 0;
+    const encoderSize = options.encoderSize ?? 0;
+    const initialLogStd = options.initialLogStd ?? 0;
     checkPositiveInt("ActorCriticModel obsSize", obsSize);
+    if (observationSpace !== undefined && observationSpace.flatSize !== obsSize) {
+      throw new RangeError(
+        `ActorCriticModel obsSize ${obsSize} differs from the flat size ${observationSpace.flatSize} of the observation space ${observationSpace}`,
+      );
+    }
     hidden.forEach((h, i) => checkPositiveInt(`ActorCriticModel hidden[${i}]`, h));
     if (activation !== "tanh" && activation !== "relu") {
       throw new RangeError(
         `ActorCriticModel activation must be "tanh" or "relu", got ${JSON.stringify(activation)}`,
       );
     }
+    if (!Number.isInteger(encoderSize) || encoderSize < 0) {
+      throw new RangeError(
+        `ActorCriticModel encoderSize must be an integer >= 0, got ${String(encoderSize)}`,
+      );
+    }
+    if (encoderSize > 0 && observationSpace === undefined) {
+      throw new RangeError(
+        "ActorCriticModel encoderSize needs the observationSpace (its Dict/Tuple components)",
+      );
+    }
+    if (typeof initialLogStd !== "number" || !Number.isFinite(initialLogStd)) {
+      throw new RangeError(
+        `ActorCriticModel initialLogStd must be a finite number, got ${String(initialLogStd)}`,
+      );
+    }
     let heads: number[], starts: number[];
+    let gauss: SquashedGaussian | null = null;
     if (actionSpace instanceof Discrete) {
       heads = [actionSpace.n];
       starts = [actionSpace.start];
     } else if (actionSpace instanceof MultiDiscrete) {
       heads = [...actionSpace.nvec];
       starts = heads.map(() => 0);
+    } else if (actionSpace instanceof Box) {
+      heads = [];
+      starts = [];
+      gauss = new SquashedGaussian(actionSpace, "ActorCriticModel");
     } else {
       throw new RangeError(
-        `ActorCriticModel supports Discrete and MultiDiscrete action spaces (categorical heads), ` +
-          `got ${String(actionSpace)}; flatten Box/Tuple/Dict actions into a MultiDiscrete`,
+        `ActorCriticModel supports Discrete and MultiDiscrete action spaces (categorical heads) ` +
+          `and Box (a diagonal Gaussian), got ${String(actionSpace)}; flatten Tuple/Dict ` +
+          `actions into a MultiDiscrete or a Box`,
       );
     }
     if (activeBackend() === undefined) {
       throw new Error("Start a tfjs backend with `await initBackend()` before building a model");
     }
+    const comps = observationSpace === undefined || encoderSize === 0
+      ? []
+      : components(observationSpace);
+    const E = comps.length > 0 ? encoderSize : 0;
     this.obsSize = obsSize;
+    this.observationSpace = observationSpace;
+    this.encoderSize = E;
     this.actionSpace = actionSpace;
     this.heads = heads;
-    this.actSize = heads.length;
-    this.logitsSize = heads.reduce((a, b) => a + b, 0);
+    this.#gauss = gauss;
+    const D = gauss === null ? 0 : gauss.size;
+    this.actSize = gauss === null ? heads.length : D;
+    this.logitsSize = gauss === null ? heads.reduce((a, b) => a + b, 0) : 2 * D;
+    this.#piCols = gauss === null ? this.logitsSize : D;
     this.hidden = hidden;
     this.activation = activation;
     this.vfShareLayers = share;
@@ -245,13 +416,43 @@ export class ActorCriticModel implements BatchPolicy {
     for (let h = 1; h < heads.length; h++) this.#headOff[h] = this.#headOff[h - 1]! + heads[h - 1]!;
     this.#headStart = Float64Array.from(starts);
 
-    // Layout: tower by tower, layer by layer, kernel then bias.
+    // Layout: tower by tower, layer by layer (an encoder layer: component by component),
+    // kernel then bias; then the log-std of a Gaussian head.
     const specs: WeightSpec[] = [];
     let off = 0;
     const tower = (name: string, outs: ReadonlyArray<readonly [number, number]>): Tower => {
-      const sizes = [obsSize, ...hidden];
-      const outSize = outs.reduce((a, [n]) => a + n, 0);
       const layers: Layer[] = [];
+      let first = obsSize;
+      if (E > 0) {
+        const blocks = comps.map((c, k): Block => {
+          specs.push({ name: `${name}/encoder/${c.name}/kernel`, shape: [c.size, E] });
+          specs.push({ name: `${name}/encoder/${c.name}/bias`, shape: [E] });
+          const b: Block = {
+            rowOff: c.offset,
+            rows: c.size,
+            colOff: k * E,
+            cols: E,
+            offW: off,
+            offB: off + c.size * E,
+            gains: [[E, Math.SQRT2]],
+          };
+          off += c.size * E + E;
+          return b;
+        });
+        first = comps.length * E;
+        layers.push({
+          inSize: obsSize,
+          outSize: first,
+          kind: activation,
+          inputTanh: false,
+          blocks,
+          wFwd: null,
+          bFwd: null,
+          wBwdT: null,
+        });
+      }
+      const sizes = [first, ...hidden];
+      const outSize = outs.reduce((a, [n]) => a + n, 0);
       for (let l = 0; l <= hidden.length; l++) {
         const last = l === hidden.length;
         const inSize = sizes[l]!, out = last ? outSize : hidden[l]!;
@@ -262,10 +463,16 @@ export class ActorCriticModel implements BatchPolicy {
           inSize,
           outSize: out,
           kind: last ? "linear" : activation,
-          inputTanh: l > 0 && activation === "tanh",
-          offW: off,
-          offB: off + inSize * out,
-          gains: last ? outs : [[out, Math.SQRT2]],
+          inputTanh: (l > 0 || E > 0) && activation === "tanh",
+          blocks: [{
+            rowOff: 0,
+            rows: inSize,
+            colOff: 0,
+            cols: out,
+            offW: off,
+            offB: off + inSize * out,
+            gains: last ? outs : [[out, Math.SQRT2]],
+          }],
           wFwd: null,
           bFwd: null,
           wBwdT: null,
@@ -274,43 +481,51 @@ export class ActorCriticModel implements BatchPolicy {
       }
       return { name, layers };
     };
-    const L = this.logitsSize;
+    const P = this.#piCols;
     if (share) {
-      const t = tower("shared", [[L, 0.01], [1, 1]]);
+      const t = tower("shared", [[P, 0.01], [1, 1]]);
       this.#towers = [t];
       this.#piTower = t;
       this.#vfTower = t;
-      this.#vfCol = L;
+      this.#vfCol = P;
     } else {
-      const pi = tower("pi", [[L, 0.01]]), vf = tower("vf", [[1, 1]]);
+      const pi = tower("pi", [[P, 0.01]]), vf = tower("vf", [[1, 1]]);
       this.#towers = [pi, vf];
       this.#piTower = pi;
       this.#vfTower = vf;
       this.#vfCol = 0;
     }
+    this.#logStdOff = off;
+    if (gauss !== null) {
+      specs.push({ name: "pi/log_std", shape: [D] });
+      off += D;
+    }
     this.weightSpecs = specs;
     this.numParams = off;
     this.#flat = new Float32Array(off);
     this.#initWeights(seed);
+    this.#flat.fill(initialLogStd, this.#logStdOff, off);
     this.#upload();
   }
 
-  /** Orthogonal kernels (per output column block), zero biases, drawn in layout order. */
+  /** Orthogonal kernels (per output column group of each block), zero biases, in layout order. */
   #initWeights(seed: number): void {
     const rng = new PcgNormal(seed);
     for (const t of this.#towers) {
       for (const layer of t.layers) {
-        let col = 0;
-        for (const [cols, gain] of layer.gains) {
-          const q = orthogonal(layer.inSize, cols, rng);
-          for (let i = 0; i < layer.inSize; i++) {
-            for (let j = 0; j < cols; j++) {
-              this.#flat[layer.offW + i * layer.outSize + col + j] = gain * q[i * cols + j]!;
+        for (const b of layer.blocks) {
+          let col = 0;
+          for (const [cols, gain] of b.gains) {
+            const q = orthogonal(b.rows, cols, rng);
+            for (let i = 0; i < b.rows; i++) {
+              for (let j = 0; j < cols; j++) {
+                this.#flat[b.offW + i * b.cols + col + j] = gain * q[i * cols + j]!;
+              }
             }
+            col += cols;
           }
-          col += cols;
+          this.#flat.fill(0, b.offB, b.offB + b.cols);
         }
-        this.#flat.fill(0, layer.offB, layer.offB + layer.outSize);
       }
     }
   }
@@ -320,21 +535,24 @@ export class ActorCriticModel implements BatchPolicy {
     const w = this.#flat;
     for (const t of this.#towers) {
       for (const layer of t.layers) {
-        const { inSize: n, outSize: m, offW, offB, inputTanh } = layer;
+        const { inSize: n, outSize: m, inputTanh } = layer;
         const outScale = layer.kind === "tanh" ? 2 : 1;
         const inScale = inputTanh ? 2 : 1;
         const fw = new Float32Array(n * m), fb = new Float32Array(m);
         const bw = new Float32Array(n * m);
         const bwScale = inputTanh ? 4 : 1;
-        for (let j = 0; j < m; j++) {
-          let colsum = 0;
-          for (let i = 0; i < n; i++) {
-            const v = w[offW + i * m + j]!;
-            colsum += v;
-            fw[i * m + j] = outScale * inScale * v;
-            bw[j * n + i] = bwScale * v;
+        for (const { rowOff, rows, colOff, cols, offW, offB } of layer.blocks) {
+          for (let j = 0; j < cols; j++) {
+            let colsum = 0;
+            const c = colOff + j;
+            for (let i = 0; i < rows; i++) {
+              const v = w[offW + i * cols + j]!;
+              colsum += v;
+              fw[(rowOff + i) * m + c] = outScale * inScale * v;
+              bw[c * n + rowOff + i] = bwScale * v;
+            }
+            fb[c] = outScale * (w[offB + j]! - (inputTanh ? colsum : 0));
           }
-          fb[j] = outScale * (w[offB + j]! - (inputTanh ? colsum : 0));
         }
         layer.wFwd?.dispose();
         layer.bFwd?.dispose();
@@ -441,7 +659,8 @@ export class ActorCriticModel implements BatchPolicy {
   }
 
   /**
-   * Raw outputs for `rows` observation rows: logits (heads side by side) and values.
+   * Raw outputs for `rows` observation rows: logits (heads side by side; a Box head: `D` means,
+   * then `D` log-stds) and values.
    * @param obs `rows × obsSize` floats
    * @param rows number of rows
    * @param logitsOut `rows × logitsSize` floats written
@@ -453,26 +672,33 @@ export class ActorCriticModel implements BatchPolicy {
     this.#checkOut("valuesOut", valuesOut, rows, 1);
     if (rows === 0) return;
     this.#infer(obs, rows, true);
-    const L = this.logitsSize, pi = this.#outPi, vf = this.#outVf;
+    const L = this.logitsSize, P = this.#piCols, pi = this.#outPi, vf = this.#outVf;
     const ps = this.#piStride, vs = this.#vfStride, col = this.#vfCol;
     for (let r = 0; r < rows; r++) {
-      for (let j = 0; j < L; j++) logitsOut[r * L + j] = pi[r * ps + j]!;
+      for (let j = 0; j < P; j++) logitsOut[r * L + j] = pi[r * ps + j]!;
+      for (let j = P; j < L; j++) logitsOut[r * L + j] = this.#flat[this.#logStdOff + j - P]!;
       valuesOut[r] = vf[r * vs + col]!;
     }
   }
 
   /**
    * Samples (or, with `explore` false, takes the most likely) actions for `rows` rows, with one
-   * forward pass. Draws one `rng.nextFloat()` per head per row, in row order, when exploring.
-   * Allocates nothing beyond what tfjs allocates for the pass (and a view of `obs` when it is
-   * longer than `rows` rows and differs from the previous call's).
+   * forward pass. Categorical heads draw one `rng.nextFloat()` per head per row, in row order,
+   * when exploring. A Box head draws standard normals with Box–Muller in row-major element
+   * order (two `rng.nextFloat()` per pair of normals, both used; an odd one left at the end of
+   * the call is dropped), and writes `low + (tanh(mean + exp(log_std)·z) + 1) / 2 · (high −
+   * low)` (the squashed mean when not exploring). Allocates nothing beyond what tfjs allocates
+   * for the pass (and a view of `obs` when it is longer than `rows` rows and differs from the
+   * previous call's).
    * @param obs `rows × obsSize` floats
    * @param rows number of rows
    * @param rng stream for sampling
-   * @param explore sample from the categorical heads (true) or take the argmax (false)
+   * @param explore sample (true) or take the most likely action (false: the argmax of each
+   *   categorical head, the squashed mean of a Gaussian)
    * @param actionsOut `rows × actSize` packed actions written (Discrete: `start + index`)
    * @param extras when given, `action_logp` receives the log-probabilities of the chosen actions
-   *   (sum over heads) and `vf_preds` the value estimates, `rows` floats each
+   *   (sum over heads; a Box: the density of the stored float32 action, tanh Jacobian included)
+   *   and `vf_preds` the value estimates, `rows` floats each
    */
   act(
     obs: Float32Array,
@@ -489,6 +715,10 @@ export class ActorCriticModel implements BatchPolicy {
     if (valuesOut !== undefined) this.#checkOut("vf_preds", valuesOut, rows, 1);
     if (rows === 0) return;
     this.#infer(obs, rows, true);
+    if (this.#gauss !== null) {
+      this.#actGaussian(this.#gauss, rows, rng, explore, actionsOut, logpOut, valuesOut);
+      return;
+    }
     const K = this.actSize, heads = this.heads, headOff = this.#headOff;
     const starts = this.#headStart, vfCol = this.#vfCol;
     const pi = this.#outPi, vf = this.#outVf, ps = this.#piStride, vs = this.#vfStride;
@@ -526,6 +756,43 @@ export class ActorCriticModel implements BatchPolicy {
     }
   }
 
+  /** The Box branch of {@linkcode ActorCriticModel.act}, after the forward pass. */
+  #actGaussian(
+    g: SquashedGaussian,
+    rows: number,
+    rng: Pcg32,
+    explore: boolean,
+    actionsOut: Float32Array,
+    logpOut: Float32Array | undefined,
+    valuesOut: Float32Array | undefined,
+  ): void {
+    const D = this.actSize, flat = this.#flat, so = this.#logStdOff, vfCol = this.#vfCol;
+    const pi = this.#outPi, vf = this.#outVf, ps = this.#piStride, vs = this.#vfStride;
+    let spare = NaN;
+    for (let r = 0; r < rows; r++) {
+      for (let d = 0; d < D; d++) {
+        let u = pi[r * ps + d]!;
+        if (explore) {
+          let z: number;
+          if (spare === spare) {
+            z = spare;
+            spare = NaN;
+          } else {
+            const u1 = 1 - rng.nextFloat(), u2 = rng.nextFloat();
+            const rad = Math.sqrt(-2 * Math.log(u1));
+            z = rad * Math.cos(2 * Math.PI * u2);
+            spare = rad * Math.sin(2 * Math.PI * u2);
+          }
+          u += Math.exp(flat[so + d]!) * z;
+        }
+        actionsOut[r * D + d] = g.squash(d, u);
+      }
+      // From the stored (float32) action, as the loss will recompute it.
+      if (logpOut !== undefined) logpOut[r] = g.logProb(pi, r * ps, flat, so, actionsOut, r * D);
+      if (valuesOut !== undefined) valuesOut[r] = vf[r * vs + vfCol]!;
+    }
+  }
+
   /**
    * Value estimates of `rows` rows (with separate networks, only the value network runs).
    * @param obs `rows × obsSize` floats
@@ -556,7 +823,7 @@ export class ActorCriticModel implements BatchPolicy {
     if (gradOut.length !== this.numParams) {
       throw new RangeError(`gradOut holds ${gradOut.length} floats, expected ${this.numParams}`);
     }
-    const L = this.logitsSize, O = this.obsSize;
+    const L = this.logitsSize, P = this.#piCols, O = this.obsSize;
     if (this.#logits.length < rows * L) {
       this.#logits = new Float32Array(rows * L);
       this.#dLogits = new Float32Array(rows * L);
@@ -576,7 +843,8 @@ export class ActorCriticModel implements BatchPolicy {
         const w = t.layers[t.layers.length - 1]!.outSize;
         if (t === this.#piTower) {
           for (let r = 0; r < rows; r++) {
-            for (let j = 0; j < L; j++) logits[r * L + j] = out[r * w + j]!;
+            for (let j = 0; j < P; j++) logits[r * L + j] = out[r * w + j]!;
+            for (let j = P; j < L; j++) logits[r * L + j] = this.#flat[this.#logStdOff + j - P]!;
           }
         }
         if (t === this.#vfTower) {
@@ -586,6 +854,12 @@ export class ActorCriticModel implements BatchPolicy {
       dLogits.fill(0);
       dValues.fill(0);
       loss(logits, values, dLogits, dValues);
+      // The log-std is one weight per element, shared by all rows: its gradient is the sum.
+      for (let j = P; j < L; j++) {
+        let g = 0;
+        for (let r = 0; r < rows; r++) g += dLogits[r * L + j]!;
+        gradOut[this.#logStdOff + j - P] = g;
+      }
       // aᵀb products: tfjs's transposed matMul is ~8× slower than an explicit transpose on WASM
       // (and faster on cpu, where a transpose is a slow JS loop).
       const explicit = tf.getBackend() === "wasm";
@@ -600,7 +874,7 @@ export class ActorCriticModel implements BatchPolicy {
         const d = this.#dOut.subarray(0, rows * w);
         for (let r = 0; r < rows; r++) {
           if (t === this.#piTower) {
-            for (let j = 0; j < L; j++) d[r * w + j] = dLogits[r * L + j]!;
+            for (let j = 0; j < P; j++) d[r * w + j] = dLogits[r * L + j]!;
           }
           if (t === this.#vfTower) d[r * w + this.#vfCol] = dValues[r]!;
         }
@@ -643,14 +917,19 @@ export class ActorCriticModel implements BatchPolicy {
           : tf.mul(dh, tf.step(input));
       }
       const gW = dW.dataSync(), gb = db.dataSync();
-      const { inSize: n, outSize: m, offW, offB } = layer;
-      for (let j = 0; j < m; j++) gradOut[offB + j] = gb[j]!;
+      const { inSize: n, outSize: m } = layer;
       // The device input of a layer after tanh is s = (h + 1) / 2, so hᵀdz = 2 sᵀdz − 1·colsum(dz).
       const a = layer.inputTanh ? 2 : 1;
-      for (let i = 0; i < n; i++) {
-        for (let j = 0; j < m; j++) {
-          const g = transposed ? gW[j * n + i]! : gW[i * m + j]!;
-          gradOut[offW + i * m + j] = layer.inputTanh ? a * g - gb[j]! : g;
+      // Only the blocks are weights: the zeros around an encoder's blocks get no gradient.
+      for (const { rowOff, rows, colOff, cols, offW, offB } of layer.blocks) {
+        for (let j = 0; j < cols; j++) gradOut[offB + j] = gb[colOff + j]!;
+        for (let i = 0; i < rows; i++) {
+          const gi = rowOff + i;
+          for (let j = 0; j < cols; j++) {
+            const gj = colOff + j;
+            const g = transposed ? gW[gj * n + gi]! : gW[gi * m + gj]!;
+            gradOut[offW + i * cols + j] = layer.inputTanh ? a * g - gb[gj]! : g;
+          }
         }
       }
     }

@@ -7,7 +7,7 @@
  */
 
 import type { Pcg32 } from "../rng.ts";
-import { Discrete, MultiDiscrete, type Space } from "../spaces.ts";
+import { Box, Discrete, MultiDiscrete, type Space } from "../spaces.ts";
 import type { ExtraColumn } from "../rollout/buffer.ts";
 
 /**
@@ -53,13 +53,18 @@ function discreteHeads(space: Space, who: string): { n: number[]; start: number[
   if (space instanceof Discrete) return { n: [space.n], start: [space.start] };
   if (space instanceof MultiDiscrete) return { n: [...space.nvec], start: space.nvec.map(() => 0) };
   throw new RangeError(
-    `${who} supports Discrete and MultiDiscrete action spaces, got ${space.toString()}`,
+    `${who} supports Discrete, MultiDiscrete and Box action spaces, got ${space.toString()}`,
   );
 }
 
+const HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);
+
 /**
- * Uniformly random actions over a Discrete (from its `start`) or MultiDiscrete action space.
- * Can write `action_logp` (the uniform log-probability) and `vf_preds` (0).
+ * Uniformly random actions over a Discrete (from its `start`), MultiDiscrete or Box action
+ * space. A Box is sampled as `Box.sample` does, element by element: uniform within finite
+ * bounds, a standard normal where unbounded (folded into a half-bounded range). Can write
+ * `action_logp` (the log-probability or log-density of the action drawn; an element with
+ * `low == high` adds 0) and `vf_preds` (0).
  *
  * @example
  * ```ts
@@ -82,21 +87,38 @@ export class RandomPolicy implements BatchPolicy {
   readonly #heads: number[];
   readonly #starts: number[];
   readonly #logp: number;
+  readonly #box: Box | null;
   /**
    * Creates a uniformly random policy.
    * @param obsSize flat observation size
-   * @param actionSpace a Discrete or MultiDiscrete space
+   * @param actionSpace a Discrete, MultiDiscrete or Box space
    */
   constructor(obsSize: number, actionSpace: Space) {
+    this.obsSize = obsSize;
+    if (actionSpace instanceof Box) {
+      this.#box = actionSpace;
+      this.#heads = [];
+      this.#starts = [];
+      this.actSize = actionSpace.packedSize;
+      // The uniform part of the log-density, the same for every action.
+      let lp = 0;
+      for (let i = 0; i < this.actSize; i++) {
+        const lo = actionSpace.low[i]!, hi = actionSpace.high[i]!;
+        if (Number.isFinite(lo) && Number.isFinite(hi) && hi > lo) lp -= Math.log(hi - lo);
+      }
+      this.#logp = lp;
+      return;
+    }
     const h = discreteHeads(actionSpace, "RandomPolicy");
+    this.#box = null;
     this.#heads = h.n;
     this.#starts = h.start;
-    this.obsSize = obsSize;
     this.actSize = this.#heads.length;
     this.#logp = -this.#heads.reduce((a, n) => a + Math.log(n), 0);
   }
   /**
-   * Draws one uniform action per head per row (see {@linkcode BatchPolicy.act}).
+   * Draws one uniform action per head per row (a Box: per element, as `Box.sample`; see
+   * {@linkcode BatchPolicy.act}).
    * @param _obs observation rows (not read)
    * @param rows number of rows
    * @param rng random stream
@@ -112,12 +134,44 @@ export class RandomPolicy implements BatchPolicy {
     actionsOut: Float32Array,
     extras?: PolicyExtras,
   ): void {
+    if (this.#box !== null) {
+      this.#actBox(this.#box, rows, rng, actionsOut, extras?.action_logp);
+      extras?.vf_preds?.fill(0, 0, rows);
+      return;
+    }
     const h = this.#heads, st = this.#starts, K = h.length;
     for (let r = 0; r < rows; r++) {
       for (let j = 0; j < K; j++) actionsOut[r * K + j] = st[j]! + rng.nextInt(h[j]!);
     }
     extras?.action_logp?.fill(this.#logp, 0, rows);
     extras?.vf_preds?.fill(0, 0, rows);
+  }
+
+  #actBox(
+    box: Box,
+    rows: number,
+    rng: Pcg32,
+    actionsOut: Float32Array,
+    logpOut: Float32Array | undefined,
+  ): void {
+    const D = this.actSize, low = box.low, high = box.high;
+    for (let r = 0; r < rows; r++) {
+      let lp = this.#logp;
+      for (let i = 0; i < D; i++) {
+        const lo = low[i]!, hi = high[i]!;
+        if (Number.isFinite(lo) && Number.isFinite(hi)) {
+          actionsOut[r * D + i] = lo + (hi - lo) * rng.nextFloat();
+          continue;
+        }
+        // The same draws as Box.sample: a Box–Muller normal, folded where half-bounded.
+        const u = 1 - rng.nextFloat(), v = rng.nextFloat();
+        const z = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+        const lo1 = Number.isFinite(lo), hi1 = Number.isFinite(hi);
+        actionsOut[r * D + i] = lo1 ? lo + Math.abs(z) : hi1 ? hi - Math.abs(z) : z;
+        lp += -0.5 * z * z - HALF_LOG_2PI + (lo1 || hi1 ? Math.LN2 : 0);
+      }
+      if (logpOut !== undefined) logpOut[r] = lp;
+    }
   }
 }
 
