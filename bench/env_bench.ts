@@ -12,6 +12,7 @@
 import {
   type BatchedEnv,
   Collector,
+  createChickenYard,
   createHierarchicalWindyMaze,
   createWindyMaze,
   DictEnv,
@@ -195,6 +196,22 @@ if (import.meta.main) {
     const env = createHierarchicalWindyMaze(n, { seed: 0 });
     benchEnv(`hierarchical_windy_maze_batched_${n}`, env, n, seconds);
   }
+  // The chicken yard: 4 agents per env (2 high, 2 low), random actions.
+  for (const n of [1, 64, 1024]) {
+    benchEnv(`chicken_yard_batched_${n}`, createChickenYard(n, { seed: 0 }), n, seconds);
+  }
+  benchEnv(
+    "chicken_yard_any_batched_1024",
+    createChickenYard(1024, { seed: 0, targetMode: "any" }),
+    1024,
+    seconds,
+  );
+  benchEnv(
+    "chicken_yard_continuous_batched_1024",
+    createChickenYard(1024, { seed: 0, lowAction: "continuous" }),
+    1024,
+    seconds,
+  );
   benchDictEnv("windy_maze_dict", new DictEnv(createWindyMaze(1, { seed: 0 })), seconds);
   benchRollout(
     "rollout_hierarchical_windy_maze_random_64",

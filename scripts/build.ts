@@ -16,6 +16,13 @@
  * comments, into the generated module as `<NAME>_FACTS`, so the TypeScript side reads the env's
  * map, sizes and constants from their one source and `--check` catches any drift.
  *
+ * Variants: an entry whose shapes depend on an option (e.g. the chicken yard's discrete or
+ * continuous low-level actions) declares build variants, one line each,
+ * `// @variant <name> <CONST>=<int> ...`; each is the entry compiled once more with those
+ * integer constants (`--use CONST=<int>`; the entry tests them with `isDefined(CONST)`). The
+ * variants' bytes go into the same generated module (`<name>WasmBytes(variant)`); their facts
+ * must equal the plain build's.
+ *
  * Usage:
  * - `deno task build`: rebuild and write the generated modules;
  * - `deno task build --check`: rebuild in memory and exit with status 1 when a committed module
@@ -67,8 +74,24 @@ export interface GeneratedModule {
   wasm: Uint8Array;
   /** The env's facts (its exported globals), in export order. */
   facts: Fact[];
+  /** The build variants declared by the entry (`// @variant` lines), compiled. */
+  variants: CompiledVariant[];
   /** The full text of the generated TypeScript module. */
   text: string;
+}
+
+/** One build variant of an entry: a name and the integer constants it is compiled with. */
+export interface Variant {
+  /** Variant name, e.g. `"continuous"` (lower case, digits and `_`). */
+  name: string;
+  /** Constants passed as `--use NAME=value`, in declaration order. */
+  constants: Record<string, number>;
+}
+
+/** A build variant with its compiled bytes. */
+export interface CompiledVariant extends Variant {
+  /** The WebAssembly bytes of the variant. */
+  wasm: Uint8Array;
 }
 
 /** One fact of an env: a constant its entry exports, read from the compiled module. */
@@ -136,12 +159,14 @@ export async function compileEntry(entry: string): Promise<Uint8Array> {
 export async function compileEntryWithTypes(
   entry: string,
   sources: Readonly<Record<string, string>> = {},
+  constants: Readonly<Record<string, number>> = {},
 ): Promise<CompiledEntry> {
   const outputs = new Map<string, Uint8Array | string>();
   const stdout = asc.createMemoryStream();
   const stderr = asc.createMemoryStream();
+  const use = Object.entries(constants).flatMap(([k, v]) => ["--use", `${k}=${v}`]);
   const { error } = await asc.main(
-    [entry, "--baseDir", ROOT, ...ASC_FLAGS, "--bindings", "raw", "--outFile", "out.wasm"],
+    [entry, "--baseDir", ROOT, ...ASC_FLAGS, ...use, "--bindings", "raw", "--outFile", "out.wasm"],
     {
       stdout,
       stderr,
@@ -161,7 +186,10 @@ export async function compileEntryWithTypes(
     },
   );
   if (error) {
-    throw new Error(`Compiling "${entry}" failed: ${error.message}\n${stderr.toString()}`);
+    const with_ = use.length === 0 ? "" : ` with ${use.join(" ")}`;
+    throw new Error(
+      `Compiling "${entry}"${with_} failed: ${error.message}\n${stderr.toString()}`,
+    );
   }
   const wasm = outputs.get("out.wasm");
   if (!(wasm instanceof Uint8Array)) {
@@ -174,6 +202,37 @@ export async function compileEntryWithTypes(
   }
   const dts = outputs.get("out.d.ts");
   return { wasm, dts: typeof dts === "string" ? dts : new TextDecoder().decode(dts) };
+}
+
+/**
+ * Reads an entry's build variants: one `// @variant <name> <CONST>=<int> ...` line each.
+ * @param entry entry path, for messages
+ * @param source the entry's source text
+ * @returns the variants in declaration order (empty when none)
+ * @throws {Error} for a malformed line, a repeated name or a variant without constants
+ */
+export function readVariants(entry: string, source: string): Variant[] {
+  const out: Variant[] = [];
+  for (const line of source.split("\n")) {
+    const m = /^\s*\/\/\s*@variant\b(.*)$/.exec(line);
+    if (m === null) continue;
+    const [name, ...defs] = m[1]!.trim().split(/\s+/);
+    const bad = (why: string) =>
+      new Error(`Bad build variant line in "${entry}" (${why}): ${line.trim()}`);
+    if (name === undefined || !/^[a-z][a-z0-9_]*$/.test(name)) {
+      throw bad("expected a name of lower-case letters, digits and _");
+    }
+    if (out.some((v) => v.name === name)) throw bad(`"${name}" is declared twice`);
+    if (defs.length === 0) throw bad("expected at least one CONST=<int>");
+    const constants: Record<string, number> = {};
+    for (const d of defs) {
+      const c = /^([A-Za-z_]\w*)=(-?\d+)$/.exec(d);
+      if (c === null) throw bad(`"${d}" is not CONST=<int>`);
+      constants[c[1]!] = Number(c[2]);
+    }
+    out.push({ name, constants });
+  }
+  return out;
 }
 
 function joinPath(baseDir: string, name: string): string {
@@ -367,12 +426,20 @@ function base64(bytes: Uint8Array): string {
   return btoa(s);
 }
 
+function base64Lines(bytes: Uint8Array, indent: string): string {
+  const b64 = base64(bytes);
+  const lines: string[] = [];
+  for (let i = 0; i < b64.length; i += 96) lines.push(`${indent}"${b64.slice(i, i + 96)}",`);
+  return lines.join("\n");
+}
+
 /**
  * Renders the generated TypeScript module of one env.
  * @param name env name (the entry's file name without `.ts`)
  * @param entry entry path, for the header
  * @param wasm the compiled bytes
  * @param facts the env's facts (see {@linkcode readFacts}), written as `<NAME>_FACTS`
+ * @param variants the entry's compiled build variants (see {@linkcode readVariants})
  * @returns the module text
  */
 export function renderModule(
@@ -380,20 +447,61 @@ export function renderModule(
   entry: string,
   wasm: Uint8Array,
   facts: readonly Fact[] = [],
+  variants: readonly CompiledVariant[] = [],
 ): string {
   const fn = `${camelCase(name)}WasmBytes`;
-  const b64 = base64(wasm);
-  const lines: string[] = [];
-  for (let i = 0; i < b64.length; i += 96) lines.push(`  "${b64.slice(i, i + 96)}",`);
+  const NAME = name.toUpperCase();
   const factLines = facts.map((f) =>
     `  /** ${
       f.doc === "" ? "" : `${f.doc.replaceAll("*/", "*\\/")} `
     }(\`${f.type}\`) */\n  ${f.name}: ${renderFactValue(f.value)},`
   );
+  const defs = (v: Variant) => Object.entries(v.constants).map(([k, x]) => `${k}=${x}`).join(" ");
+  const variantHeader = variants.length === 0
+    ? ""
+    : `\n// Build variants (\`// @variant\` lines, compiled with \`--use\`): ${
+      variants.map((v) => `${v.name} (${defs(v)}, ${v.wasm.length} bytes)`).join(", ")
+    }.`;
+  const variantBase64 = variants.length === 0 ? "" : `
+const BASE64_VARIANTS = {
+${variants.map((v) => `  ${v.name}: [\n${base64Lines(v.wasm, "    ")}\n  ].join(""),`).join("\n")}
+};
+`;
+  const variantTable = variants.length === 0 ? "" : `
+/**
+ * The build variants of \`${name}\` (the \`// @variant\` lines of its entry): the integer
+ * constants each is compiled with, and its size in bytes.
+ */
+export const ${NAME}_VARIANTS = {
+${
+    variants.map((v) =>
+      `  ${v.name}: { constants: { ${
+        Object.entries(v.constants).map(([k, x]) => `${k}: ${x}`).join(", ")
+      } }, size: ${v.wasm.length} },`
+    ).join("\n")
+  }
+} as const;
+`;
+  const fnDoc = variants.length === 0
+    ? `/**
+ * Decodes the module's bytes (a fresh copy on each call), for \`new WebAssembly.Module(...)\`
+ * or the env loaders in src/env/wasm.ts.
+ * @returns the \`.wasm\` bytes
+ */
+export function ${fn}(): Uint8Array {
+  const s = atob(BASE64);`
+    : `/**
+ * Decodes the module's bytes (a fresh copy on each call), for \`new WebAssembly.Module(...)\`
+ * or the env loaders in src/env/wasm.ts.
+ * @param variant a build variant (see \`${NAME}_VARIANTS\`); the plain build when omitted
+ * @returns the \`.wasm\` bytes
+ */
+export function ${fn}(variant?: keyof typeof ${NAME}_VARIANTS): Uint8Array {
+  const s = atob(variant === undefined ? BASE64 : BASE64_VARIANTS[variant]);`;
   return `// @generated by \`deno task build\` (scripts/build.ts) from ${entry}. Do not edit.
 // assemblyscript ${asc.version} ${
     ASC_FLAGS.filter((f) => f !== "--noColors").join(" ")
-  }; ${wasm.length} bytes, no imports.
+  }; ${wasm.length} bytes, no imports.${variantHeader}
 
 /**
  * The compiled \`${name}\` WebAssembly module, inlined as base64 so it loads on any runtime
@@ -403,27 +511,21 @@ export function renderModule(
  */
 
 const BASE64 = [
-${lines.join("\n")}
+${base64Lines(wasm, "  ")}
 ].join("");
-
+${variantBase64}
 /** Size of the module in bytes. */
-export const ${name.toUpperCase()}_WASM_SIZE = ${wasm.length};
-
+export const ${NAME}_WASM_SIZE = ${wasm.length};
+${variantTable}
 /**
  * The facts of \`${name}\`: the constants its AssemblyScript entry exports, read from the
  * compiled module, so the TypeScript side has one source for them.
  */
-export const ${name.toUpperCase()}_FACTS = {
+export const ${NAME}_FACTS = {
 ${factLines.join("\n")}
 } as const;
 
-/**
- * Decodes the module's bytes (a fresh copy on each call), for \`new WebAssembly.Module(...)\`
- * or the env loaders in src/env/wasm.ts.
- * @returns the \`.wasm\` bytes
- */
-export function ${fn}(): Uint8Array {
-  const s = atob(BASE64);
+${fnDoc}
   const out = new Uint8Array(s.length);
   for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
   return out;
@@ -445,15 +547,29 @@ export async function buildAll(): Promise<GeneratedModule[]> {
     const target = TARGETS.find((t) => t.from === dir)!;
     if (seen.has(name)) throw new Error(`Two env entries are named "${name}"`);
     seen.add(name);
+    const source = await Deno.readTextFile(ROOT + entry);
     const compiled = await compileEntryWithTypes(entry);
-    const facts = readFacts(entry, compiled, await Deno.readTextFile(ROOT + entry));
+    const facts = readFacts(entry, compiled, source);
+    const variants: CompiledVariant[] = [];
+    for (const v of readVariants(entry, source)) {
+      const c = await compileEntryWithTypes(entry, {}, v.constants);
+      const vf = readFacts(entry, c, source);
+      const key = (fs: Fact[]) => JSON.stringify(fs.map((f) => [f.name, f.type, f.value]));
+      if (key(vf) !== key(facts)) {
+        throw new Error(
+          `The facts of variant "${v.name}" of "${entry}" differ from the plain build's: facts must not depend on a variant`,
+        );
+      }
+      variants.push({ ...v, wasm: c.wasm });
+    }
     out.push({
       name,
       entry,
       path: `${target.to}/${name}_wasm.ts`,
       wasm: compiled.wasm,
       facts,
-      text: renderModule(name, entry, compiled.wasm, facts),
+      variants,
+      text: renderModule(name, entry, compiled.wasm, facts, variants),
     });
   }
   return out;
@@ -508,7 +624,8 @@ async function main(args: string[]): Promise<number> {
   for (const m of built) {
     await Deno.mkdir(ROOT + m.path.slice(0, m.path.lastIndexOf("/")), { recursive: true });
     await Deno.writeTextFile(ROOT + m.path, m.text);
-    console.log(`${m.entry} -> ${m.path} (${m.wasm.length} bytes)`);
+    const vs = m.variants.map((v) => `, ${v.name} ${v.wasm.length}`).join("");
+    console.log(`${m.entry} -> ${m.path} (${m.wasm.length} bytes${vs})`);
   }
   return 0;
 }

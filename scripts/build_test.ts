@@ -5,6 +5,7 @@ import {
   compileEntryWithTypes,
   findEntries,
   readFacts,
+  readVariants,
   renderModule,
   staleModules,
 } from "./build.ts";
@@ -121,5 +122,114 @@ describe("scripts/build.ts: test envs and facts", () => {
       ),
       /spawn: an env with fixedAgents\(\) is spawned by the kit/,
     );
+  });
+
+  it("the env kit refuses half of a hook pair", async () => {
+    const entry = "assembly/chicken_yard.ts";
+    const yard = await Deno.readTextFile(new URL("../assembly/chicken_yard.ts", import.meta.url));
+    const compile = (text: string) => compileEntryWithTypes(entry, { [entry]: text });
+    await assert.rejects(
+      compile(yard.replace("  actionHigh(_g: i32): f32 {", "  actionHighest(_g: i32): f32 {")),
+      /the env needs both actionLow\(g\) and actionHigh\(g\), or neither/,
+    );
+    await assert.rejects(
+      compile(yard.replace("  metrics(): i32 {", "  metricCount(): i32 {")),
+      /the env needs both metrics\(\) and writeMetrics\(i, p\), or neither/,
+    );
+  });
+});
+
+describe("scripts/build.ts: the env kit's unrolled() loops", () => {
+  it("change nothing but speed (the chicken yard with and without them, bit for bit)", async () => {
+    const { chickenYardDescriptor } = await import("../src/envs/chicken_yard.ts");
+    const { createWasmEnv } = await import("../src/env/wasm.ts");
+    const { Pcg32 } = await import("../src/rng.ts");
+    const entry = "assembly/chicken_yard.ts";
+    const yard = await Deno.readTextFile(new URL("../assembly/chicken_yard.ts", import.meta.url));
+    const looped = yard.replace(
+      "  unrolled(): bool {\n    return true;",
+      "  unrolled(): bool {\n    return false;",
+    );
+    assert.notEqual(looped, yard);
+    for (
+      const constants of [{}, { TARGET_ANY: 1, LOW_CONTINUOUS: 1 }] as Record<string, number>[]
+    ) {
+      const cont = "LOW_CONTINUOUS" in constants;
+      const d = chickenYardDescriptor({ lowAction: cont ? "continuous" : "discrete" });
+      const [a, b] = await Promise.all([yard, looped].map(async (text) => {
+        const c = await compileEntryWithTypes(entry, { [entry]: text }, constants);
+        return createWasmEnv(c.wasm, d, 5, 3);
+      }));
+      const rng = new Pcg32(9, 1);
+      a!.reset(4);
+      b!.reset(4);
+      for (let t = 0; t < 1500; t++) {
+        a!.groups.forEach((g, k) => {
+          const sp = g.actionSpace;
+          for (let r = 0; r < g.act.length / sp.packedSize; r++) {
+            sp.pack(sp.sample(rng), g.act, r * sp.packedSize);
+          }
+          b!.groups[k]!.act.set(g.act);
+        });
+        for (let i = 0; i < 5; i++) a!.stepMask[i] = b!.stepMask[i] = rng.nextInt(5) === 0 ? 0 : 1;
+        a!.step();
+        b!.step();
+        const same = (x: ArrayBufferView, y: ArrayBufferView) =>
+          new Uint8Array(x.buffer, x.byteOffset, x.byteLength).every((v, k) =>
+            v === new Uint8Array(y.buffer, y.byteOffset, y.byteLength)[k]
+          );
+        assert.ok(same(a!.flags, b!.flags) && same(a!.rew, b!.rew), `step ${t}`);
+        a!.groups.forEach((g, k) => {
+          assert.ok(same(g.obs, b!.groups[k]!.obs) && same(g.finalObs, b!.groups[k]!.finalObs));
+        });
+        assert.ok(same(a!.episodeMetrics!.values, b!.episodeMetrics!.values));
+      }
+    }
+  });
+});
+
+describe("scripts/build.ts: build variants", () => {
+  it("reads `// @variant` lines and refuses malformed ones", () => {
+    const src = [
+      "// @variant any TARGET_ANY=1",
+      "  // @variant both A=1 B=-2",
+      "// not a variant: @variant x Y=1",
+    ].join("\n");
+    assert.deepEqual(readVariants("e.ts", src), [
+      { name: "any", constants: { TARGET_ANY: 1 } },
+      { name: "both", constants: { A: 1, B: -2 } },
+    ]);
+    assert.throws(
+      () => readVariants("e.ts", "// @variant Any X=1"),
+      /Bad build variant line in "e.ts"/,
+    );
+    assert.throws(() => readVariants("e.ts", "// @variant a"), /at least one CONST=<int>/);
+    assert.throws(() => readVariants("e.ts", "// @variant a X=y"), /"X=y" is not CONST=<int>/);
+    assert.throws(
+      () => readVariants("e.ts", "// @variant a X=1\n// @variant a X=2"),
+      /"a" is declared twice/,
+    );
+  });
+
+  it("compiles each variant into the env's one generated module, with the same facts", async () => {
+    const yard = (await buildAll()).find((m) => m.name === "chicken_yard")!;
+    assert.equal(yard.path, "src/envs/_generated/chicken_yard_wasm.ts");
+    assert.deepEqual(yard.variants.map((v) => [v.name, v.constants]), [
+      ["any", { TARGET_ANY: 1 }],
+      ["continuous", { LOW_CONTINUOUS: 1 }],
+      ["any_continuous", { TARGET_ANY: 1, LOW_CONTINUOUS: 1 }],
+    ]);
+    const all = [yard.wasm, ...yard.variants.map((v) => v.wasm)];
+    assert.equal(new Set(all.map((w) => w.join(","))).size, 4, "four different modules");
+    assert.ok(yard.text.includes("export function chickenYardWasmBytes(variant?: keyof typeof"));
+    assert.ok(yard.text.includes("  any: { constants: { TARGET_ANY: 1 }, size: "));
+    const mod = await import("../src/envs/_generated/chicken_yard_wasm.ts");
+    assert.deepEqual(mod.chickenYardWasmBytes("continuous"), yard.variants[1]!.wasm);
+    assert.deepEqual(mod.chickenYardWasmBytes(), yard.wasm);
+    // An env without variants renders exactly as before.
+    const maze = (await buildAll()).find((m) => m.name === "windy_maze")!;
+    assert.deepEqual(maze.variants, []);
+    assert.equal(maze.text, renderModule(maze.name, maze.entry, maze.wasm, maze.facts));
+    assert.ok(!maze.text.includes("VARIANTS"));
   });
 });
