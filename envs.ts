@@ -8,7 +8,8 @@
  *   flat typed arrays; {@linkcode SlotEnv} is the base for batched envs written in TypeScript.
  * - **WASM envs**: the generic loader ({@linkcode loadWasmEnv}, {@linkcode createWasmEnv}) and
  *   the built-in windy mazes ({@linkcode createWindyMaze}, {@linkcode createHierarchicalWindyMaze},
- *   {@linkcode WindyMazeEnv}).
+ *   {@linkcode WindyMazeEnv}) and the chicken yard ({@linkcode createChickenYard},
+ *   {@linkcode ChickenYardEnv}, {@linkcode renderChickenYard}).
  * - **RLlib's dict face**: {@linkcode MultiAgentEnv} for plain-TypeScript envs,
  *   {@linkcode fromDictEnv} to batch them, {@linkcode DictEnv} to get the dict face of any
  *   batched env, {@linkcode checkEnv} to check an env against its spaces and protocol.
@@ -41,6 +42,7 @@
 // Spaces and random numbers.
 export {
   Box,
+  type BoxValue,
   Dict,
   Discrete,
   MultiDiscrete,
@@ -56,13 +58,16 @@ export {
   ACTIVE,
   ALIVE,
   type BatchedEnv,
+  copyParts,
   type EpisodeMetricsView,
+  packState,
   SlotEnv,
   type SlotGroup,
   type SlotGroupSpec,
   SPAWNED,
   TERMINATED,
   TRUNCATED,
+  unpackState,
 } from "./src/env/batched.ts";
 
 // The WASM env loader.
@@ -96,6 +101,7 @@ export {
   type DictGroupSpec,
   fromDictEnv,
   type FromDictOptions,
+  restoreSeed,
 } from "./src/env/from_dict.ts";
 export { checkEnv, type CheckEnvOptions, type CheckEnvReport } from "./src/env/check_env.ts";
 
@@ -125,3 +131,32 @@ export {
   type ThreeLevelWindyMazeOptions,
   windyMazeLevels,
 } from "./src/envs/hierarchical_windy_maze.ts";
+export {
+  CHICKEN_YARD_AGENT_IDS,
+  CHICKEN_YARD_ARRIVAL_REWARD,
+  CHICKEN_YARD_CLOSENESS_THRESHOLD,
+  CHICKEN_YARD_DESCRIPTOR,
+  CHICKEN_YARD_DIRECTIONS,
+  CHICKEN_YARD_HIGH_ACTION_SPACE,
+  CHICKEN_YARD_HIGH_OBS_SPACE,
+  CHICKEN_YARD_HIGH_POLICY,
+  CHICKEN_YARD_LOW_ACTION_SPACE,
+  CHICKEN_YARD_LOW_CONTINUOUS_ACTION_SPACE,
+  CHICKEN_YARD_LOW_OBS_SPACE,
+  CHICKEN_YARD_LOW_POLICY,
+  CHICKEN_YARD_METRIC_NAMES,
+  CHICKEN_YARD_MOVE_AMOUNT,
+  CHICKEN_YARD_NUM_CHICKENS,
+  CHICKEN_YARD_NUM_OCEAN_FEATURES,
+  CHICKEN_YARD_NUM_ROBOTS,
+  CHICKEN_YARD_STEP_REWARD,
+  CHICKEN_YARD_TIMEOUT,
+  CHICKEN_YARD_TIMEOUT_REWARD,
+  chickenYardDescriptor,
+  ChickenYardEnv,
+  chickenYardModule,
+  type ChickenYardOptions,
+  chickenYardPolicyMapping,
+  createChickenYard,
+  render as renderChickenYard,
+} from "./src/envs/chicken_yard.ts";

@@ -16,12 +16,25 @@
  *   `train()`; `sample()` returns what was collected, per policy, as RLlib-named columns
  *   ({@linkcode SampleBatch}). Models run on TensorFlow.js's WebAssembly backend
  *   ({@linkcode initBackend}).
+ * - **Evaluation**: `algo.evaluate()` runs a number of episodes on envs of its own (greedy by
+ *   default) and reports RLlib's metrics plus the env's `episodeMetrics` as `custom_metrics`;
+ *   `.evaluation({ evaluationInterval })` adds one to every k-th `train()` result
+ *   ({@linkcode EvaluationResult}).
+ * - **Checkpoints**: `algo.save()` / `algo.restore()` write and read the whole trainer (weights,
+ *   optimiser and learner states, random streams, counters, the collector's rows and the env's
+ *   state) through a {@linkcode CheckpointStorage} ({@linkcode MemoryStorage} here, `FileStorage`
+ *   in `@coop/rl/runtime`); a restored run continues bit for bit. `.checkpointing(...)` saves
+ *   every k iterations and at `algo.stop()`. {@linkcode policyFromCheckpoint} loads one policy
+ *   for inference without the env.
+ * - **Inference**: `algo.computeSingleAction()` and the batched `algo.computeActions()` (one
+ *   forward pass), exploring by default as RLlib does ({@linkcode InferencePolicy}).
  *
  * Everything exported here is Web-standard. Entry points:
  * - `@coop/rl` (this module): everything, training included (loads TensorFlow.js);
  * - `@coop/rl/envs`: the envs, spaces, dict face, hierarchy and `checkEnv`, without
  *   TensorFlow.js;
- * - `@coop/rl/runtime`: file helpers for Deno (atomic writes, directories, RSS).
+ * - `@coop/rl/runtime`: the Deno adapter: checkpoint storage on disk (`FileStorage`), atomic
+ *   writes, directories, RSS.
  *
  * Writing another algorithm: an {@linkcode AlgorithmFamily} builds {@linkcode LearningPolicy}s
  * and their {@linkcode Learner}s; the {@linkcode Collector} records rows into a
@@ -81,6 +94,7 @@
 
 // Envs, spaces, the dict face, the hierarchy helper: everything of the tfjs-free entry point.
 export * from "./envs.ts";
+// Env-side checkpoint helpers: saved states of TypeScript envs, the re-seed rule.
 
 // Policies, models and the tfjs backend.
 export {
@@ -109,9 +123,13 @@ export { AlgorithmConfig } from "./src/train/config.ts";
 export {
   type AlgorithmSettings,
   type BackendParams,
+  type CheckpointParams,
+  DEFAULT_CHECKPOINT,
+  DEFAULT_EVALUATION,
   DEFAULT_POLICY_ID,
   type EnvContext,
   type EnvCreator,
+  type EvaluationParams,
   type MultiAgentParams,
   type PoliciesToTrain,
   type PolicySpec,
@@ -120,13 +138,42 @@ export {
 export {
   Algorithm,
   checkLearningAchieved,
+  type CheckpointLocation,
+  type EvaluateOptions,
+  type EvaluationResult,
   MIN_EPISODES_FOR_REWARD,
   type MultiAgentBatch,
+  type PolicyCheckpoint,
+  type RestoreInfo,
   rewardReached,
   shouldStop,
   type StopCriteria,
   type TrainResult,
 } from "./src/train/algorithm.ts";
+
+// Checkpoints, storage and inference.
+export { type CheckpointStorage, joinPath, MemoryStorage } from "./src/train/storage.ts";
+export {
+  CHECKPOINT_EXTENSION,
+  CHECKPOINT_MAGIC,
+  CHECKPOINT_VERSION,
+  checkpointName,
+  crc32,
+  decodeCheckpoint,
+  encodeCheckpoint,
+  latestCheckpoint,
+  listCheckpoints,
+  readCheckpoint,
+  spaceFromJSON,
+  type SpaceJSON,
+  spaceToJSON,
+} from "./src/train/checkpoint.ts";
+export { type ComputeOptions, InferencePolicy } from "./src/train/inference.ts";
+export {
+  policyFromCheckpoint,
+  type PolicyFromCheckpointOptions,
+  RestoredPolicy,
+} from "./src/train/policy_checkpoint.ts";
 export { type Series as PlotSeries, svgLineChart } from "./src/train/plot.ts";
 
 // PPO.
@@ -170,13 +217,16 @@ export {
 // Rollout: the collector and what it records.
 export {
   Collector,
+  type CollectorLiveState,
   type CollectorOptions,
+  type CollectorState,
   type EpisodeMetrics,
   type EpisodeRef,
   type PolicyMappingFn,
   type RoutedPolicy,
 } from "./src/rollout/collector.ts";
 export {
+  type BufferRows,
   copySampleBatch,
   ENDED_TERMINATED,
   ENDED_TRUNCATED,

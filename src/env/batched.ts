@@ -36,7 +36,11 @@
  *
  * Optional parts, for envs that need them: `envStepped` (which envs' time advanced: a
  * hierarchy's decision can cost no env step), `holdsEndedAgents` with late rewards, per-slot
- * `info`/`finalInfo`, and slots that grow on demand (`layoutVersion`).
+ * `info`/`finalInfo`, slots that grow on demand (`layoutVersion`), `episodeMetrics` (numbers
+ * that describe each env's last episode, for evaluation) and `saveState`/`loadState` (exact
+ * snapshots, for checkpoints). Envs written in TypeScript save theirs with
+ * {@linkcode SlotEnv}'s `saveSlotState`/`loadSlotState` or {@linkcode packState} and
+ * {@linkcode unpackState}.
  *
  * @module
  */
@@ -345,6 +349,61 @@ export abstract class SlotEnv implements BatchedEnv {
   }
 
   /**
+   * For `saveState` of subclasses: the slot buffers (`flags`, `rew`, `envDone`,
+   * `envTruncated`, `stepMask`, each group's `obs`, `finalObs` and `act`) and the subclass's
+   * own arrays, packed with {@linkcode packState} under `tag`, after the layout (slots per env
+   * of each group, `layoutVersion`).
+   * @param tag names the env kind (checked by {@linkcode SlotEnv.loadSlotState})
+   * @param extra the subclass's state, typed arrays
+   * @returns the bytes
+   */
+  protected saveSlotState(tag: string, extra: readonly ArrayBufferView[] = []): Uint8Array {
+    const layout = Int32Array.from([this.layoutVersion, ...this.groups.map((g) => g.slotsPerEnv)]);
+    return packState(tag, [layout, ...this.#slotArrays(), ...extra]);
+  }
+
+  /**
+   * For `loadState` of subclasses: checks bytes from {@linkcode SlotEnv.saveSlotState} against
+   * this env (tag, layout, every array's size) and, only when everything fits, copies them into
+   * the slot buffers and `extra`.
+   * @param tag the tag they were saved under
+   * @param bytes the bytes
+   * @param extra the subclass's arrays, in the order saved
+   * @throws {RangeError} naming what does not fit; nothing changes then
+   */
+  protected loadSlotState(
+    tag: string,
+    bytes: Uint8Array,
+    extra: readonly ArrayBufferView[] = [],
+  ): void {
+    const parts = unpackState(tag, bytes);
+    const layout = new Int32Array(parts[0]?.slice().buffer ?? new ArrayBuffer(0));
+    this.groups.forEach((g, i) => {
+      if (layout[i + 1] !== g.slotsPerEnv) {
+        throw new RangeError(
+          `${tag} state has ${
+            layout[i + 1]
+          } slots per env in group "${g.name}", this env has ${g.slotsPerEnv}`,
+        );
+      }
+    });
+    copyParts(tag, parts.slice(1), [...this.#slotArrays(), ...extra]);
+    this.layoutVersion = layout[0]!;
+  }
+
+  #slotArrays(): ArrayBufferView[] {
+    const out: ArrayBufferView[] = [
+      this.flags,
+      this.rew,
+      this.envDone,
+      this.envTruncated,
+      this.stepMask,
+    ];
+    for (const g of this.groups) out.push(g.obs, g.finalObs, g.act);
+    return out;
+  }
+
+  /**
    * The id of the agent now in slot `s` (see {@linkcode BatchedEnv.agentId}).
    * @param slot a global slot index
    * @returns the agent id
@@ -369,4 +428,103 @@ export function groupOfSlot(env: BatchedEnv, slot: number): number {
   const gs = env.groups;
   for (let g = gs.length - 1; g >= 0; g--) if (slot >= gs[g]!.slotOffset) return g;
   throw new RangeError(`Slot must be in [0, ${env.numSlots}), got ${slot}`);
+}
+
+/**
+ * Packs typed arrays into one byte array under a tag (a name that {@linkcode unpackState}
+ * checks), for `saveState` of envs written in TypeScript: a u32 length and a UTF-8 JSON header
+ * (`{tag, sizes}`, the byte size of each part), then the parts, each 8-byte aligned.
+ *
+ * @example
+ * ```ts
+ * import { packState, unpackState } from "./batched.ts";
+ * const bytes = packState("my_env", [new Int32Array([1, 2]), new Float32Array([0.5])]);
+ * const [a, b] = unpackState("my_env", bytes);
+ * if (new Int32Array(a!.slice().buffer)[1] !== 2 || b!.length !== 4) throw new Error("parts");
+ * ```
+ *
+ * @param tag names the state's kind
+ * @param parts the arrays
+ * @returns the bytes
+ */
+export function packState(tag: string, parts: readonly ArrayBufferView[]): Uint8Array {
+  const header = new TextEncoder().encode(
+    JSON.stringify({ tag, sizes: parts.map((p) => p.byteLength) }),
+  );
+  let off = align8(4 + header.length);
+  const offsets = parts.map((p) => {
+    const o = off;
+    off += align8(p.byteLength);
+    return o;
+  });
+  const out = new Uint8Array(off);
+  new DataView(out.buffer).setUint32(0, header.length, true);
+  out.set(header, 4);
+  parts.forEach((p, i) => {
+    out.set(new Uint8Array(p.buffer, p.byteOffset, p.byteLength), offsets[i]!);
+  });
+  return out;
+}
+
+/**
+ * Splits bytes from {@linkcode packState} into their parts (views of `bytes`).
+ * @param tag the tag they must carry
+ * @param bytes the bytes
+ * @returns the parts, as bytes
+ * @throws {RangeError} when the bytes are not a state or carry another tag
+ */
+export function unpackState(tag: string, bytes: Uint8Array): Uint8Array[] {
+  let header: { tag?: unknown; sizes?: unknown };
+  try {
+    const n = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0, true);
+    header = JSON.parse(new TextDecoder().decode(bytes.subarray(4, 4 + n)));
+    let off = align8(4 + n);
+    if (header.tag !== tag) {
+      throw new RangeError(
+        `The state is of ${JSON.stringify(header.tag)}, expected ${JSON.stringify(tag)}`,
+      );
+    }
+    const sizes = header.sizes as number[];
+    const out = sizes.map((size) => {
+      const part = bytes.subarray(off, off + size);
+      if (part.length !== size) throw new RangeError(`The ${tag} state is truncated`);
+      off += align8(size);
+      return part;
+    });
+    return out;
+  } catch (e) {
+    if (e instanceof RangeError) throw e;
+    throw new RangeError(`Not a saved env state (${(e as Error).message})`);
+  }
+}
+
+/**
+ * Copies parts from {@linkcode unpackState} into arrays, after checking that every size fits.
+ * @param tag the state's kind, for messages
+ * @param parts the parts
+ * @param into the destination arrays, in order (as many as the parts)
+ * @throws {RangeError} naming the first part whose size differs; nothing is copied then
+ */
+export function copyParts(
+  tag: string,
+  parts: readonly Uint8Array[],
+  into: readonly ArrayBufferView[],
+): void {
+  if (parts.length !== into.length) {
+    throw new RangeError(`The ${tag} state has ${parts.length} arrays, expected ${into.length}`);
+  }
+  into.forEach((a, i) => {
+    if (parts[i]!.length !== a.byteLength) {
+      throw new RangeError(
+        `Array ${i} of the ${tag} state has ${
+          parts[i]!.length
+        } bytes, this env has ${a.byteLength} (another size or number of envs)`,
+      );
+    }
+  });
+  into.forEach((a, i) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength).set(parts[i]!));
+}
+
+function align8(n: number): number {
+  return Math.ceil(n / 8) * 8;
 }

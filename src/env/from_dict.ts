@@ -66,6 +66,29 @@ export function deriveSeed(seed: number, index: number): number {
   return new Pcg32(seed, index).nextU32();
 }
 
+/**
+ * The seed a trainer resets a batched env with when it restores a checkpoint that does not
+ * hold the env's state (an env without `saveState`, such as every {@linkcode DictBatchedEnv}:
+ * its user envs are plain objects that cannot be snapshot). Derived from the run's seed and
+ * the iteration the checkpoint was taken at, so restoring the same checkpoint twice gives the
+ * same episodes. See {@linkcode DictBatchedEnv} for what such a restore keeps and drops.
+ *
+ * @example
+ * ```ts
+ * import { restoreSeed } from "./from_dict.ts";
+ * if (restoreSeed(0, 5) !== restoreSeed(0, 5) || restoreSeed(0, 5) === restoreSeed(0, 6)) {
+ *   throw new Error("one seed per (seed, iteration)");
+ * }
+ * ```
+ *
+ * @param seed the run's seed, a non-negative safe integer
+ * @param iteration training iterations done when the checkpoint was saved
+ * @returns an unsigned 32-bit seed for `reset(seed)`
+ */
+export function restoreSeed(seed: number, iteration: number): number {
+  return new Pcg32(seed, 0x2e5eed00 + iteration).nextU32();
+}
+
 /** An agent's info, as the env gave it. */
 export type AgentInfo = Readonly<Record<string, unknown>>;
 
@@ -90,6 +113,15 @@ export type AgentInfo = Readonly<Record<string, unknown>>;
  * space, a non-finite reward, a missing `"__all__"`, an old-gym `dones` dict. After such an error
  * (raised by the env's own output) the batch must be reset; an invalid action, checked before any
  * env is stepped, changes nothing.
+ *
+ * Checkpoints: the user envs are plain objects whose state cannot be copied, so this class has
+ * no `saveState`, and restoring a checkpoint cannot continue its episodes exactly. The
+ * re-seed rule instead: on restore the trainer resets every env with
+ * `restoreSeed(seed, iteration)` (the run's seed, the iteration saved) and starts new episodes;
+ * the rows that were not closed at the save (waiting agents' last transitions, ended agents held
+ * for late rewards) and the episodes in progress are dropped, while weights, optimiser and
+ * learner states, counters, random streams and the metrics window are restored. The run goes on
+ * deterministically from there, but it is not bit-identical to one that was never interrupted.
  */
 export class DictBatchedEnv extends SlotEnv {
   /** The dict env instances, env `i` at index `i`. */

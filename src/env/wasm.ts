@@ -14,7 +14,13 @@
  * @module
  */
 
-import type { BatchedEnv, SlotGroup } from "./batched.ts";
+import {
+  type BatchedEnv,
+  type EpisodeMetricsView,
+  packState,
+  type SlotGroup,
+  unpackState,
+} from "./batched.ts";
 import { packedValid } from "./_rows.ts";
 import { formatValue, type Space } from "../spaces.ts";
 
@@ -66,6 +72,12 @@ export interface WasmEnvDescriptor {
   readonly name: string;
   /** The slot groups, in the module's group order. */
   readonly groups: readonly WasmGroupDescriptor[];
+  /**
+   * Names of the episode metrics the module writes (an env with the kit's `writeMetrics`
+   * hook, re-exporting `assembly/_abi_metrics.ts`), in column order: as many as its
+   * `numEpisodeMetrics()`. The loader then views them as `episodeMetrics`.
+   */
+  readonly metrics?: readonly string[];
 }
 
 /** Where a WASM env module comes from. */
@@ -92,6 +104,8 @@ interface WasmEnvExports {
   envTruncatedPtr(): number;
   stepMaskPtr(): number;
   agentSeqPtr(): number;
+  episodeMetricsPtr?(): number;
+  numEpisodeMetrics?(): number;
 }
 
 const REQUIRED_FUNCTIONS = [
@@ -187,6 +201,12 @@ export class WasmBatchedEnv implements BatchedEnv {
   readonly descriptor: WasmEnvDescriptor;
   /** The module's memory (for tests and diagnostics; it never grows after construction). */
   readonly memory: WebAssembly.Memory;
+  /**
+   * `[N × K]` numbers of each env's last finished episode, named by the descriptor's `metrics`
+   * (view; row `i` written when `envDone[i]` is set, NaN before the first end); undefined for
+   * a module without episode metrics.
+   */
+  readonly episodeMetrics?: EpisodeMetricsView;
 
   #x: WasmEnvExports;
   #wasReset = false;
@@ -268,6 +288,21 @@ export class WasmBatchedEnv implements BatchedEnv {
     this.envTruncated = new Uint8Array(buf, x.envTruncatedPtr(), numEnvs);
     this.stepMask = new Uint8Array(buf, x.stepMaskPtr(), numEnvs);
     this.agentSeq = new Int32Array(buf, x.agentSeqPtr(), slotOffset);
+    const metricNames = descriptor.metrics ?? [];
+    const k = typeof x.numEpisodeMetrics === "function" ? x.numEpisodeMetrics() : 0;
+    if (k !== metricNames.length) {
+      throw new Error(
+        `WASM env "${name}" writes ${k} episode metric(s) but its descriptor names ${metricNames.length}${
+          k === 0 ? " (does the module re-export assembly/_abi_metrics.ts?)" : ""
+        }`,
+      );
+    }
+    if (k > 0) {
+      this.episodeMetrics = {
+        names: [...metricNames],
+        values: new Float32Array(buf, x.episodeMetricsPtr!(), numEnvs * k),
+      };
+    }
     this.descriptor = descriptor;
     this.memory = x.memory;
     this.#x = x;
@@ -362,6 +397,63 @@ export class WasmBatchedEnv implements BatchedEnv {
       );
     }
     throw new Error(`WASM env "${name}": step() failed with error code ${rc}`);
+  }
+
+  /**
+   * The whole state as bytes, for checkpoints: a copy of the module's memory (every env's
+   * state, random streams, slot buffers and agent sequence numbers live there; the module's
+   * globals are the layout `init` computed, the same for the same module and number of envs)
+   * and whether the env was reset. {@linkcode WasmBatchedEnv.loadState} of these bytes on an
+   * env of the same module and number of envs continues exactly where this one stands.
+   * @returns the state
+   */
+  saveState(): Uint8Array {
+    const meta = Float64Array.of(
+      this.numEnvs,
+      this.memory.buffer.byteLength,
+      this.#wasReset ? 1 : 0,
+    );
+    return packState(`wasm:${this.descriptor.name}`, [meta, new Uint8Array(this.memory.buffer)]);
+  }
+
+  /**
+   * Restores a state from {@linkcode WasmBatchedEnv.saveState}.
+   * @param state the bytes
+   * @throws {RangeError} when they are of another env, another number of envs or another
+   *   memory size (another build of the module); nothing changes then
+   */
+  loadState(state: Uint8Array): void {
+    const tag = `wasm:${this.descriptor.name}`;
+    let parts: Uint8Array[];
+    try {
+      parts = unpackState(tag, state);
+    } catch (e) {
+      throw new RangeError(
+        `Cannot load this state into WASM env "${this.descriptor.name}": ${(e as Error).message}`,
+      );
+    }
+    const meta = parts[0]?.length === 24 ? new Float64Array(parts[0].slice().buffer) : undefined;
+    const mem = parts[1];
+    if (meta === undefined || mem === undefined || parts.length !== 2) {
+      throw new RangeError(`Not a state of WASM env "${this.descriptor.name}"`);
+    }
+    if (meta[0] !== this.numEnvs) {
+      throw new RangeError(
+        `The state of WASM env "${this.descriptor.name}" is of ${
+          meta[0]
+        } envs, this env has ${this.numEnvs}`,
+      );
+    }
+    const size = this.memory.buffer.byteLength;
+    if (meta[1] !== size || mem.length !== size) {
+      throw new RangeError(
+        `The state of WASM env "${this.descriptor.name}" has ${mem.length} bytes of memory, this env has ${size} (another build of the module?)`,
+      );
+    }
+    // The module keeps "was reset" in a global: a reset sets it, then the memory is replaced.
+    if (meta[2] === 1) this.#x.reset(0, 0, 0);
+    new Uint8Array(this.memory.buffer).set(mem);
+    this.#wasReset = meta[2] === 1;
   }
 
   /**

@@ -37,7 +37,8 @@
  * Agent ids, observations and reward routing are the same in both. Steps of all N envs happen in one call: envs where a higher level
  * acts are masked out of the base step. Every action is validated before anything changes.
  * No per-agent objects are made per step: state lives in typed arrays and agent ids are cached
- * strings.
+ * strings. Over a base env that can save its state (the WASM envs can), the hierarchy can too
+ * (`saveState`/`loadState`: its typed arrays and the base env's state), for checkpoints.
  *
  * @module
  */
@@ -51,6 +52,7 @@ import {
   SPAWNED,
   TERMINATED,
   TRUNCATED,
+  unpackState,
 } from "../env/batched.ts";
 import { explainPacked, packedToFlat, packedValid } from "../env/_rows.ts";
 import { Discrete, type Space, spacesEqual, Tuple } from "../spaces.ts";
@@ -111,6 +113,9 @@ export interface LevelSpec {
   /** Per-step reward of this level; default: the base reward. */
   reward?: LevelReward;
 }
+
+/** The tag of a {@linkcode Hierarchy}'s saved state. */
+const HIERARCHY_STATE = "Hierarchy";
 
 interface Level {
   name: string;
@@ -183,6 +188,19 @@ export class Hierarchy extends SlotEnv {
   readonly #rewardFns: (LevelReward | undefined)[];
   readonly #horizons: Float64Array;
   #ready = false;
+  /**
+   * The whole state as bytes (every slot buffer, goals, spawn counts, steps, pending rewards,
+   * the acting levels, and the base env's `saveState`), for checkpoints. Present only when the
+   * base env has `saveState` and `loadState`.
+   */
+  readonly saveState?: () => Uint8Array;
+  /**
+   * Restores a state from {@linkcode Hierarchy.saveState} on a hierarchy built the same way
+   * (same levels, same base env and number of envs). Throws a `RangeError` naming what does
+   * not fit, and changes nothing then. Present only when the base env has `saveState` and
+   * `loadState`.
+   */
+  readonly loadState?: (state: Uint8Array) => void;
 
   /**
    * Builds the hierarchy over `base`; call `reset` before `step`.
@@ -325,6 +343,55 @@ export class Hierarchy extends SlotEnv {
     this.#obsSizes = Int32Array.from(lvs, (lv) => lv.obsSize);
     this.#rewardFns = lvs.map((lv) => lv.reward);
     this.#horizons = Float64Array.from(lvs, (lv) => lv.horizon);
+    if (typeof base.saveState === "function" && typeof base.loadState === "function") {
+      this.saveState = () => this.#save();
+      this.loadState = (state) => this.#load(state);
+    }
+  }
+
+  /** The arrays of the hierarchy's own state, in saved order. */
+  #stateArrays(ready: Uint8Array): ArrayBufferView[] {
+    return [
+      this.envStepped,
+      this.#goals,
+      this.#spawns,
+      this.#idN,
+      this.#steps,
+      this.#pending,
+      this.#active,
+      this.#prevObs,
+      this.#curObs,
+      ready,
+    ];
+  }
+
+  #save(): Uint8Array {
+    const base = this.base.saveState!();
+    const ready = Uint8Array.of(this.#ready ? 1 : 0);
+    return this.saveSlotState(HIERARCHY_STATE, [...this.#stateArrays(ready), base]);
+  }
+
+  #load(state: Uint8Array): void {
+    const parts = unpackState(HIERARCHY_STATE, state);
+    const base = parts.at(-1);
+    if (base === undefined) throw new RangeError("The hierarchy state has no base env state");
+    // Check the hierarchy's own arrays without changing anything, let the base env check and
+    // load its state, then load the hierarchy's.
+    const ready = new Uint8Array(1);
+    const extra = [...this.#stateArrays(ready), new Uint8Array(base.length)];
+    const scratch = this.saveSlotState(HIERARCHY_STATE, extra);
+    const sizes = unpackState(HIERARCHY_STATE, scratch).map((p) => p.length);
+    const have = parts.map((p) => p.length);
+    if (sizes.length !== have.length || sizes.some((n, i) => n !== have[i])) {
+      throw new RangeError(
+        `The hierarchy state does not fit this hierarchy (other levels, spaces or number of envs): array sizes ${
+          JSON.stringify(have.slice(0, -1))
+        }, expected ${JSON.stringify(sizes.slice(0, -1))}`,
+      );
+    }
+    this.base.loadState!(base);
+    this.loadSlotState(HIERARCHY_STATE, state, extra);
+    this.#ready = ready[0] === 1;
   }
 
   /** Number of levels. */

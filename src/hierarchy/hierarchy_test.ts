@@ -366,3 +366,76 @@ Deno.test("timelines: episode length and env steps count decisions only when alt
     /timeline must be "alternating" or "overlapping", got "sideways"/,
   );
 });
+
+// ---------------------------------------------------------------------------------------------
+// Saved states (checkpoints)
+
+/** Steps with seeded random actions of every ACTIVE slot; returns what the env showed. */
+function rollout(env: Hierarchy, rngSeed: number, steps: number): number[] {
+  let x = rngSeed;
+  const trace: number[] = [];
+  for (let t = 0; t < steps; t++) {
+    for (let l = 0; l < env.groups.length; l++) {
+      const g = env.groups[l]!, n = (g.actionSpace as Discrete).n;
+      for (let i = 0; i < env.numEnvs; i++) {
+        x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+        g.act[i] = (x >>> 16) % n;
+      }
+    }
+    env.step();
+    trace.push(...env.rew, ...env.flags, ...env.envDone, ...env.envStepped);
+    for (const g of env.groups) trace.push(...g.obs, ...g.finalObs);
+    for (let s = 0; s < env.numSlots; s++) trace.push(env.agentId(s).length);
+  }
+  return trace;
+}
+
+Deno.test("saveState/loadState: a restored hierarchy (and its WASM base) continues exactly", () => {
+  const a = createThreeLevelWindyMaze(5, { seed: 8, midHorizon: 2, lowHorizon: 3 });
+  a.reset();
+  rollout(a, 1, 37);
+  const state = a.saveState!();
+  const ids = Array.from({ length: a.numSlots }, (_, s) => a.agentId(s));
+  const expected = rollout(a, 2, 120);
+
+  // A fresh hierarchy built the same way, never reset, picks up from the state.
+  const b = createThreeLevelWindyMaze(5, { seed: 999, midHorizon: 2, lowHorizon: 3 });
+  b.loadState!(state);
+  assert.deepEqual(Array.from({ length: b.numSlots }, (_, s) => b.agentId(s)), ids);
+  assert.deepEqual(rollout(b, 2, 120), expected);
+  // Loading into the env that moved on rewinds it.
+  a.loadState!(state);
+  assert.deepEqual(rollout(a, 2, 120), expected);
+});
+
+Deno.test("saveState/loadState: a state of another shape is refused and nothing changes", () => {
+  const a = createThreeLevelWindyMaze(3, { seed: 1 });
+  a.reset();
+  const other = createThreeLevelWindyMaze(4, { seed: 1 });
+  other.reset();
+  const before = a.saveState!();
+  assert.throws(() => a.loadState!(other.saveState!()), (e: unknown) => {
+    assert.ok(e instanceof RangeError);
+    assert.match(e.message, /does not fit this hierarchy|envs/);
+    return true;
+  });
+  const twoLevels = new Hierarchy(createWindyMaze(3, { seed: 1 }), windyMazeLevels());
+  twoLevels.reset();
+  assert.throws(() => a.loadState!(twoLevels.saveState!()), RangeError);
+  assert.throws(() => a.loadState!(new Uint8Array([1, 2, 3])), RangeError);
+  assert.deepEqual(a.saveState!(), before, "a refused state changed the env");
+  // The WASM base refuses another env's state by name.
+  assert.throws(() => a.base.loadState!(a.saveState!()), (e: unknown) => {
+    assert.ok(e instanceof RangeError);
+    assert.match(e.message, /windy_maze/);
+    return true;
+  });
+});
+
+Deno.test("saveState: only over a base env that can save its state", () => {
+  const overTs = new Hierarchy(new TsWindyMaze(2, 1), windyMazeLevels());
+  assert.equal(overTs.saveState, undefined);
+  assert.equal(overTs.loadState, undefined);
+  const overWasm = new Hierarchy(createWindyMaze(2, { seed: 1 }), windyMazeLevels());
+  assert.equal(typeof overWasm.saveState, "function");
+});

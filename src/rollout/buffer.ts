@@ -17,7 +17,9 @@
  *
  * Because `next[row] > row`, one backward sweep visits every agent's successors first. Rows that
  * are OPEN or held when a fragment ends are not closed: {@linkcode TrajectoryBuffer.carryOpen}
- * moves them to the front of the next fragment, where they close.
+ * moves them to the front of the next fragment, where they close. Checkpoints copy those rows
+ * out with {@linkcode TrajectoryBuffer.openRows} and back with
+ * {@linkcode TrajectoryBuffer.loadRows}.
  *
  * @module
  */
@@ -84,6 +86,39 @@ export const EXTRA_COLUMNS: readonly ExtraColumn[] = [
   "advantages",
   "value_targets",
 ];
+
+/**
+ * Rows of a {@linkcode TrajectoryBuffer} that were not closed, copied out for a checkpoint
+ * ({@linkcode TrajectoryBuffer.openRows}, {@linkcode TrajectoryBuffer.loadRows}).
+ */
+export interface BufferRows {
+  /** Number of rows. */
+  count: number;
+  /** `[count × O]` observations. */
+  obs: Float32Array;
+  /** `[count × O]` final observations of ended (held) rows. */
+  newObs: Float32Array;
+  /** `[count × A]` packed actions. */
+  act: Float32Array;
+  /** `[count]` rewards so far. */
+  rewards: Float32Array;
+  /** `[count]` row states. */
+  state: Uint8Array;
+  /** `[count]` held flags. */
+  held: Uint8Array;
+  /** `[count]` env steps since the episode began. */
+  t: Int32Array;
+  /** `[count]` episode ids. */
+  epsId: Int32Array;
+  /** `[count]` agent indices. */
+  agentIndex: Int32Array;
+  /** `[count]` agent ids. */
+  ids: string[];
+  /** `[count]` infos (null for none). */
+  infos: (Readonly<Record<string, unknown>> | null)[];
+  /** Every float column by name, `[count]` each. */
+  columns: Partial<Record<ExtraColumn, Float32Array>>;
+}
 
 /**
  * Rollout rows of one policy, preallocated for `capacity` rows (see the module doc). Columns
@@ -314,6 +349,94 @@ export class TrajectoryBuffer {
     for (let i = k; i < this.size; i++) {
       this.ids[i] = "";
       this.infos[i] = NO_INFO;
+    }
+    this.size = k;
+  }
+
+  /**
+   * A copy of the rows that are not closed (OPEN or held: the rows
+   * {@linkcode TrajectoryBuffer.carryOpen} would keep), in order, with every float column, for
+   * checkpoints. Reads only.
+   * @returns the rows, and `remap[row]`: each row's index among them (−1 for closed rows)
+   */
+  openRows(): { rows: BufferRows; remap: Int32Array } {
+    const O = this.obsSize, A = this.actSize, n = this.size;
+    const remap = new Int32Array(n).fill(-1);
+    let k = 0;
+    for (let i = 0; i < n; i++) if (!this.closed(i)) remap[i] = k++;
+    const rows: BufferRows = {
+      count: k,
+      obs: new Float32Array(k * O),
+      newObs: new Float32Array(k * O),
+      act: new Float32Array(k * A),
+      rewards: new Float32Array(k),
+      state: new Uint8Array(k),
+      held: new Uint8Array(k),
+      t: new Int32Array(k),
+      epsId: new Int32Array(k),
+      agentIndex: new Int32Array(k),
+      ids: [],
+      infos: [],
+      columns: {},
+    };
+    for (const [name] of this.#cols) rows.columns[name] = new Float32Array(k);
+    for (let i = 0; i < n; i++) {
+      const j = remap[i]!;
+      if (j < 0) continue;
+      rows.obs.set(this.obs.subarray(i * O, i * O + O), j * O);
+      rows.newObs.set(this.newObs.subarray(i * O, i * O + O), j * O);
+      rows.act.set(this.act.subarray(i * A, i * A + A), j * A);
+      rows.rewards[j] = this.rewards[i]!;
+      rows.state[j] = this.state[i]!;
+      rows.held[j] = this.held[i]!;
+      rows.t[j] = this.t[i]!;
+      rows.epsId[j] = this.epsId[i]!;
+      rows.agentIndex[j] = this.agentIndex[i]!;
+      rows.ids.push(this.ids[i]!);
+      rows.infos.push(this.infos[i] === NO_INFO ? null : this.infos[i]!);
+      for (const [name, col] of this.#cols) rows.columns[name]![j] = col[i]!;
+    }
+    return { rows, remap };
+  }
+
+  /**
+   * Replaces the buffer's rows with rows from {@linkcode TrajectoryBuffer.openRows} (growing
+   * the capacity when needed): they become rows `0 … count−1`, none linked.
+   * @param rows the rows
+   * @throws {RangeError} when their sizes do not fit this buffer's row widths
+   */
+  loadRows(rows: BufferRows): void {
+    const O = this.obsSize, A = this.actSize, k = rows.count;
+    if (
+      !Number.isInteger(k) || k < 0 || rows.obs.length !== k * O || rows.act.length !== k * A ||
+      rows.ids.length !== k
+    ) {
+      throw new RangeError(
+        `Saved rows do not fit a buffer of ${O} observation and ${A} action floats per row`,
+      );
+    }
+    this.ensureCapacity(k);
+    for (let i = 0; i < this.size; i++) {
+      this.ids[i] = "";
+      this.infos[i] = NO_INFO;
+    }
+    this.obs.set(rows.obs);
+    this.newObs.set(rows.newObs);
+    this.act.set(rows.act);
+    this.rewards.set(rows.rewards);
+    this.state.set(rows.state);
+    this.held.set(rows.held);
+    this.next.fill(-1, 0, k);
+    this.t.set(rows.t);
+    this.epsId.set(rows.epsId);
+    this.agentIndex.set(rows.agentIndex);
+    for (let i = 0; i < k; i++) {
+      this.ids[i] = rows.ids[i]!;
+      const info = rows.infos[i];
+      this.infos[i] = info === null || info === undefined ? NO_INFO : info;
+    }
+    for (const name of Object.keys(rows.columns) as ExtraColumn[]) {
+      this.column(name).set(rows.columns[name]!);
     }
     this.size = k;
   }

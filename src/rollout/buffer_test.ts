@@ -117,3 +117,42 @@ Deno.test("capacity: push beyond it throws a clear error; ensureCapacity keeps t
   assert.deepEqual(Array.from(buf.obs), [9, 10, 0]);
   assert.deepEqual(Array.from(buf.column("vf_preds")), [4, 5, 0]);
 });
+
+Deno.test("openRows/loadRows: the rows not closed, copied out and back, as carryOpen keeps them", () => {
+  const buf = new TrajectoryBuffer(1, 1, 8, ["vf_preds"]);
+  const a0 = pushRow(buf, 0.5, 10, "a", 0);
+  const b0 = pushRow(buf, 1.5, 20, "b", 0);
+  const a1 = pushRow(buf, 2.5, 11, "a", 1); // OPEN
+  const c0 = pushRow(buf, 3.5, 30, "c", 1); // ended, held for late rewards
+  link(buf, a0, a1);
+  buf.state[b0] = ENDED_TERMINATED; // closed
+  buf.state[c0] = ENDED_TRUNCATED;
+  buf.held[c0] = 1;
+  buf.newObs[c0] = 31;
+  buf.rewards[c0] = 0.25;
+  buf.infos[c0] = { late: true };
+  buf.column("advantages")[a1] = 9;
+  const { rows, remap } = buf.openRows();
+  assert.deepEqual(Array.from(remap), [-1, -1, 0, 1]);
+  assert.equal(buf.size, 4, "openRows changed the buffer");
+  const copy = new TrajectoryBuffer(1, 1, 2, ["vf_preds"]);
+  copy.loadRows(rows);
+  const pending = new Int32Array([a1, c0]), policy = new Int32Array([0, 0]);
+  buf.carryOpen(pending, policy, 0);
+  assert.deepEqual(Array.from(pending), [0, 1]);
+  for (const b of [buf, copy]) {
+    assert.equal(b.size, 2);
+    assert.deepEqual(Array.from(b.obs.subarray(0, 2)), [11, 30]);
+    assert.deepEqual(Array.from(b.state.subarray(0, 2)), [OPEN, ENDED_TRUNCATED]);
+    assert.deepEqual(Array.from(b.held.subarray(0, 2)), [0, 1]);
+    assert.deepEqual(Array.from(b.next.subarray(0, 2)), [-1, -1]);
+    assert.equal(b.newObs[1], 31);
+    assert.equal(b.rewards[1], 0.25);
+    assert.deepEqual(b.ids.slice(0, 2), ["a", "c"]);
+    assert.deepEqual(b.infos[1], { late: true });
+    assert.deepEqual(Array.from(b.column("vf_preds").subarray(0, 2)), [2.5, 3.5]);
+    assert.equal(b.column("advantages")[0], 9);
+  }
+  assert.ok(copy.capacity >= 2);
+  assert.throws(() => new TrajectoryBuffer(2, 1, 4).loadRows(rows), RangeError);
+});

@@ -16,6 +16,13 @@
  * that arrives with an agent's first observation counts in the episode's return and the agent's
  * return but belongs to no transition.
  *
+ * For checkpoints, {@linkcode Collector.getState} copies everything that carries from one
+ * fragment to the next (counters, the sampling stream, the metrics window, each slot's agent,
+ * the rows not closed yet, each env's episode so far) and {@linkcode Collector.setState} puts it
+ * back, exactly, or, for an env whose state was not saved, keeps the counters, stream and window
+ * and starts over from a reset. `onEpisodeEnd` lets evaluation count a fixed number of episodes
+ * per env.
+ *
  * @module
  */
 
@@ -30,6 +37,7 @@ import {
 import type { BatchPolicy, PolicyExtras } from "../policy/policy.ts";
 import { Pcg32 } from "../rng.ts";
 import {
+  type BufferRows,
   ENDED_TERMINATED,
   ENDED_TRUNCATED,
   type ExtraColumn,
@@ -83,6 +91,91 @@ export interface CollectorOptions {
   explore?: boolean;
   /** Episodes kept for the smoothed episode metrics. Default 100 (RLlib's default). */
   smoothingWindow?: number;
+  /**
+   * Called when env `envIndex`'s episode ends (after the step that ended it, while the env's
+   * buffers still describe that step, e.g. its `episodeMetrics` row); return false to leave the
+   * episode out of the metrics and counts. Evaluation uses it to take a fixed number of
+   * episodes per env.
+   */
+  onEpisodeEnd?: (envIndex: number) => boolean;
+}
+
+/**
+ * The collector's state, for checkpoints ({@linkcode Collector.getState}): counters, the random
+ * stream, the metrics window, the policies resolved, and, in `live`, what continues from one
+ * fragment to the next (each slot's agent, the rows not closed yet, each env's episode so far),
+ * which matches the env's state at the same moment.
+ */
+export interface CollectorState {
+  /** Whether the first `collect` has reset the env. */
+  started: boolean;
+  /** Env steps so far. */
+  envSteps: number;
+  /** Agent steps so far, per policy. */
+  agentSteps: Float64Array;
+  /** The action sampling stream. */
+  rng: number[];
+  /** The next episode id. */
+  nextEpisodeId: number;
+  /** Episodes finished in total. */
+  episodesTotal: number;
+  /** Episodes finished since the last `takeIterationCounts`. */
+  episodesIter: number;
+  /** Episodes the metrics window holds (the smoothing window). */
+  window: number;
+  /** Next position in the window. */
+  ringNext: number;
+  /** Episodes in the window. */
+  ringCount: number;
+  /** The window's episode returns, lengths and per-policy counts, sums, minima and maxima. */
+  ring: {
+    ret: Float64Array;
+    len: Float64Array;
+    polCount: Int32Array;
+    polSum: Float64Array;
+    polMin: Float64Array;
+    polMax: Float64Array;
+  };
+  /** The (policy, group) pairs resolved, with the agent each was first resolved for. */
+  resolved: { policy: number; group: number; agentId: string }[];
+  /** What continues across fragments; absent when the env's state is not saved with it. */
+  live?: CollectorLiveState;
+}
+
+/** The part of a {@linkcode CollectorState} that continues across fragments. */
+export interface CollectorLiveState {
+  /** Slots per env of each group when saved. */
+  groupSlots: Int32Array;
+  /** `[S]` policy of each slot's agent (−1 none). */
+  slotPolicy: Int32Array;
+  /** `[S]` the agent's last row among the saved rows of its policy (−1 none). */
+  pending: Int32Array;
+  /** `[S]` held flags. */
+  slotHeld: Uint8Array;
+  /** `[S]` the agents' returns so far. */
+  agentRet: Float64Array;
+  /** `[S]` the agents' indices in their episodes. */
+  agentIndex: Int32Array;
+  /** `[S]` the agents' ids. */
+  slotIds: string[];
+  /** `[N]` episode ids. */
+  epId: Int32Array;
+  /** `[N]` episode returns so far. */
+  epRet: Float64Array;
+  /** `[N]` episode lengths so far. */
+  epLen: Int32Array;
+  /** `[N]` agents seen in each episode. */
+  epAgents: Int32Array;
+  /** `[N × P]` agents finished per episode and policy, their returns' sum, min and max. */
+  epPolCount: Int32Array;
+  /** Sums. */
+  epPolSum: Float64Array;
+  /** Minima. */
+  epPolMin: Float64Array;
+  /** Maxima. */
+  epPolMax: Float64Array;
+  /** Per policy, the rows not closed yet (null: the policy records nothing). */
+  buffers: (BufferRows | null)[];
 }
 
 /** Smoothed episode metrics with RLlib's names. */
@@ -206,6 +299,10 @@ export class Collector {
   #episodesTotal = 0;
   #episodesIter = 0;
   #started = false;
+  /** The seed of the first reset (replaced by a restore that could not restore the env). */
+  #resetSeed: number;
+  /** The agent each (policy, group) pair was first resolved for, by `p * G + g`. */
+  readonly #resolvedFor = new Map<number, string>();
 
   /**
    * Creates a collector over `opts.env`; the env is reset (seeded) on the first `collect`.
@@ -224,6 +321,7 @@ export class Collector {
     this.fragmentLength = opts.fragmentLength;
     this.explore = opts.explore ?? true;
     this.#rng = new Pcg32(opts.seed, 0x5eed);
+    this.#resetSeed = opts.seed;
     opts.policyIds.forEach((id, i) => this.#policyIndex.set(id, i));
     const env = opts.env, N = env.numEnvs, P = opts.policyIds.length;
     this.#holds = env.holdsEndedAgents === true;
@@ -372,7 +470,7 @@ export class Collector {
    */
   collect(): void {
     if (!this.#started) {
-      this.env.reset(this.#opts.seed);
+      this.env.reset(this.#resetSeed);
       this.#relayoutIfChanged();
       for (let i = 0; i < this.env.numEnvs; i++) {
         this.#episodes[i]!.episodeId = this.#epId[i] = this.#nextEpisodeId++;
@@ -390,44 +488,50 @@ export class Collector {
   #route(p: number, s: number): Route {
     const g = this.#slotGroup[s]!;
     const route = this.#routes[p]!;
-    const key = p * this.env.groups.length + g;
-    if (this.#resolved[key] === 0) {
-      const group = this.env.groups[g]!;
-      const agentId = this.env.agentId(s);
-      const routed = this.#opts.resolvePolicy(p, group, agentId);
-      const id = this.policyIds[p];
-      if (routed.policy.obsSize !== group.observationSpace.flatSize) {
-        throw new RangeError(
-          `Policy "${id}" reads ${routed.policy.obsSize} observation floats, but agent "${agentId}" of group "${group.name}" has ${group.observationSpace.toString()} (${group.observationSpace.flatSize} floats)`,
-        );
-      }
-      if (routed.policy.actSize !== group.actionSpace.packedSize) {
-        throw new RangeError(
-          `Policy "${id}" writes ${routed.policy.actSize} action values, but agent "${agentId}" of group "${group.name}" expects ${group.actionSpace.toString()}`,
-        );
-      }
-      if (routed.record !== false) {
-        const can = routed.policy.extraOutputs ?? [];
-        const missing = routed.record.columns.filter((c) => !can.includes(c));
-        if (missing.length > 0) {
-          throw new RangeError(
-            `Policy "${id}" cannot write ${
-              missing.map((c) => `"${c}"`).join(", ")
-            }, which its algorithm records; it writes ${
-              can.length === 0 ? "no extra outputs" : can.map((c) => `"${c}"`).join(", ")
-            }`,
-          );
-        }
-      }
-      if (route.routed === undefined) {
-        route.routed = routed;
-        route.obsSize = routed.policy.obsSize;
-        route.actSize = routed.policy.actSize;
-        this.#sizeRoute(route);
-      }
-      this.#resolved[key] = 1;
+    if (this.#resolved[p * this.env.groups.length + g] === 0) {
+      this.#resolve(p, g, this.env.agentId(s));
     }
     return route;
+  }
+
+  /** Resolves policy `p` for group `g` (first seen with `agentId`) and checks it fits. */
+  #resolve(p: number, g: number, agentId: string): void {
+    const route = this.#routes[p]!;
+    const key = p * this.env.groups.length + g;
+    const group = this.env.groups[g]!;
+    const routed = this.#opts.resolvePolicy(p, group, agentId);
+    const id = this.policyIds[p];
+    if (routed.policy.obsSize !== group.observationSpace.flatSize) {
+      throw new RangeError(
+        `Policy "${id}" reads ${routed.policy.obsSize} observation floats, but agent "${agentId}" of group "${group.name}" has ${group.observationSpace.toString()} (${group.observationSpace.flatSize} floats)`,
+      );
+    }
+    if (routed.policy.actSize !== group.actionSpace.packedSize) {
+      throw new RangeError(
+        `Policy "${id}" writes ${routed.policy.actSize} action values, but agent "${agentId}" of group "${group.name}" expects ${group.actionSpace.toString()}`,
+      );
+    }
+    if (routed.record !== false) {
+      const can = routed.policy.extraOutputs ?? [];
+      const missing = routed.record.columns.filter((c) => !can.includes(c));
+      if (missing.length > 0) {
+        throw new RangeError(
+          `Policy "${id}" cannot write ${
+            missing.map((c) => `"${c}"`).join(", ")
+          }, which its algorithm records; it writes ${
+            can.length === 0 ? "no extra outputs" : can.map((c) => `"${c}"`).join(", ")
+          }`,
+        );
+      }
+    }
+    if (route.routed === undefined) {
+      route.routed = routed;
+      route.obsSize = routed.policy.obsSize;
+      route.actSize = routed.policy.actSize;
+      this.#sizeRoute(route);
+    }
+    this.#resolved[key] = 1;
+    this.#resolvedFor.set(key, agentId);
   }
 
   #spawnPass(): void {
@@ -655,27 +759,223 @@ export class Collector {
 
   #finishEpisode(e: number): void {
     const P = this.policyIds.length, w = this.#window, i = this.#ringNext;
-    this.#ringRet[i] = this.#epRet[e]!;
-    this.#ringLen[i] = this.#epLen[e]!;
+    const hook = this.#opts.onEpisodeEnd;
+    const counted = hook === undefined || hook(e);
+    if (counted) {
+      this.#ringRet[i] = this.#epRet[e]!;
+      this.#ringLen[i] = this.#epLen[e]!;
+    }
     for (let p = 0; p < P; p++) {
       const k = e * P + p, j = i * P + p;
-      this.#ringPolCount[j] = this.#epPolCount[k]!;
-      this.#ringPolSum[j] = this.#epPolSum[k]!;
-      this.#ringPolMin[j] = this.#epPolMin[k]!;
-      this.#ringPolMax[j] = this.#epPolMax[k]!;
+      if (counted) {
+        this.#ringPolCount[j] = this.#epPolCount[k]!;
+        this.#ringPolSum[j] = this.#epPolSum[k]!;
+        this.#ringPolMin[j] = this.#epPolMin[k]!;
+        this.#ringPolMax[j] = this.#epPolMax[k]!;
+      }
       this.#epPolCount[k] = 0;
       this.#epPolSum[k] = 0;
       this.#epPolMin[k] = Infinity;
       this.#epPolMax[k] = -Infinity;
     }
-    this.#ringNext = (i + 1) % w;
-    if (this.#ringCount < w) this.#ringCount++;
-    this.#episodesTotal++;
-    this.#episodesIter++;
+    if (counted) {
+      this.#ringNext = (i + 1) % w;
+      if (this.#ringCount < w) this.#ringCount++;
+      this.#episodesTotal++;
+      this.#episodesIter++;
+    }
     this.#epRet[e] = 0;
     this.#epLen[e] = 0;
     this.#epAgents[e] = 0;
     this.#episodes[e]!.episodeId = this.#epId[e] = this.#nextEpisodeId++;
+  }
+
+  /**
+   * A copy of the collector's state, for checkpoints (reads only). Call it between fragments.
+   * @param live include what continues across fragments (each slot's agent, the rows not
+   *   closed yet, each env's episode so far): only meaningful with the env's own state saved at
+   *   the same moment
+   * @returns the state
+   */
+  getState(live: boolean): CollectorState {
+    const P = this.policyIds.length;
+    const resolved: CollectorState["resolved"] = [];
+    const G = this.env.groups.length;
+    for (let key = 0; key < this.#resolved.length; key++) {
+      if (this.#resolved[key] === 0) continue;
+      resolved.push({
+        policy: Math.floor(key / G),
+        group: key % G,
+        agentId: this.#resolvedFor.get(key) ?? "",
+      });
+    }
+    const state: CollectorState = {
+      started: this.#started,
+      envSteps: this.envSteps,
+      agentSteps: this.agentSteps.slice(),
+      rng: this.#rng.getState(),
+      nextEpisodeId: this.#nextEpisodeId,
+      episodesTotal: this.#episodesTotal,
+      episodesIter: this.#episodesIter,
+      window: this.#window,
+      ringNext: this.#ringNext,
+      ringCount: this.#ringCount,
+      ring: {
+        ret: this.#ringRet.slice(),
+        len: this.#ringLen.slice(),
+        polCount: this.#ringPolCount.slice(),
+        polSum: this.#ringPolSum.slice(),
+        polMin: this.#ringPolMin.slice(),
+        polMax: this.#ringPolMax.slice(),
+      },
+      resolved,
+    };
+    if (!live || !this.#started) return state;
+    const pending = this.#pending.slice();
+    const buffers: (BufferRows | null)[] = [];
+    for (let p = 0; p < P; p++) {
+      const buf = this.#routes[p]!.buffer;
+      if (buf === undefined) {
+        buffers.push(null);
+        continue;
+      }
+      const { rows, remap } = buf.openRows();
+      for (let s = 0; s < pending.length; s++) {
+        const r = this.#pending[s]!;
+        if (r >= 0 && this.#slotPolicy[s] === p) pending[s] = remap[r]!;
+      }
+      buffers.push(rows);
+    }
+    state.live = {
+      groupSlots: this.#groupSlots.slice(),
+      slotPolicy: this.#slotPolicy.slice(),
+      pending,
+      slotHeld: this.#slotHeld.slice(),
+      agentRet: this.#agentRet.slice(),
+      agentIndex: this.#agentIndex.slice(),
+      slotIds: this.#slotIds.slice(),
+      epId: this.#epId.slice(),
+      epRet: this.#epRet.slice(),
+      epLen: this.#epLen.slice(),
+      epAgents: this.#epAgents.slice(),
+      epPolCount: this.#epPolCount.slice(),
+      epPolSum: this.#epPolSum.slice(),
+      epPolMin: this.#epPolMin.slice(),
+      epPolMax: this.#epPolMax.slice(),
+      buffers,
+    };
+    return state;
+  }
+
+  /**
+   * Restores a state from {@linkcode Collector.getState}, replacing everything. With
+   * `state.live`, the env must already hold the state saved with it (same layout); the next
+   * `collect` continues exactly where the saved collector stopped. Without it, the next
+   * `collect` resets the env with `resetSeed` and starts new episodes (rows not closed and
+   * episodes in progress at the save are gone); counters, the random stream and the metrics
+   * window continue. Policies are resolved again through `resolvePolicy`.
+   * @param state the state
+   * @param resetSeed the seed of that reset, required without `state.live`
+   * @throws {RangeError} when the state does not fit this collector or env (checked before
+   *   anything changes)
+   */
+  setState(state: CollectorState, resetSeed?: number): void {
+    const P = this.policyIds.length, N = this.env.numEnvs, G = this.env.groups.length;
+    const bad = (why: string): never => {
+      throw new RangeError(`Collector state does not fit: ${why}`);
+    };
+    if (state.agentSteps.length !== P) bad(`${state.agentSteps.length} policies, expected ${P}`);
+    if (state.window !== this.#window) {
+      bad(`smoothing window ${state.window}, expected ${this.#window}`);
+    }
+    for (const r of state.resolved) {
+      if (r.policy >= P || r.group >= G) bad(`policy ${r.policy} of group ${r.group}`);
+    }
+    const live = state.started ? state.live : undefined;
+    if (live !== undefined) {
+      const S = this.env.numSlots;
+      if (live.slotPolicy.length !== S) {
+        bad(`${live.slotPolicy.length} slots, the env has ${S}`);
+      }
+      if (live.epId.length !== N) bad(`${live.epId.length} envs, expected ${N}`);
+      if (live.buffers.length !== P) bad(`${live.buffers.length} buffers, expected ${P}`);
+      this.env.groups.forEach((g, gi) => {
+        if (live.groupSlots[gi] !== g.slotsPerEnv) {
+          bad(`group "${g.name}" had ${live.groupSlots[gi]} slots per env, has ${g.slotsPerEnv}`);
+        }
+      });
+    } else if (resetSeed === undefined && state.started) {
+      bad("without the env's state a reset seed is needed");
+    }
+    // Counters, stream, window.
+    this.envSteps = state.envSteps;
+    this.agentSteps.set(state.agentSteps);
+    this.#rng.setState(state.rng);
+    this.#nextEpisodeId = state.nextEpisodeId;
+    this.#episodesTotal = state.episodesTotal;
+    this.#episodesIter = state.episodesIter;
+    this.#ringNext = state.ringNext;
+    this.#ringCount = state.ringCount;
+    this.#ringRet.set(state.ring.ret);
+    this.#ringLen.set(state.ring.len);
+    this.#ringPolCount.set(state.ring.polCount);
+    this.#ringPolSum.set(state.ring.polSum);
+    this.#ringPolMin.set(state.ring.polMin);
+    this.#ringPolMax.set(state.ring.polMax);
+    // Routes: forget, then resolve the saved pairs again over the env's layout.
+    this.#resolved.fill(0);
+    this.#resolvedFor.clear();
+    for (const route of this.#routes) {
+      route.routed = undefined;
+      route.obsSize = route.actSize = 0;
+      route.inObs = new Float32Array(0);
+      route.slots = new Int32Array(0);
+      route.actOut = new Float32Array(0);
+      route.extraOut = [];
+      route.extras = undefined;
+      route.buffer = undefined;
+    }
+    this.#layout(undefined);
+    for (const r of state.resolved) this.#resolve(r.policy, r.group, r.agentId);
+    // Per env: episodes so far (zero without the live part).
+    this.#epRet.fill(0);
+    this.#epLen.fill(0);
+    this.#epAgents.fill(0);
+    this.#epPolCount.fill(0);
+    this.#epPolSum.fill(0);
+    this.#epPolMin.fill(Infinity);
+    this.#epPolMax.fill(-Infinity);
+    if (live === undefined) {
+      this.#started = false;
+      if (resetSeed !== undefined) this.#resetSeed = resetSeed;
+      return;
+    }
+    this.#started = true;
+    this.#slotPolicy.set(live.slotPolicy);
+    this.#pending.set(live.pending);
+    this.#slotHeld.set(live.slotHeld);
+    this.#agentRet.set(live.agentRet);
+    this.#agentIndex.set(live.agentIndex);
+    for (let s = 0; s < live.slotIds.length; s++) this.#slotIds[s] = live.slotIds[s]!;
+    this.#epId.set(live.epId);
+    for (let e = 0; e < N; e++) this.#episodes[e]!.episodeId = live.epId[e]!;
+    this.#epRet.set(live.epRet);
+    this.#epLen.set(live.epLen);
+    this.#epAgents.set(live.epAgents);
+    this.#epPolCount.set(live.epPolCount);
+    this.#epPolSum.set(live.epPolSum);
+    this.#epPolMin.set(live.epPolMin);
+    this.#epPolMax.set(live.epPolMax);
+    live.buffers.forEach((rows, p) => {
+      if (rows === null) return;
+      const buf = this.#routes[p]!.buffer;
+      if (buf === undefined) {
+        throw new RangeError(
+          `Collector state has rows of policy "${this.policyIds[p]}", which records nothing here`,
+        );
+      }
+      buf.loadRows(rows);
+    });
   }
 
   /**

@@ -394,3 +394,54 @@ Deno.test("hierarchy timelines through the collector: the t column and episode l
     assert.equal(c.envSteps, timeline === "alternating" ? 300 : 300 - 67 - 9, timeline);
   }
 });
+
+Deno.test("getState/setState: with the env's state, a new collector continues exactly; a state that does not fit is refused", () => {
+  const make = () => createHierarchicalWindyMaze(3, { seed: 5 });
+  const map: PolicyMappingFn = (id) => id.startsWith("low_") ? "low" : "high";
+  const trace = (c: Collector, fragments: number) => {
+    const out: unknown[] = [];
+    for (let f = 0; f < fragments; f++) {
+      c.collect();
+      for (let p = 0; p < 2; p++) {
+        const b = c.buffer(p)!.compact();
+        out.push(b.count, [...b.obs.subarray(0, b.count * 6)], [...b.rewards.subarray(0, b.count)]);
+        out.push([...b.eps_id.subarray(0, b.count)], [...b.t.subarray(0, b.count)], b.agent_ids);
+      }
+      out.push(c.takeIterationCounts(), c.envSteps, [...c.agentSteps]);
+    }
+    return JSON.stringify(out);
+  };
+  const envA = make();
+  const a = collector(envA, ["high", "low"], map, 7, true);
+  trace(a, 3);
+  const state = a.getState(true), envState = envA.saveState!();
+  assert.ok(state.live !== undefined && state.resolved.length === 2);
+  const expected = trace(a, 4);
+
+  const envB = make();
+  const b = collector(envB, ["high", "low"], map, 7, true);
+  envB.loadState!(envState);
+  b.setState(state);
+  assert.equal(trace(b, 4), expected);
+
+  // Without the env's state: counters and stream go on, the env is reset with the given seed.
+  const c = collector(make(), ["high", "low"], map, 7, true);
+  const { live: _, ...counters } = state;
+  c.setState(counters, 42);
+  c.collect();
+  assert.equal(c.envSteps, state.envSteps + 3 * 7);
+  const ids = c.buffer(0)!.epsId.subarray(0, c.buffer(0)!.size);
+  assert.ok(ids.length > 0 && ids.every((id) => id >= state.nextEpisodeId), "new episodes");
+  assert.throws(() => c.setState(counters), /reset seed/);
+
+  const other = collector(
+    createHierarchicalWindyMaze(2, { seed: 5 }),
+    ["high", "low"],
+    map,
+    7,
+    true,
+  );
+  assert.throws(() => other.setState(state), /Collector state does not fit: .* slots, the env has/);
+  const three = collector(make(), ["high", "low", "x"], map, 7, true);
+  assert.throws(() => three.setState(state), /2 policies, expected 3/);
+});

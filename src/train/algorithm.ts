@@ -4,19 +4,41 @@
  * and learn from them, and returns RLlib-shaped results from `train()`. It works with any
  * {@linkcode AlgorithmFamily}; `PPOConfig` plugs in PPO.
  *
+ * Besides training:
+ * - `evaluate()` runs a number of episodes on envs of its own (greedy by default) and reports
+ *   RLlib's episode metrics plus the env's `episodeMetrics` as `custom_metrics`; with
+ *   `evaluationInterval` set, every k-th `train()` result carries one (`evaluation`).
+ * - `save()` / `restore()` write and read a checkpoint of the whole trainer (see
+ *   `checkpoint.ts` for the file format): every policy's weights, every learner's state, the
+ *   iteration, counters and time, every random stream, the collector's rows and episodes in
+ *   progress, and the env's state (`BatchedEnv.saveState`). Restoring into a trainer built from
+ *   the same config continues bit for bit; an env that cannot save its state is reset with
+ *   `restoreSeed(seed, iteration)` instead (see `DictBatchedEnv`). `checkpointFreq` saves from
+ *   `train()`, `checkpointAtEnd` from `stop()`.
+ * - `computeSingleAction()` / `computeActions()` run one policy on observations you give
+ *   (exploring by default, as RLlib does).
+ *
  * @module
  */
 
 import type { BatchedEnv, SlotGroup } from "../env/batched.ts";
-import { Collector, type EpisodeMetrics, type RoutedPolicy } from "../rollout/collector.ts";
+import { restoreSeed } from "../env/from_dict.ts";
+import {
+  Collector,
+  type CollectorState,
+  type EpisodeMetrics,
+  type RoutedPolicy,
+} from "../rollout/collector.ts";
 import { copySampleBatch, type SampleBatch } from "../rollout/buffer.ts";
 import { type BatchPolicy, RandomPolicy, ScriptedPolicy } from "../policy/policy.ts";
 import { type BackendInfo, initBackend } from "../policy/backend.ts";
 import { Pcg32 } from "../rng.ts";
-import { type Space, spacesEqual } from "../spaces.ts";
-import type { Learner, LearnerInfo, LearningPolicy } from "./learner.ts";
+import { type Space, spacesEqual, type SpaceValue } from "../spaces.ts";
+import type { Learner, LearnerInfo, LearningPolicy, ModelParams } from "./learner.ts";
 import {
   type AlgorithmSettings,
+  DEFAULT_CHECKPOINT,
+  DEFAULT_EVALUATION,
   DEFAULT_POLICY_ID,
   isTrained,
   policyParams,
@@ -24,6 +46,18 @@ import {
   splitParams,
   validateSettings,
 } from "./settings.ts";
+import { type ComputeOptions, InferencePolicy } from "./inference.ts";
+import { type CheckpointStorage, joinPath } from "./storage.ts";
+import {
+  checkpointName,
+  encodeCheckpoint,
+  latestCheckpoint,
+  listCheckpoints,
+  readCheckpoint,
+  spaceFromJSON,
+  type SpaceJSON,
+  spaceToJSON,
+} from "./checkpoint.ts";
 
 /** One training iteration's result, with RLlib's names. */
 export interface TrainResult extends EpisodeMetrics {
@@ -49,6 +83,75 @@ export interface TrainResult extends EpisodeMetrics {
   info: { learner: Record<string, LearnerInfo> };
   /** The tfjs backend that ran the models. */
   backend: BackendInfo;
+  /** The evaluation run after this iteration (every `evaluationInterval`-th iteration). */
+  evaluation?: EvaluationResult;
+  /** The checkpoint saved after this iteration (every `checkpointFreq`-th iteration). */
+  checkpoint?: string;
+}
+
+/** What {@linkcode Algorithm.evaluate} reports: RLlib's episode metrics over its episodes. */
+export interface EvaluationResult extends EpisodeMetrics {
+  /**
+   * The env's `episodeMetrics` over the evaluated episodes, RLlib's names: `<name>_mean`,
+   * `<name>_min` and `<name>_max` (NaN values, "not defined for that episode", are skipped;
+   * NaN when no episode defined it).
+   */
+  custom_metrics: Record<string, number>;
+  /** Episodes evaluated. */
+  num_episodes: number;
+  /** Env steps the evaluation took (including episodes beyond the count, left unfinished). */
+  num_env_steps_sampled: number;
+  /** Whether actions were sampled (true) or the most likely ones (false). */
+  explore: boolean;
+  /** The seed of the evaluation envs. */
+  seed: number;
+  /** Wall time of the evaluation. */
+  time_s: number;
+}
+
+/** Options of {@linkcode Algorithm.evaluate}; unset ones come from the config's `evaluation`. */
+export interface EvaluateOptions {
+  /** Episodes to run (default `evaluationDuration`, 10). */
+  episodes?: number;
+  /** Sample actions (true) or take the most likely ones (default `evaluationConfig.explore`: false). */
+  explore?: boolean;
+  /**
+   * Seed of the evaluation envs and of their action sampling (default: derived from the
+   * config's seed and the iteration, so each periodic evaluation sees other episodes).
+   */
+  seed?: number;
+  /** Envs stepped at once (default `evaluationNumEnvs`, else the smaller of `episodes` and `numEnvs`). */
+  numEnvs?: number;
+}
+
+/** What {@linkcode Algorithm.restore} reports. */
+export interface RestoreInfo {
+  /** The checkpoint read. */
+  path: string;
+  /** The iteration it was saved at (now the trainer's). */
+  iteration: number;
+  /**
+   * True when the env's state was restored (training continues bit for bit); false when the
+   * env could not save or load its state and was reset with `restoreSeed(seed, iteration)`.
+   */
+  envRestored: boolean;
+  /**
+   * Settings that differ from the checkpoint's and were allowed (hyperparameters, the fragment
+   * length, the seed, which policies train, the backend): the run continues with this
+   * trainer's settings. Empty when the configs match.
+   */
+  changes: string[];
+}
+
+/** Where a checkpoint goes or comes from; unset fields come from the config's `checkpoint`. */
+export interface CheckpointLocation {
+  /** The storage (default: the config's `checkpointing.storage`). */
+  storage?: CheckpointStorage;
+  /**
+   * The checkpoint's path. `save` default: `<checkpointDir>/checkpoint_<iteration>.ckpt`;
+   * `restore` default: the newest checkpoint in `checkpointDir`.
+   */
+  path?: string;
 }
 
 /** What {@linkcode Algorithm.sample} returns: one fragment, per policy (RLlib's `MultiAgentBatch`). */
@@ -72,6 +175,92 @@ interface PolicySlot {
   policy: BatchPolicy | undefined;
   model: LearningPolicy | undefined;
   learner: Learner | undefined;
+  inference: InferencePolicy | undefined;
+}
+
+/** What a checkpoint holds (see {@linkcode Algorithm.save}). */
+interface AlgorithmCheckpoint {
+  kind: "coop.Algorithm";
+  family: string;
+  fingerprint: Fingerprint;
+  iteration: number;
+  timeTotal: number;
+  rng: number[];
+  inferRng: number[];
+  backend: BackendInfo;
+  settings: { seed: number; rolloutFragmentLength: number };
+  policies: PolicyCheckpoint[];
+  collector: CollectorState;
+  env: { saved: true; state: Uint8Array } | { saved: false };
+}
+
+/** One policy in a checkpoint. */
+export interface PolicyCheckpoint {
+  /** The policy's id. */
+  id: string;
+  /** `"learning"` (the algorithm's), `"random"`, `"scripted"` or `"custom"`. */
+  kind: string;
+  /** Whether it was trained. */
+  trainable: boolean;
+  /** Whether it was built (its spaces known). */
+  built: boolean;
+  /** Its spaces, when built. */
+  observationSpace: SpaceJSON | null;
+  /** Action space. */
+  actionSpace: SpaceJSON | null;
+  /** The agent its spaces were inferred from, if they were. */
+  inferredFrom: string | null;
+  /** Its algorithm params (learning policies). */
+  params: Record<string, unknown> | null;
+  /** Its model shape (learning policies). */
+  model: ModelParams | null;
+  /** Names and shapes of its weight arrays (built learning policies). */
+  weightSpecs: { name: string; shape: number[] }[] | null;
+  /** Its weights in the flat layout. */
+  weights: Float32Array | null;
+  /** Its learner's state. */
+  learner: unknown;
+}
+
+/** What must match between a checkpoint and the trainer restoring it. */
+interface Fingerprint {
+  numEnvs: number;
+  envKind: string;
+  envConfig: string;
+  groups: { name: string; observationSpace: string; actionSpace: string }[];
+  policies: {
+    id: string;
+    kind: string;
+    observationSpace: string | null;
+    actionSpace: string | null;
+    model: ModelParams | null;
+  }[];
+}
+
+function policyKind(spec: PolicySpec<object>): string {
+  const cls = spec.policyClass;
+  return cls === undefined
+    ? "learning"
+    : cls === "random"
+    ? "random"
+    : typeof cls === "function"
+    ? "scripted"
+    : "custom";
+}
+
+function sortedJSON(x: unknown): string {
+  return JSON.stringify(x, (_k, v) => {
+    if (typeof v === "function") return "[function]";
+    if (typeof v === "object" && v !== null && !Array.isArray(v) && !ArrayBuffer.isView(v)) {
+      return Object.fromEntries(Object.keys(v).sort().map((k) => [k, v[k]]));
+    }
+    return v;
+  }) ?? "undefined";
+}
+
+/** The seed of the evaluation envs after `iteration` iterations of a run seeded `seed`. */
+function evaluationSeed(seed: number, iteration: number): number {
+  return new Pcg32(seed, 0xe7a1_0000 + iteration).nextU32();
 }
 
 /**
@@ -95,6 +284,8 @@ export class Algorithm<P extends object = object> {
   // change what the next iterations do.
   readonly #inferRng: Pcg32;
   #timeTotal = 0;
+  /** The last checkpoint saved to (or restored from) the config's storage. */
+  #lastCheckpoint: { iteration: number; path: string } | undefined;
 
   private constructor(config: AlgorithmSettings<P>, env: BatchedEnv, backend: BackendInfo) {
     this.config = config;
@@ -115,6 +306,7 @@ export class Algorithm<P extends object = object> {
         policy: undefined,
         model: undefined,
         learner: undefined,
+        inference: undefined,
       };
     });
     this.collector = new Collector({
@@ -341,14 +533,24 @@ export class Algorithm<P extends object = object> {
 
   /**
    * Runs one training iteration: one rollout fragment of every env, then one update of every
-   * trained policy. On a non-finite loss the promise rejects and the policy keeps its last good
-   * weights.
+   * trained policy; then, when due, an evaluation (`evaluationInterval`, in the result's
+   * `evaluation`) and a checkpoint (`checkpointFreq`, its path in `checkpoint`). On a
+   * non-finite loss the promise rejects and the policy keeps its last good weights.
    * @returns the iteration's result; a failure (a bad observation, mapping or action, a
    *   non-finite loss) rejects it rather than throwing from the call
    */
-  train(): Promise<TrainResult> {
+  async train(): Promise<TrainResult> {
     // A failure rejects the promise instead of throwing from the call.
-    return new Promise((resolve) => resolve(this.#trainOnce()));
+    const result = this.#trainOnce();
+    const ev = this.config.evaluation ?? DEFAULT_EVALUATION;
+    if (ev.evaluationInterval > 0 && this.iteration % ev.evaluationInterval === 0) {
+      result.evaluation = await this.evaluate();
+    }
+    const ck = this.config.checkpoint ?? DEFAULT_CHECKPOINT;
+    if (ck.checkpointFreq > 0 && this.iteration % ck.checkpointFreq === 0) {
+      result.checkpoint = await this.save();
+    }
+    return result;
   }
 
   #trainOnce(): TrainResult {
@@ -387,54 +589,581 @@ export class Algorithm<P extends object = object> {
     };
   }
 
-  /**
-   * Computes an action for one observation (RLlib's `compute_single_action`).
-   * @param obs the observation, a member of the policy's observation space
-   * @param opts `policyId` (default: `"default_policy"` when declared, else the only policy;
-   *   required when there are several) and `explore` (default false: the most likely action)
-   * @returns the action, unpacked into the policy's action space
-   */
-  computeSingleAction(
-    obs: unknown,
-    opts: { policyId?: string; explore?: boolean } = {},
-  ): number | unknown {
-    let id = opts.policyId;
-    if (id === undefined) {
-      if (this.#policies.some((p) => p.id === DEFAULT_POLICY_ID)) id = DEFAULT_POLICY_ID;
-      else if (this.#policies.length === 1) id = this.#policies[0]!.id;
-      else {
-        throw new RangeError(
-          `computeSingleAction needs opts.policyId: there are ${this.#policies.length} policies (${
-            this.policyIds.map((i) => `"${i}"`).join(", ")
-          }) and none is "${DEFAULT_POLICY_ID}"`,
-        );
-      }
-    }
+  #policyIdOf(opts: { policyId?: string }, what: string): string {
+    const id = opts.policyId;
+    if (id !== undefined) return id;
+    if (this.#policies.some((p) => p.id === DEFAULT_POLICY_ID)) return DEFAULT_POLICY_ID;
+    if (this.#policies.length === 1) return this.#policies[0]!.id;
+    throw new RangeError(
+      `${what} needs opts.policyId: there are ${this.#policies.length} policies (${
+        this.policyIds.map((i) => `"${i}"`).join(", ")
+      }) and none is "${DEFAULT_POLICY_ID}"`,
+    );
+  }
+
+  #inference(id: string): InferencePolicy {
     const slot = this.#slot(id);
     if (slot.policy === undefined || slot.obsSpace === undefined || slot.actSpace === undefined) {
       throw new Error(
         `Policy "${id}" has no spaces yet: declare observationSpace and actionSpace in its spec, or train first`,
       );
     }
-    const why = slot.obsSpace.explain(obs);
-    if (why !== undefined) {
-      throw new RangeError(`computeSingleAction for policy "${id}": ${why}`);
-    }
-    const row = new Float32Array(slot.obsSpace.flatSize);
-    // deno-lint-ignore no-explicit-any
-    slot.obsSpace.flatten(obs as any, row);
-    const act = new Float32Array(slot.actSpace.packedSize);
-    slot.policy.act(row, 1, this.#inferRng, opts.explore ?? false, act);
-    return slot.actSpace.unpack(act);
+    return slot.inference ??= new InferencePolicy(
+      id,
+      slot.obsSpace,
+      slot.actSpace,
+      slot.policy,
+      this.#inferRng,
+    );
   }
 
-  /** Frees the models and learners. */
+  /**
+   * Computes an action for one observation (RLlib's `compute_single_action`). Sampled actions
+   * come from a stream of their own (saved in checkpoints), so calling this between iterations
+   * does not change what training does.
+   * @param obs the observation, a member of the policy's observation space
+   * @param opts `policyId` (default: `"default_policy"` when declared, else the only policy;
+   *   required when there are several) and `explore` (default true, as RLlib: sample from the
+   *   policy's distribution; false: the most likely action)
+   * @returns the action, unpacked into the policy's action space
+   * @throws {RangeError} naming the policy, the key or component and what was expected, when
+   *   the observation is not a member of the space or holds a non-finite number
+   */
+  computeSingleAction(
+    obs: unknown,
+    opts: { policyId?: string } & ComputeOptions = {},
+  ): SpaceValue {
+    return this.#inference(this.#policyIdOf(opts, "computeSingleAction"))
+      .computeSingleAction(obs, opts);
+  }
+
+  /**
+   * Computes actions for a batch of observations of one policy in one forward pass (RLlib's
+   * `compute_actions`): a record of agent id → observation gives a record of agent id →
+   * action, an array gives an array.
+   * @param obs the observations
+   * @param opts `policyId` and `explore` (default true), as in
+   *   {@linkcode Algorithm.computeSingleAction}
+   * @returns the actions, in the shape of `obs`
+   * @throws {RangeError} naming the policy, the agent (or index), the key or component and what
+   *   was expected, for the first malformed observation (nothing is computed then)
+   */
+  computeActions(
+    obs: readonly unknown[],
+    opts?: { policyId?: string } & ComputeOptions,
+  ): SpaceValue[];
+  /**
+   * Computes actions for agents' observations in one forward pass: a record of agent id →
+   * observation gives a record of agent id → action (see the array form above).
+   * @param obs the observations by agent id
+   * @param opts `policyId` and `explore` (default true)
+   * @returns the actions by agent id
+   */
+  computeActions(
+    obs: Readonly<Record<string, unknown>>,
+    opts?: { policyId?: string } & ComputeOptions,
+  ): Record<string, SpaceValue>;
+  computeActions(
+    obs: readonly unknown[] | Readonly<Record<string, unknown>>,
+    opts: { policyId?: string } & ComputeOptions = {},
+  ): SpaceValue[] | Record<string, SpaceValue> {
+    const p = this.#inference(this.#policyIdOf(opts, "computeActions"));
+    return Array.isArray(obs)
+      ? p.computeActions(obs, opts)
+      : p.computeActions(obs as Readonly<Record<string, unknown>>, opts);
+  }
+
+  /**
+   * Runs `episodes` episodes with the current policies on envs of their own, built with the
+   * config's env creator and a seed of their own, and reports RLlib's episode metrics over
+   * them, plus the env's `episodeMetrics` as `custom_metrics` (`<name>_mean`, `_min`,
+   * `_max`). The training envs, the collector and every training random stream are untouched,
+   * so evaluating does not change what training does. Env `i` of the `numEnvs` runs its share
+   * of the episodes (`episodes / numEnvs`, the first `episodes % numEnvs` one more): only
+   * its first episodes count, so short episodes are not favoured. Policies act greedily unless
+   * `explore` is true.
+   * @param opts episodes, explore, seed and envs (defaults from the config's `evaluation`)
+   * @returns the metrics
+   */
+  async evaluate(opts: EvaluateOptions = {}): Promise<EvaluationResult> {
+    const t0 = performance.now();
+    const ev = this.config.evaluation ?? DEFAULT_EVALUATION;
+    const K = opts.episodes ?? ev.evaluationDuration;
+    if (!Number.isInteger(K) || K < 1) {
+      throw new RangeError(`evaluate: episodes must be a positive integer, got ${K}`);
+    }
+    const explore = opts.explore ?? ev.evaluationConfig.explore;
+    const wanted = opts.numEnvs ?? ev.evaluationNumEnvs ?? this.config.numEnvs;
+    if (!Number.isInteger(wanted) || wanted < 1) {
+      throw new RangeError(`evaluate: numEnvs must be a positive integer, got ${wanted}`);
+    }
+    const N = Math.min(K, wanted);
+    const seed = opts.seed ?? evaluationSeed(this.config.seed, this.iteration);
+    if (!Number.isSafeInteger(seed) || seed < 0) {
+      throw new RangeError(`evaluate: seed must be a non-negative safe integer, got ${seed}`);
+    }
+    const env = await this.config.env!({ numEnvs: N, seed, envConfig: this.config.envConfig });
+    if (env.numEnvs !== N) {
+      throw new RangeError(`The env creator built ${env.numEnvs} envs, evaluate asked for ${N}`);
+    }
+    const quota = new Int32Array(N);
+    for (let i = 0; i < N; i++) quota[i] = Math.floor(K / N) + (i < K % N ? 1 : 0);
+    let remaining = K;
+    const names = env.episodeMetrics?.names ?? [];
+    const M = names.length;
+    const sum = new Float64Array(M), count = new Float64Array(M);
+    const min = new Float64Array(M).fill(Infinity), max = new Float64Array(M).fill(-Infinity);
+    const collector = new Collector({
+      env,
+      policyIds: this.policyIds,
+      policyMappingFn: this.config.multiAgent.policyMappingFn,
+      resolvePolicy: (p, group, agentId) => ({
+        policy: this.#resolve(p, group, agentId).policy,
+        record: false,
+      }),
+      fragmentLength: 1,
+      seed,
+      explore,
+      smoothingWindow: K,
+      onEpisodeEnd: (e) => {
+        if (quota[e] === 0) return false;
+        quota[e]!--;
+        remaining--;
+        const values = env.episodeMetrics?.values;
+        for (let k = 0; k < M && values !== undefined; k++) {
+          const v = values[e * M + k]!;
+          if (Number.isNaN(v)) continue;
+          sum[k] = sum[k]! + v;
+          count[k]!++;
+          if (v < min[k]!) min[k] = v;
+          if (v > max[k]!) max[k] = v;
+        }
+        return true;
+      },
+    });
+    while (remaining > 0) collector.collect();
+    const custom: Record<string, number> = {};
+    names.forEach((name, k) => {
+      const n = count[k]!;
+      custom[`${name}_mean`] = n > 0 ? sum[k]! / n : NaN;
+      custom[`${name}_min`] = n > 0 ? min[k]! : NaN;
+      custom[`${name}_max`] = n > 0 ? max[k]! : NaN;
+    });
+    return {
+      ...collector.takeIterationCounts(),
+      custom_metrics: custom,
+      num_episodes: K,
+      num_env_steps_sampled: collector.envSteps,
+      explore,
+      seed,
+      time_s: (performance.now() - t0) / 1000,
+    };
+  }
+
+  #storage(storage: CheckpointStorage | undefined, what: string): CheckpointStorage {
+    const st = storage ?? this.config.checkpoint?.storage;
+    if (st === undefined) {
+      throw new Error(
+        `${what} needs a storage: pass one, or set it with .checkpointing({ storage: new FileStorage(dir) })`,
+      );
+    }
+    return st;
+  }
+
+  #fingerprint(): Fingerprint {
+    return {
+      numEnvs: this.env.numEnvs,
+      envKind: this.env.constructor.name,
+      envConfig: sortedJSON(this.config.envConfig),
+      groups: this.env.groups.map((g) => ({
+        name: g.name,
+        observationSpace: g.observationSpace.toString(),
+        actionSpace: g.actionSpace.toString(),
+      })),
+      policies: this.#policies.map((slot) => {
+        const kind = policyKind(slot.spec);
+        return {
+          id: slot.id,
+          kind,
+          observationSpace: slot.spec.observationSpace?.toString() ?? null,
+          actionSpace: slot.spec.actionSpace?.toString() ?? null,
+          model: kind === "learning"
+            ? splitParams(this.config.family, policyParams(this.config, slot.id)).model
+            : null,
+        };
+      }),
+    };
+  }
+
+  /**
+   * Saves a checkpoint of the whole trainer (RLlib's `algo.save()`): every policy's weights
+   * and spaces, every learner's state (optimiser moments and step, KL coefficient, learning
+   * rate, its random stream), the settings that must match on restore, the iteration, env and
+   * agent steps, time, every random stream (the trainer's, `computeSingleAction`'s, the
+   * collector's), the collector's state (each slot's agent, the rows not closed yet, episodes in
+   * progress, the metrics window, episode ids) and the env's state when it has `saveState`.
+   * The file is written atomically: a crash while saving leaves any previous checkpoint
+   * intact. With `numToKeep`, older checkpoints of `checkpointDir` are removed afterwards.
+   * Saving changes nothing in the trainer. Fixed policies are saved by kind only: a custom
+   * policy's own state (`policyClass: {create}`) is not saved.
+   *
+   * @example Save, restore in another trainer, and both go on alike
+   * ```ts
+   * import { PPOConfig } from "../algorithms/ppo_config.ts";
+   * import { createWindyMaze } from "../envs/windy_maze.ts";
+   * import { MemoryStorage } from "./storage.ts";
+   * const config = new PPOConfig()
+   *   .environment(({ numEnvs, seed }) => createWindyMaze(numEnvs, { seed }))
+   *   .envRunners({ numEnvs: 2, rolloutFragmentLength: 16 })
+   *   .training({ hidden: [8], numEpochs: 1 })
+   *   .checkpointing({ storage: new MemoryStorage() });
+   * const a = await config.build(), b = await config.build();
+   * await a.train();
+   * const path = await a.save(); // "checkpoints/checkpoint_000001.ckpt"
+   * await b.restore({ path });
+   * await a.train();
+   * await b.train();
+   * const wa = a.getModel("default_policy")!.getFlatWeights();
+   * const wb = b.getModel("default_policy")!.getFlatWeights();
+   * if (!wa.every((w, i) => w === wb[i])) throw new Error("not the same run");
+   * a.dispose();
+   * b.dispose();
+   * ```
+   *
+   * @param where the storage and path (defaults: the config's storage,
+   *   `<checkpointDir>/checkpoint_<iteration>.ckpt`)
+   * @returns the checkpoint's path
+   */
+  async save(where: CheckpointLocation = {}): Promise<string> {
+    const storage = this.#storage(where.storage, "save");
+    const ck = this.config.checkpoint ?? DEFAULT_CHECKPOINT;
+    const path = where.path ?? joinPath(ck.checkpointDir, checkpointName(this.iteration));
+    const bytes = encodeCheckpoint(this.#checkpoint());
+    await storage.write(path, bytes);
+    if (storage === this.config.checkpoint?.storage) {
+      this.#lastCheckpoint = { iteration: this.iteration, path };
+    }
+    if (where.path === undefined && ck.numToKeep !== null) {
+      const all = await listCheckpoints(storage, ck.checkpointDir);
+      for (const old of all.slice(0, Math.max(0, all.length - ck.numToKeep))) {
+        if (old.path !== path) await storage.remove(old.path);
+      }
+    }
+    return path;
+  }
+
+  #checkpoint(): AlgorithmCheckpoint {
+    const canSave = typeof this.env.saveState === "function" &&
+      typeof this.env.loadState === "function";
+    const policies = this.#policies.map((slot): PolicyCheckpoint => {
+      const kind = policyKind(slot.spec);
+      const built = slot.policy !== undefined;
+      let params: Record<string, unknown> | null = null, model: ModelParams | null = null;
+      if (kind === "learning") {
+        const split = splitParams(this.config.family, policyParams(this.config, slot.id));
+        params = split.params as Record<string, unknown>;
+        model = split.model;
+      }
+      return {
+        id: slot.id,
+        kind,
+        trainable: slot.trainable,
+        built,
+        observationSpace: built ? spaceToJSON(slot.obsSpace!) : null,
+        actionSpace: built ? spaceToJSON(slot.actSpace!) : null,
+        inferredFrom: slot.inferredFrom ?? null,
+        params,
+        model,
+        weightSpecs: slot.model?.weightSpecs.map((w) => ({ name: w.name, shape: [...w.shape] })) ??
+          null,
+        weights: slot.model?.getFlatWeights() ?? null,
+        learner: slot.learner?.getState?.() ?? null,
+      };
+    });
+    return {
+      kind: "coop.Algorithm",
+      family: this.config.family.name,
+      fingerprint: this.#fingerprint(),
+      iteration: this.iteration,
+      timeTotal: this.#timeTotal,
+      rng: this.#rng.getState(),
+      inferRng: this.#inferRng.getState(),
+      backend: this.backend,
+      settings: {
+        seed: this.config.seed,
+        rolloutFragmentLength: this.config.rolloutFragmentLength,
+      },
+      policies,
+      collector: this.collector.getState(canSave),
+      env: canSave ? { saved: true, state: this.env.saveState!() } : { saved: false },
+    };
+  }
+
+  /**
+   * Restores a checkpoint written by {@linkcode Algorithm.save} into this trainer, which must
+   * be built from the same config (RLlib's `algo.restore()`): typically a fresh process builds
+   * the trainer and restores. Everything `save` lists is replaced, so training then continues
+   * exactly as the saved trainer would have (bit for bit when the env's state was saved; see
+   * `DictBatchedEnv` for the re-seed rule of envs that cannot save theirs).
+   *
+   * The checkpoint is checked first, and refused with a `RangeError` naming what differs (and
+   * nothing changed): a file that is not a checkpoint, truncated or corrupted; another
+   * algorithm; another env (kind, number of envs, env config, slot groups or spaces); other
+   * policies (ids, kinds, spaces); another model shape. Hyperparameters, the fragment length,
+   * the seed, which policies train and the backend may differ: they are listed in the result's
+   * `changes`, and this trainer's settings apply from now on.
+   * @param where the storage and path (defaults: the config's storage, the newest checkpoint in
+   *   `checkpointDir`)
+   * @returns what was restored
+   */
+  async restore(where: CheckpointLocation = {}): Promise<RestoreInfo> {
+    const storage = this.#storage(where.storage, "restore");
+    let path = where.path;
+    if (path === undefined) {
+      const dir = (this.config.checkpoint ?? DEFAULT_CHECKPOINT).checkpointDir;
+      path = await latestCheckpoint(storage, dir);
+      if (path === undefined) throw new Error(`No checkpoint in "${dir}" to restore`);
+    }
+    const content = await readCheckpoint(storage, path);
+    const info = this.#restore(content as AlgorithmCheckpoint, path);
+    this.#lastCheckpoint = storage === this.config.checkpoint?.storage
+      ? { iteration: info.iteration, path }
+      : undefined;
+    return info;
+  }
+
+  #restore(c: AlgorithmCheckpoint, path: string): RestoreInfo {
+    const refuse = (why: string): never => {
+      throw new RangeError(
+        `Checkpoint "${path}" does not fit this trainer: ${why}; nothing was restored`,
+      );
+    };
+    if (typeof c !== "object" || c === null || c.kind !== "coop.Algorithm") {
+      refuse("it is not a checkpoint of an Algorithm");
+    }
+    if (c.family !== this.config.family.name) {
+      refuse(`it is of algorithm ${c.family}, this trainer runs ${this.config.family.name}`);
+    }
+    const diffs = fingerprintDiffs(c.fingerprint, this.#fingerprint());
+    if (diffs.length > 0) refuse(diffs.join("; "));
+    // Built policies: their spaces and model shapes.
+    const spaces = c.policies.map((pc, p) => {
+      const slot = this.#policies[p]!;
+      if (!pc.built) return undefined;
+      const obs = spaceFromJSON(pc.observationSpace), act = spaceFromJSON(pc.actionSpace);
+      for (
+        const [what, here, there] of [
+          ["observation", slot.obsSpace, obs],
+          ["action", slot.actSpace, act],
+        ] as const
+      ) {
+        if (here !== undefined && !spacesEqual(here, there)) {
+          diffs.push(
+            `policy "${slot.id}" has ${what} space ${here.toString()} here, ${there.toString()} in the checkpoint`,
+          );
+        }
+      }
+      return { obs, act };
+    });
+    const canLoad = typeof this.env.loadState === "function";
+    if (c.env.saved && !canLoad) {
+      diffs.push(
+        `the checkpoint holds the state of a ${c.fingerprint.envKind}, this ${this.env.constructor.name} cannot load one`,
+      );
+    }
+    if (diffs.length > 0) refuse(diffs.join("; "));
+    const changes = settingsChanges(c, this.config, this.#policies);
+    this.#policies.forEach((slot) => {
+      if (slot.learner !== undefined && slot.learner.setState === undefined) {
+        changes.push(
+          `policy "${slot.id}": its learner has no getState/setState, so its optimiser state was not restored`,
+        );
+      }
+    });
+    // Build what the checkpoint had built (its spaces), forget what it had not; check shapes.
+    const fresh: PolicySlot[] = [];
+    c.policies.forEach((pc, p) => {
+      const slot = this.#policies[p]!;
+      if (pc.built && slot.policy === undefined) fresh.push(slot);
+    });
+    const undo = () => fresh.forEach((slot) => this.#unbuild(slot));
+    c.policies.forEach((pc, p) => {
+      const slot = this.#policies[p]!;
+      const sp = spaces[p];
+      if (sp !== undefined && slot.policy === undefined) {
+        slot.obsSpace = sp.obs;
+        slot.actSpace = sp.act;
+        slot.inferredFrom = pc.inferredFrom ?? undefined;
+        this.#build(p);
+      }
+    });
+    c.policies.forEach((pc, p) => {
+      const model = this.#policies[p]!.model;
+      if (model === undefined || pc.weightSpecs === null) return;
+      const here = model.weightSpecs.map((w) => `${w.name} [${w.shape.join(", ")}]`).join(", ");
+      const there = pc.weightSpecs.map((w) => `${w.name} [${w.shape.join(", ")}]`).join(", ");
+      if (here !== there) {
+        undo();
+        refuse(`policy "${pc.id}" has weights ${here} here, ${there} in the checkpoint`);
+      }
+    });
+    // Load the env first: it checks its state before changing anything.
+    if (c.env.saved) {
+      try {
+        this.env.loadState!(c.env.state);
+      } catch (e) {
+        undo();
+        refuse((e as Error).message);
+      }
+    }
+    c.policies.forEach((pc, p) => {
+      const slot = this.#policies[p]!;
+      if (!pc.built) {
+        if (slot.policy !== undefined && slot.spec.observationSpace === undefined) {
+          this.#unbuild(slot);
+        }
+        return;
+      }
+      if (pc.weights !== null) slot.model?.setFlatWeights(pc.weights);
+      if (pc.learner !== null && slot.learner?.setState !== undefined) {
+        slot.learner.setState(pc.learner);
+      }
+      slot.inferredFrom = pc.inferredFrom ?? undefined;
+    });
+    this.collector.setState(
+      c.collector,
+      c.env.saved ? undefined : restoreSeed(this.config.seed, c.iteration),
+    );
+    this.iteration = c.iteration;
+    this.#timeTotal = c.timeTotal;
+    this.#rng.setState(c.rng);
+    this.#inferRng.setState(c.inferRng);
+    return { path, iteration: c.iteration, envRestored: c.env.saved, changes };
+  }
+
+  #unbuild(slot: PolicySlot): void {
+    slot.learner?.dispose();
+    slot.model?.dispose();
+    slot.policy =
+      slot.model =
+      slot.learner =
+      slot.inference =
+        undefined;
+    slot.obsSpace = slot.spec.observationSpace;
+    slot.actSpace = slot.spec.actionSpace;
+    slot.inferredFrom = undefined;
+  }
+
+  /**
+   * Ends the run (RLlib's `algo.stop()`): saves a last checkpoint when `checkpointAtEnd` is set
+   * (unless one of this iteration was saved already), then frees the models and learners.
+   * @returns the last checkpoint's path, when one was saved or already existed
+   */
+  async stop(): Promise<string | undefined> {
+    let path: string | undefined;
+    try {
+      if ((this.config.checkpoint ?? DEFAULT_CHECKPOINT).checkpointAtEnd) {
+        path = this.#lastCheckpoint?.iteration === this.iteration
+          ? this.#lastCheckpoint.path
+          : await this.save();
+      }
+    } finally {
+      this.dispose();
+    }
+    return path;
+  }
+
+  /** Frees the models and learners (without a final checkpoint; see {@linkcode Algorithm.stop}). */
   dispose(): void {
     for (const s of this.#policies) {
       s.learner?.dispose();
       s.model?.dispose();
     }
   }
+}
+
+/** What differs between a checkpoint's fingerprint and this trainer's, in words. */
+function fingerprintDiffs(a: Fingerprint, b: Fingerprint): string[] {
+  const out: string[] = [];
+  if (a.envKind !== b.envKind) {
+    out.push(`env is a ${b.envKind} here, a ${a.envKind} in the checkpoint`);
+  }
+  if (a.numEnvs !== b.numEnvs) {
+    out.push(`numEnvs is ${b.numEnvs} here, ${a.numEnvs} in the checkpoint`);
+  }
+  if (a.envConfig !== b.envConfig) {
+    out.push(`envConfig is ${b.envConfig} here, ${a.envConfig} in the checkpoint`);
+  }
+  const groups = (f: Fingerprint) => f.groups.map((g) => g.name).join(", ");
+  if (groups(a) !== groups(b)) {
+    out.push(`env slot groups are [${groups(b)}] here, [${groups(a)}] in the checkpoint`);
+  } else {
+    a.groups.forEach((g, i) => {
+      const h = b.groups[i]!;
+      for (const k of ["observationSpace", "actionSpace"] as const) {
+        if (g[k] !== h[k]) {
+          out.push(`env group "${g.name}" ${k} is ${h[k]} here, ${g[k]} in the checkpoint`);
+        }
+      }
+    });
+  }
+  const ids = (f: Fingerprint) => f.policies.map((p) => `"${p.id}"`).join(", ");
+  if (ids(a) !== ids(b)) {
+    out.push(`policies are [${ids(b)}] here, [${ids(a)}] in the checkpoint`);
+    return out;
+  }
+  a.policies.forEach((p, i) => {
+    const h = b.policies[i]!;
+    if (p.kind !== h.kind) {
+      out.push(`policy "${p.id}" is ${h.kind} here, ${p.kind} in the checkpoint`);
+    }
+    for (const k of ["observationSpace", "actionSpace"] as const) {
+      if (p[k] !== h[k]) {
+        out.push(`policy "${p.id}" declares ${k} ${h[k]} here, ${p[k]} in the checkpoint`);
+      }
+    }
+    if (p.model !== null && h.model !== null) {
+      for (const k of Object.keys({ ...p.model, ...h.model }) as (keyof ModelParams)[]) {
+        const x = JSON.stringify(p.model[k]), y = JSON.stringify(h.model[k]);
+        if (x !== y) out.push(`policy "${p.id}" model ${k} is ${y} here, ${x} in the checkpoint`);
+      }
+    }
+  });
+  return out;
+}
+
+/** The allowed differences between a checkpoint's settings and this trainer's, in words. */
+function settingsChanges(
+  c: AlgorithmCheckpoint,
+  config: AlgorithmSettings<object>,
+  slots: readonly PolicySlot[],
+): string[] {
+  const out: string[] = [];
+  if (c.settings.seed !== config.seed) out.push(`seed ${c.settings.seed} -> ${config.seed}`);
+  if (c.settings.rolloutFragmentLength !== config.rolloutFragmentLength) {
+    out.push(
+      `rolloutFragmentLength ${c.settings.rolloutFragmentLength} -> ${config.rolloutFragmentLength}`,
+    );
+  }
+  if (c.backend.name !== config.backend.backend) {
+    out.push(`backend ${c.backend.name} -> ${config.backend.backend}`);
+  }
+  c.policies.forEach((pc, p) => {
+    const slot = slots[p]!;
+    if (pc.trainable !== slot.trainable) {
+      out.push(`policy "${pc.id}" ${slot.trainable ? "now trains" : "no longer trains"}`);
+    }
+    if (pc.params === null || slot.spec.policyClass !== undefined) return;
+    const now = splitParams(config.family, policyParams(config, pc.id)).params as Record<
+      string,
+      unknown
+    >;
+    for (const k of Object.keys({ ...pc.params, ...now })) {
+      const x = JSON.stringify(pc.params[k]), y = JSON.stringify(now[k]);
+      if (x !== y) out.push(`policy "${pc.id}" ${k} ${x} -> ${y}`);
+    }
+  });
+  return out;
 }
 
 /** Stop criteria, RLlib style: training stops when any one is reached. */

@@ -1034,7 +1034,7 @@ Deno.test("NaN loss: train() throws naming the policy and the last good weights 
 // ---------------------------------------------------------------------------------------------
 // computeSingleAction
 
-Deno.test("computeSingleAction: a valid action; greedy is the argmax; bad input names the policy", async () => {
+Deno.test("computeSingleAction: a valid action; greedy is the argmax; it explores by default; bad input names the policy", async () => {
   await withAlgo(
     flatConfig(22).multiAgent({
       policies: {
@@ -1053,10 +1053,11 @@ Deno.test("computeSingleAction: a valid action; greedy is the argmax; bad input 
       const seen = new Set<unknown>();
       for (let wind = 0; wind < 4; wind++) {
         const obs = [Float32Array.of(1, 3), wind];
-        const a = algo.computeSingleAction(obs);
+        const a = algo.computeSingleAction(obs, { explore: false });
         assert.ok(WINDY_MAZE_ACTION_SPACE.contains(a), `action ${a}`);
-        for (let i = 0; i < 3; i++) assert.equal(algo.computeSingleAction(obs), a);
-        assert.equal(algo.computeSingleAction(obs, { explore: false }), a);
+        for (let i = 0; i < 3; i++) {
+          assert.equal(algo.computeSingleAction(obs, { explore: false }), a);
+        }
         const row = new Float32Array(6);
         WINDY_MAZE_OBS_SPACE.flatten(obs, row);
         model.forward(row, 1, logits, value);
@@ -1064,6 +1065,10 @@ Deno.test("computeSingleAction: a valid action; greedy is the argmax; bad input 
         for (let i = 0; i < 50; i++) seen.add(algo.computeSingleAction(obs, { explore: true }));
       }
       assert.deepEqual([...seen].sort(), [0, 1], "exploring never sampled both actions");
+      // RLlib's default: explore. The fresh policy is near uniform, so both actions appear.
+      const byDefault = new Set<unknown>();
+      for (let i = 0; i < 50; i++) byDefault.add(algo.computeSingleAction([[1, 3], 0]));
+      assert.deepEqual([...byDefault].sort(), [0, 1], "the default does not explore");
       throwsWith(
         () => algo.computeSingleAction([[1, 1], 7]),
         RangeError,

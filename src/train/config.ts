@@ -2,8 +2,8 @@
  * {@linkcode AlgorithmConfig}: the fluent, typed builder every algorithm's config extends, in
  * the spirit of RLlib's `AlgorithmConfig().environment(...).multi_agent(...).training(...)`.
  * The env, the env runners, the multi-agent part (policies, mapping, `policiesToTrain`,
- * per-policy overrides), the backend and the seed are set the same way for every algorithm;
- * only `.training()` takes the algorithm's own params.
+ * per-policy overrides), evaluation, checkpoints, the backend and the seed are set the same
+ * way for every algorithm; only `.training()` takes the algorithm's own params.
  *
  * @module
  */
@@ -13,9 +13,13 @@ import type { AlgorithmFamily, ModelParams } from "./learner.ts";
 import {
   type AlgorithmSettings,
   type BackendParams,
+  type CheckpointParams,
+  DEFAULT_CHECKPOINT,
+  DEFAULT_EVALUATION,
   DEFAULT_POLICY_ID,
   definedOnly,
   type EnvCreator,
+  type EvaluationParams,
   type MultiAgentParams,
   policiesById,
   validateSettings,
@@ -51,6 +55,8 @@ export class AlgorithmConfig<P extends object> {
       },
       backend: { backend: "wasm", threads: 1 },
       seed: 0,
+      evaluation: { ...DEFAULT_EVALUATION, evaluationConfig: { explore: false } },
+      checkpoint: { ...DEFAULT_CHECKPOINT },
     };
   }
 
@@ -119,6 +125,41 @@ export class AlgorithmConfig<P extends object> {
    */
   debugging(p: { seed?: number }): this {
     if (p.seed !== undefined) this.config.seed = p.seed;
+    return this;
+  }
+
+  /**
+   * Sets periodic evaluation (RLlib's `.evaluation(...)`): every `evaluationInterval`-th
+   * `train()` result then carries `evaluation`, the metrics of `evaluationDuration` episodes on
+   * envs of their own (see `Algorithm.evaluate`).
+   * @param p `evaluationInterval` (0: never), `evaluationDuration` (episodes),
+   *   `evaluationNumEnvs` (envs stepped at once) and `evaluationConfig.explore` (default false)
+   * @returns this
+   */
+  evaluation(
+    p: Partial<Omit<EvaluationParams, "evaluationConfig">> & {
+      evaluationConfig?: Partial<EvaluationParams["evaluationConfig"]>;
+    },
+  ): this {
+    const { evaluationConfig, ...rest } = p;
+    Object.assign(this.config.evaluation, definedOnly(rest));
+    if (evaluationConfig !== undefined) {
+      Object.assign(this.config.evaluation.evaluationConfig, definedOnly(evaluationConfig));
+    }
+    return this;
+  }
+
+  /**
+   * Sets checkpoints: where they go (`storage`, `checkpointDir`), how often `train()` saves one
+   * (`checkpointFreq`), whether `algo.stop()` saves a last one (`checkpointAtEnd`) and how many
+   * to keep (`numToKeep`).
+   * @param p the checkpoint params to change
+   * @returns this
+   */
+  checkpointing(p: Partial<CheckpointParams>): this {
+    const { storage, ...rest } = p;
+    Object.assign(this.config.checkpoint, definedOnly(rest));
+    if ("storage" in p) this.config.checkpoint.storage = storage;
     return this;
   }
 

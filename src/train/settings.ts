@@ -1,7 +1,8 @@
 /**
  * What a trainer is built from, whatever the algorithm: the env creator, how experience is
- * collected, the multi-agent part (policies, mapping, which learn, per-policy overrides), the
- * backend and the seed; and the checks that name the first bad field. The fluent builders
+ * collected, the multi-agent part (policies, mapping, which learn, per-policy overrides),
+ * periodic evaluation, checkpoints, the backend and the seed; and the checks that name the first
+ * bad field. The fluent builders
  * (`AlgorithmConfig`, `PPOConfig`) fill an {@linkcode AlgorithmSettings}.
  *
  * @module
@@ -13,6 +14,7 @@ import type { BatchPolicy } from "../policy/policy.ts";
 import type { Pcg32 } from "../rng.ts";
 import type { Space } from "../spaces.ts";
 import type { AlgorithmFamily, ModelParams } from "./learner.ts";
+import type { CheckpointStorage } from "./storage.ts";
 
 /** Builds the batched env the trainer steps. */
 export type EnvCreator = (ctx: EnvContext) => BatchedEnv | Promise<BatchedEnv>;
@@ -71,6 +73,35 @@ export interface BackendParams {
   threads: number;
 }
 
+/** Periodic evaluation (RLlib's `evaluation_interval`, `evaluation_duration`, ...). */
+export interface EvaluationParams {
+  /**
+   * Evaluate after every this many `train()` calls (the result then carries `evaluation`);
+   * 0, the default, never.
+   */
+  evaluationInterval: number;
+  /** Episodes per evaluation (default 10; RLlib's `evaluation_duration` in episodes). */
+  evaluationDuration: number;
+  /** Envs an evaluation steps at once; default the smaller of `evaluationDuration` and `numEnvs`. */
+  evaluationNumEnvs: number | null;
+  /** Overrides for evaluation: `explore` (default false: the most likely actions). */
+  evaluationConfig: { explore: boolean };
+}
+
+/** Checkpoints (RLlib's `checkpoint_frequency`, `checkpoint_at_end`, `num_to_keep`). */
+export interface CheckpointParams {
+  /** Where checkpoints are written; required by `save()` without a storage argument. */
+  storage: CheckpointStorage | undefined;
+  /** The directory of the checkpoints in the storage (default `"checkpoints"`). */
+  checkpointDir: string;
+  /** Save after every this many `train()` calls; 0, the default, never. */
+  checkpointFreq: number;
+  /** Save when the run ends, at `algo.stop()` (default false). */
+  checkpointAtEnd: boolean;
+  /** Keep only the newest this many checkpoints of `checkpointDir`; null, the default, all. */
+  numToKeep: number | null;
+}
+
 /** Everything a trainer needs; `P` is the algorithm's params (PPO's hyperparameters, ...). */
 export interface AlgorithmSettings<P extends object = object> {
   /** The algorithm. */
@@ -91,7 +122,28 @@ export interface AlgorithmSettings<P extends object = object> {
   backend: BackendParams;
   /** Seed: same seed, same episodes, weights and metrics. */
   seed: number;
+  /** Periodic evaluation. */
+  evaluation: EvaluationParams;
+  /** Checkpoints. */
+  checkpoint: CheckpointParams;
 }
+
+/** The evaluation defaults: off, 10 episodes, greedy. */
+export const DEFAULT_EVALUATION: Readonly<EvaluationParams> = Object.freeze({
+  evaluationInterval: 0,
+  evaluationDuration: 10,
+  evaluationNumEnvs: null,
+  evaluationConfig: Object.freeze({ explore: false }),
+});
+
+/** The checkpoint defaults: no storage, `"checkpoints"`, no periodic or final save, keep all. */
+export const DEFAULT_CHECKPOINT: Readonly<CheckpointParams> = Object.freeze({
+  storage: undefined,
+  checkpointDir: "checkpoints",
+  checkpointFreq: 0,
+  checkpointAtEnd: false,
+  numToKeep: null,
+});
 
 /** The default single-agent setup: one "default_policy" for every agent. */
 export const DEFAULT_POLICY_ID = "default_policy";
@@ -298,4 +350,51 @@ export function validateSettings<P extends object>(c: AlgorithmSettings<P>): voi
     );
   }
   positiveInt("threads", c.backend.threads);
+  const ev = c.evaluation ?? DEFAULT_EVALUATION;
+  nonNegativeInt("evaluation.evaluationInterval", ev.evaluationInterval);
+  positiveInt("evaluation.evaluationDuration", ev.evaluationDuration);
+  if (ev.evaluationNumEnvs !== null) {
+    positiveInt("evaluation.evaluationNumEnvs", ev.evaluationNumEnvs);
+  }
+  if (typeof ev.evaluationConfig?.explore !== "boolean") {
+    throw new RangeError(
+      `evaluation.evaluationConfig.explore must be a boolean, got ${
+        JSON.stringify(ev.evaluationConfig?.explore)
+      }`,
+    );
+  }
+  const ck = c.checkpoint ?? DEFAULT_CHECKPOINT;
+  nonNegativeInt("checkpointing.checkpointFreq", ck.checkpointFreq);
+  if (typeof ck.checkpointAtEnd !== "boolean") {
+    throw new RangeError(
+      `checkpointing.checkpointAtEnd must be a boolean, got ${JSON.stringify(ck.checkpointAtEnd)}`,
+    );
+  }
+  if (ck.numToKeep !== null) positiveInt("checkpointing.numToKeep", ck.numToKeep);
+  if (typeof ck.checkpointDir !== "string") {
+    throw new RangeError(
+      `checkpointing.checkpointDir must be a string, got ${JSON.stringify(ck.checkpointDir)}`,
+    );
+  }
+  const st = ck.storage as Partial<CheckpointStorage> | undefined;
+  if (
+    st !== undefined &&
+    (typeof st !== "object" || st === null ||
+      !(["read", "write", "list", "remove"] as const).every((m) => typeof st[m] === "function"))
+  ) {
+    throw new RangeError(
+      "checkpointing.storage must be a CheckpointStorage (read, write, list, remove), e.g. new FileStorage(dir) or new MemoryStorage()",
+    );
+  }
+  if ((ck.checkpointFreq > 0 || ck.checkpointAtEnd) && st === undefined) {
+    throw new RangeError(
+      "checkpointing.checkpointFreq and checkpointAtEnd need checkpointing.storage, e.g. new FileStorage(dir)",
+    );
+  }
+}
+
+function nonNegativeInt(field: string, v: unknown): void {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0) {
+    throw new RangeError(`${field} must be an integer >= 0, got ${JSON.stringify(v)}`);
+  }
 }
