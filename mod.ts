@@ -111,6 +111,11 @@ export {
   type WeightSpec,
 } from "./src/policy/model.ts";
 export {
+  type CompiledFeatures,
+  compileFeatures,
+  type ObservationFeature,
+} from "./src/policy/features.ts";
+export {
   activeBackend,
   type BackendInfo,
   type BackendName,

@@ -1102,6 +1102,7 @@ export const PPO: AlgorithmFamily<PPOHyperparams, ActorCriticModel> = Object.fre
       vfShareLayers: params.vfShareLayers,
       encoderSize: params.encoderSize,
       initialLogStd: params.initialLogStd,
+      features: params.features,
       seed,
     });
   },

@@ -79,6 +79,7 @@ import type { ExtraColumn } from "../rollout/buffer.ts";
 import { Pcg32 } from "../rng.ts";
 import { Box, Dict, Discrete, MultiDiscrete, type Space, Tuple } from "../spaces.ts";
 import { SquashedGaussian } from "./gaussian.ts";
+import { type CompiledFeatures, compileFeatures, type ObservationFeature } from "./features.ts";
 
 /** Hidden-layer activation of an {@linkcode ActorCriticModel}. */
 export type Activation = "tanh" | "relu";
@@ -117,6 +118,11 @@ export interface ActorCriticOptions {
   encoderSize?: number;
   /** Initial log standard deviation of a Box action space's Gaussian head (default 0). */
   initialLogStd?: number;
+  /**
+   * Relational features of a Dict `observationSpace` appended to the flat observation before the
+   * first layer (see `features.ts`; default none).
+   */
+  features?: readonly ObservationFeature[];
   /** Seed of the PCG32 stream that draws the initial weights (default 0). */
   seed?: number;
 }
@@ -274,6 +280,10 @@ function components(space: Space): Component[] {
 export class ActorCriticModel implements BatchPolicy {
   /** Flat observation size this policy reads per row. */
   readonly obsSize: number;
+  /** Width of the towers' input: `obsSize` plus the relational features. */
+  readonly inputSize: number;
+  /** The relational features appended to the observation (see `features.ts`). */
+  readonly features: readonly ObservationFeature[];
   /** Packed action floats per row: the number of heads `K`, or `D` for a Box. */
   readonly actSize: number;
   /** Categories per categorical head (empty for a Box action space). */
@@ -395,11 +405,24 @@ export class ActorCriticModel implements BatchPolicy {
     if (activeBackend() === undefined) {
       throw new Error("Start a tfjs backend with `await initBackend()` before building a model");
     }
+    const features = [...(options.features ?? [])];
+    if (features.length > 0 && observationSpace === undefined) {
+      throw new RangeError("ActorCriticModel features need the observationSpace (a Dict)");
+    }
+    const feat = features.length > 0
+      ? compileFeatures(observationSpace!, features, "ActorCriticModel features")
+      : null;
+    const F = feat === null ? 0 : feat.size;
+    const inputSize = obsSize + F;
     const comps = observationSpace === undefined || encoderSize === 0
       ? []
       : components(observationSpace);
+    if (comps.length > 0 && F > 0) comps.push({ name: "features", offset: obsSize, size: F });
     const E = comps.length > 0 ? encoderSize : 0;
     this.obsSize = obsSize;
+    this.inputSize = inputSize;
+    this.features = features;
+    this.#feat = feat;
     this.observationSpace = observationSpace;
     this.encoderSize = E;
     this.actionSpace = actionSpace;
@@ -422,7 +445,7 @@ export class ActorCriticModel implements BatchPolicy {
     let off = 0;
     const tower = (name: string, outs: ReadonlyArray<readonly [number, number]>): Tower => {
       const layers: Layer[] = [];
-      let first = obsSize;
+      let first = inputSize;
       if (E > 0) {
         const blocks = comps.map((c, k): Block => {
           specs.push({ name: `${name}/encoder/${c.name}/kernel`, shape: [c.size, E] });
@@ -441,7 +464,7 @@ export class ActorCriticModel implements BatchPolicy {
         });
         first = comps.length * E;
         layers.push({
-          inSize: obsSize,
+          inSize: inputSize,
           outSize: first,
           kind: activation,
           inputTanh: false,
@@ -601,6 +624,9 @@ export class ActorCriticModel implements BatchPolicy {
     });
   }
 
+  readonly #feat: CompiledFeatures | null;
+  #featBuf = new Float32Array(0);
+
   // Inference (act, values, forward) without per-call JS allocations: the inputs and outputs
   // of the pass go through these fields, and the tidy callback and matMul arguments are reused.
   #inObs: Float32Array = new Float32Array(0);
@@ -616,7 +642,7 @@ export class ActorCriticModel implements BatchPolicy {
     activation: "sigmoid" | "relu" | "linear";
   } = { a: null!, b: null!, bias: null!, activation: "linear" };
   readonly #inferFn = (): void => {
-    const x = tf.tensor2d(this.#inView, [this.#inRows, this.obsSize]);
+    const x = tf.tensor2d(this.#inView, [this.#inRows, this.inputSize]);
     if (this.#inPolicy || this.vfShareLayers) {
       this.#outPi = this.#towerOutput(this.#piTower, x).dataSync() as Float32Array;
     }
@@ -639,8 +665,32 @@ export class ActorCriticModel implements BatchPolicy {
     return a;
   }
 
+  /**
+   * The towers' input for `rows` observation rows: the rows themselves, or (with relational
+   * features) the augmented rows in a reused scratch buffer.
+   */
+  #input(obs: Float32Array, rows: number): Float32Array {
+    const feat = this.#feat;
+    if (feat === null) {
+      const n = rows * this.obsSize;
+      return obs.length === n ? obs : obs.subarray(0, n);
+    }
+    const n = rows * this.inputSize;
+    if (this.#featBuf.length < n) this.#featBuf = new Float32Array(n);
+    feat.apply(obs, rows, this.#featBuf);
+    return this.#featBuf.length === n ? this.#featBuf : this.#featBuf.subarray(0, n);
+  }
+
   /** One inference pass; results in `#outPi` / `#outVf` (strides: the towers' output widths). */
   #infer(obs: Float32Array, rows: number, needPolicy: boolean): void {
+    if (this.#feat !== null) {
+      this.#inView = this.#input(obs, rows);
+      this.#inObs = this.#inView;
+      this.#inRows = rows;
+      this.#inPolicy = needPolicy;
+      tf.tidy(this.#inferFn);
+      return;
+    }
     const n = rows * this.obsSize;
     if (obs.length === n) this.#inView = obs;
     else if (obs !== this.#inObs || this.#inView.length !== n) this.#inView = obs.subarray(0, n);
@@ -823,7 +873,7 @@ export class ActorCriticModel implements BatchPolicy {
     if (gradOut.length !== this.numParams) {
       throw new RangeError(`gradOut holds ${gradOut.length} floats, expected ${this.numParams}`);
     }
-    const L = this.logitsSize, P = this.#piCols, O = this.obsSize;
+    const L = this.logitsSize, P = this.#piCols, O = this.inputSize;
     if (this.#logits.length < rows * L) {
       this.#logits = new Float32Array(rows * L);
       this.#dLogits = new Float32Array(rows * L);
@@ -833,7 +883,7 @@ export class ActorCriticModel implements BatchPolicy {
     }
     const logits = this.#logits.subarray(0, rows * L), values = this.#values.subarray(0, rows);
     const dLogits = this.#dLogits.subarray(0, rows * L), dValues = this.#dValues.subarray(0, rows);
-    const view = obs.length === rows * O ? obs : obs.subarray(0, rows * O);
+    const view = this.#input(obs, rows);
     tf.tidy(() => {
       const x = tf.tensor2d(view, [rows, O]);
       const acts = this.#forwardTowers(x, this.#towers);

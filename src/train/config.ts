@@ -48,7 +48,7 @@ export class AlgorithmConfig<P extends object> {
       envConfig: {},
       numEnvs: 64,
       rolloutFragmentLength: 64,
-      training: { ...d, hidden: [...d.hidden] } as P & ModelParams,
+      training: { ...d, hidden: [...d.hidden], features: [...d.features] } as P & ModelParams,
       multiAgent: {
         policies: { [DEFAULT_POLICY_ID]: {} },
         policyMappingFn: () => DEFAULT_POLICY_ID,

@@ -17,6 +17,7 @@
 
 import type { BatchPolicy } from "../policy/policy.ts";
 import type { WeightSpec } from "../policy/model.ts";
+import type { ObservationFeature } from "../policy/features.ts";
 import type { Pcg32 } from "../rng.ts";
 import type { ExtraColumn, SampleBatch, TrajectoryBuffer } from "../rollout/buffer.ts";
 import type { Space } from "../spaces.ts";
@@ -37,6 +38,12 @@ export interface ModelParams {
   encoderSize: number;
   /** Initial log standard deviation of the Gaussian head of a Box action space. */
   initialLogStd: number;
+  /**
+   * Relational features of a Dict observation appended before the first layer (`gather`: the
+   * row of a `[n, d]` Box picked by a Discrete(n); `dot`: each row of a `[n, d]` Box times a
+   * `[d]` Box); default none. See `src/policy/features.ts`.
+   */
+  features: ObservationFeature[];
 }
 
 /** The model defaults: a 64×64 tanh MLP, separate actor and critic. */
@@ -46,6 +53,7 @@ export const DEFAULT_MODEL_PARAMS: Readonly<ModelParams> = Object.freeze({
   vfShareLayers: false,
   encoderSize: 0,
   initialLogStd: 0,
+  features: [] as ObservationFeature[],
 });
 
 /** A policy that learns: it acts, and its weights can be read and replaced. */

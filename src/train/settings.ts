@@ -218,7 +218,7 @@ export function splitParams<P extends object>(
       );
     }
   }
-  const { hidden, activation, vfShareLayers, encoderSize, initialLogStd, ...rest } = t;
+  const { hidden, activation, vfShareLayers, encoderSize, initialLogStd, features, ...rest } = t;
   let params: P;
   try {
     params = family.resolve(rest as unknown as Partial<P>);
@@ -247,7 +247,24 @@ export function splitParams<P extends object>(
       `${where}.initialLogStd must be a finite number, got ${JSON.stringify(initialLogStd)}`,
     );
   }
-  return { params, model: { hidden, activation, vfShareLayers, encoderSize, initialLogStd } };
+  if (
+    !Array.isArray(features) ||
+    !features.every((f) =>
+      typeof f === "object" && f !== null &&
+      ((f.kind === "gather" && typeof f.index === "string" && typeof f.rows === "string") ||
+        (f.kind === "dot" && typeof f.rows === "string" && typeof f.vector === "string"))
+    )
+  ) {
+    throw new RangeError(
+      `${where}.features must be a list of {kind: "gather", index, rows} or {kind: "dot", rows, vector} with string keys, got ${
+        JSON.stringify(features)
+      }`,
+    );
+  }
+  return {
+    params,
+    model: { hidden, activation, vfShareLayers, encoderSize, initialLogStd, features },
+  };
 }
 
 /**
