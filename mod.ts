@@ -243,3 +243,106 @@ export {
   type SampleBatch,
   TrajectoryBuffer,
 } from "./src/rollout/buffer.ts";
+
+// Loggers (Web-standard; the Deno files, console and `createLoggers` are in
+// src/runtime/log_files.ts) and the run report.
+export {
+  assertNoLostLines,
+  type FlattenOptions,
+  flattenResult,
+  type HasIteration,
+  type IterationRef,
+  jsonLineIteration,
+  jsonWithNaN,
+  type LogDir,
+  type Logger,
+  MemoryLogDir,
+  MultiLogger,
+  parseJsonLine,
+  type ResultLike,
+  type ResumedLines,
+  resumeLineFile,
+  type RunMeta,
+} from "./src/loggers/logger.ts";
+export {
+  ConsoleLogger,
+  type ConsoleLoggerOptions,
+  type ConsoleSink,
+  formatDuration,
+  formatEvaluationLine,
+  formatResultLine,
+  type ProgressBar,
+} from "./src/loggers/console.ts";
+export { EVALUATION_JSONL, JsonlLogger, RESULTS_JSONL } from "./src/loggers/jsonl.ts";
+export {
+  csvCell,
+  CsvLogger,
+  parseCsvLine,
+  PROGRESS_CSV,
+  pythonNumber,
+  RayJsonLogger,
+  type RayLoggerOptions,
+  RESULT_JSON,
+} from "./src/loggers/ray.ts";
+export {
+  EVALUATION_ITERATION_TAG,
+  ITERATION_TAG,
+  resultScalars,
+  resultStep,
+  TensorBoardLogger,
+  type TensorBoardLoggerOptions,
+} from "./src/loggers/tensorboard_logger.ts";
+export {
+  crc32c as crc32cTfRecord,
+  type DecodedEvent,
+  decodeEvent,
+  flattenScalars,
+  maskedCrc32c,
+  readTfRecords,
+  TensorBoardEvents,
+  tfRecord,
+  type TfRecords,
+} from "./src/loggers/tensorboard.ts";
+export {
+  createLoggersWith,
+  LOGGER_NAMES,
+  type LoggerIO,
+  type LoggerName,
+} from "./src/loggers/create.ts";
+export {
+  buildReport,
+  type Chart,
+  type ChartSeries,
+  type LoggedEvaluation,
+  type ReportAssets,
+  reportCharts,
+  type ReportOptions,
+  type RunLogs,
+  runLogsFromText,
+} from "./src/loggers/report.ts";
+
+// The experiment runner (config files; the Deno command line is src/runtime/run_cli.ts).
+export {
+  type ExperimentAlgorithm,
+  type ExperimentConfig,
+  ExperimentConfigError,
+  type ExperimentEnv,
+  experimentJsonSchema,
+  type ExperimentPolicy,
+  type MappingRule,
+  parseExperiment,
+} from "./src/runner/schema.ts";
+export {
+  createExperimentEnv,
+  DEFAULT_ROWS_PER_ITERATION,
+  experimentAlgorithmConfig,
+  experimentMapping,
+} from "./src/runner/experiment.ts";
+export {
+  CHECKPOINT_DIR,
+  CONFIG_FILE,
+  RunError,
+  runExperiment,
+  type RunOptions,
+  type RunSummary,
+} from "./src/runner/run.ts";

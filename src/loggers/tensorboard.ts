@@ -12,6 +12,8 @@
  * @module
  */
 
+import { flattenResult } from "./logger.ts";
+
 const CRC32C_TABLE = (() => {
   const t = new Uint32Array(256);
   for (let i = 0; i < 256; i++) {
@@ -136,6 +138,7 @@ export function tfRecord(data: Uint8Array): Uint8Array {
 export class TensorBoardEvents {
   readonly #now: () => number;
   /**
+   * An encoder stamping events with `now()`.
    * @param now wall time in seconds (default: `Date.now() / 1000`)
    */
   constructor(now: () => number = () => Date.now() / 1000) {
@@ -181,7 +184,8 @@ export class TensorBoardEvents {
 
 /**
  * The numeric leaves of a nested result, flattened to `/`-joined tags (RLlib/Tune style:
- * `info/learner/high_level_policy/learner_stats/kl`); non-numbers are skipped.
+ * `info/learner/high_level_policy/learner_stats/kl`); booleans become 1 and 0, other
+ * non-numbers are skipped. The loggers' one rule, {@linkcode flattenResult}, numbers only.
  *
  * @example
  * ```ts
@@ -195,14 +199,143 @@ export class TensorBoardEvents {
  * @returns tag → number
  */
 export function flattenScalars(result: unknown, prefix = ""): Record<string, number> {
-  const out: Record<string, number> = {};
-  const walk = (x: unknown, path: string) => {
-    if (typeof x === "number") out[path] = x;
-    else if (typeof x === "boolean") out[path] = x ? 1 : 0;
-    else if (typeof x === "object" && x !== null && !Array.isArray(x) && !ArrayBuffer.isView(x)) {
-      for (const [k, v] of Object.entries(x)) walk(v, path === "" ? k : `${path}/${k}`);
+  return flattenResult(result, { prefix, numericOnly: true }) as Record<string, number>;
+}
+
+/** What {@linkcode readTfRecords} found in a file. */
+export interface TfRecords {
+  /** The records' data, in order. */
+  records: Uint8Array[];
+  /** The byte offset where each record starts (its length field). */
+  offsets: number[];
+  /** Bytes of whole, checksum-valid records from the start; a torn or corrupt tail follows. */
+  validLength: number;
+}
+
+/**
+ * Reads TFRecord framing: records up to the end or up to the first one that is incomplete or
+ * fails its checksums (a write a crash cut short).
+ *
+ * @example
+ * ```ts
+ * import { readTfRecords, tfRecord } from "./tensorboard.ts";
+ * const a = tfRecord(new Uint8Array([1, 2])), b = tfRecord(new Uint8Array([3]));
+ * const bytes = new Uint8Array([...a, ...b.subarray(0, 5)]);
+ * const r = readTfRecords(bytes);
+ * if (r.records.length !== 1 || r.validLength !== a.length) throw new Error("read");
+ * ```
+ *
+ * @param bytes the file's bytes
+ * @returns the records and the length of the valid prefix
+ */
+export function readTfRecords(bytes: Uint8Array): TfRecords {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const records: Uint8Array[] = [];
+  const offsets: number[] = [];
+  let off = 0;
+  while (off + 12 <= bytes.length) {
+    const len = view.getUint32(off, true) + view.getUint32(off + 4, true) * 4294967296;
+    if (view.getUint32(off + 8, true) !== maskedCrc32c(bytes.subarray(off, off + 8))) break;
+    if (off + 12 + len + 4 > bytes.length) break;
+    const data = bytes.subarray(off + 12, off + 12 + len);
+    if (view.getUint32(off + 12 + len, true) !== maskedCrc32c(data)) break;
+    records.push(data);
+    offsets.push(off);
+    off += 12 + len + 4;
+  }
+  return { records, offsets, validLength: off };
+}
+
+/** The fields of an `Event` that {@linkcode TensorBoardEvents} writes. */
+export interface DecodedEvent {
+  /** Seconds since the epoch. */
+  wallTime: number;
+  /** The global step (0 when absent). */
+  step: number;
+  /** `brain.Event:2` in a file's first event. */
+  fileVersion?: string;
+  /** Tag → simple value of the summary's values. */
+  scalars: Record<string, number>;
+}
+
+class Reader {
+  pos = 0;
+  constructor(readonly b: Uint8Array) {}
+  varint(): number {
+    let v = 0, mul = 1;
+    for (;;) {
+      if (this.pos >= this.b.length) throw new RangeError("truncated varint");
+      const x = this.b[this.pos++]!;
+      v += (x & 0x7f) * mul;
+      if (x < 0x80) return v;
+      mul *= 0x80;
     }
-  };
-  walk(result, prefix);
+  }
+  bytes(): Uint8Array {
+    const n = this.varint();
+    if (this.pos + n > this.b.length) throw new RangeError("truncated field");
+    const out = this.b.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+  skip(wire: number): void {
+    if (wire === 0) this.varint();
+    else if (wire === 1) this.pos += 8;
+    else if (wire === 2) this.bytes();
+    else if (wire === 5) this.pos += 4;
+    else throw new RangeError(`unsupported wire type ${wire}`);
+  }
+}
+
+/**
+ * Decodes an `Event` record's wall time, step, file version and scalar summary values (other
+ * fields are skipped).
+ *
+ * @example
+ * ```ts
+ * import { decodeEvent, readTfRecords, TensorBoardEvents } from "./tensorboard.ts";
+ * const tb = new TensorBoardEvents(() => 5);
+ * const e = decodeEvent(readTfRecords(tb.scalars(7, { a: 0.5 })).records[0]!);
+ * if (e.step !== 7 || e.scalars.a !== 0.5 || e.wallTime !== 5) throw new Error("decode");
+ * ```
+ *
+ * @param data one record's data
+ * @returns the event's fields
+ */
+export function decodeEvent(data: Uint8Array): DecodedEvent {
+  const out: DecodedEvent = { wallTime: 0, step: 0, scalars: {} };
+  const r = new Reader(data);
+  const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  while (r.pos < data.length) {
+    const key = r.varint();
+    const field = Math.floor(key / 8), wire = key % 8;
+    if (field === 1 && wire === 1) {
+      out.wallTime = dv.getFloat64(r.pos, true);
+      r.pos += 8;
+    } else if (field === 2 && wire === 0) out.step = r.varint();
+    else if (field === 3 && wire === 2) out.fileVersion = new TextDecoder().decode(r.bytes());
+    else if (field === 5 && wire === 2) {
+      const s = new Reader(r.bytes());
+      while (s.pos < s.b.length) {
+        const k = s.varint();
+        if (k !== 0x0a) {
+          s.skip(k % 8);
+          continue;
+        }
+        const v = new Reader(s.bytes());
+        const vv = new DataView(v.b.buffer, v.b.byteOffset, v.b.byteLength);
+        let tag = "", value = NaN;
+        while (v.pos < v.b.length) {
+          const kk = v.varint();
+          if (kk === 0x0a) tag = new TextDecoder().decode(v.bytes());
+          else if (kk === 0x15) {
+            value = vv.getFloat32(v.pos, true);
+            v.pos += 4;
+          } else v.skip(kk % 8);
+        }
+        out.scalars[tag] = value;
+      }
+    } else r.skip(wire);
+  }
   return out;
 }

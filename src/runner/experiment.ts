@@ -1,0 +1,110 @@
+/**
+ * From a validated experiment file to a trainer config: the env by name, the algorithm by name,
+ * the policies and the mapping by rule.
+ *
+ * @module
+ */
+
+import { PPOConfig } from "../algorithms/ppo_config.ts";
+import type { BatchedEnv } from "../env/batched.ts";
+import { createChickenYard } from "../envs/chicken_yard.ts";
+import {
+  createHierarchicalWindyMaze,
+  createThreeLevelWindyMaze,
+} from "../envs/hierarchical_windy_maze.ts";
+import { createWindyMaze } from "../envs/windy_maze.ts";
+import type { AlgorithmConfig } from "../train/config.ts";
+import type { PolicyMappingFn } from "../rollout/collector.ts";
+import type { PolicySpec } from "../train/settings.ts";
+import type { ExperimentConfig } from "./schema.ts";
+
+/** The env of an experiment, `numEnvs` of them batched, seeded from `seed`. */
+export function createExperimentEnv(
+  env: ExperimentConfig["env"],
+  numEnvs: number,
+  seed: number,
+): BatchedEnv {
+  switch (env.name) {
+    case "windy_maze":
+      return createWindyMaze(numEnvs, { seed });
+    case "hierarchical_windy_maze":
+      return createHierarchicalWindyMaze(numEnvs, { seed, ...env.options });
+    case "three_level_windy_maze":
+      return createThreeLevelWindyMaze(numEnvs, { seed, ...env.options });
+    case "chicken_yard":
+      return createChickenYard(numEnvs, { seed, ...env.options });
+  }
+}
+
+/**
+ * The policy mapping of an experiment: the first rule whose pattern matches the agent id, else
+ * `default`, else (one policy, no mapping) that policy.
+ *
+ * @throws {Error} at the first agent no rule maps, naming it and the rules
+ */
+export function experimentMapping(c: ExperimentConfig): PolicyMappingFn {
+  const policies = Object.keys(c.policies ?? { default_policy: {} });
+  if (c.mapping === undefined) {
+    const only = policies[0]!;
+    return () => only;
+  }
+  const rules = c.mapping.rules.map((r) => {
+    const test: (id: string) => boolean = r.match === "prefix"
+      ? (id) => id.startsWith(r.pattern)
+      : r.match === "suffix"
+      ? (id) => id.endsWith(r.pattern)
+      : r.match === "contains"
+      ? (id) => id.includes(r.pattern)
+      : r.match === "equals"
+      ? (id) => id === r.pattern
+      : ((re) => (id: string) => re.test(id))(new RegExp(r.pattern));
+    return { test, policy: r.policy };
+  });
+  const fallback = c.mapping.default;
+  return (agentId) => {
+    for (const r of rules) if (r.test(agentId)) return r.policy;
+    if (fallback !== undefined) return fallback;
+    throw new Error(
+      `policy mapping: no rule maps agent "${agentId}" (rules: ${
+        c.mapping!.rules.map((r) => `${r.match} "${r.pattern}" → ${r.policy}`).join("; ")
+      }) and mapping.default is not set`,
+    );
+  };
+}
+
+/** Rows per iteration the runner aims at when `rolloutFragmentLength` is not given. */
+export const DEFAULT_ROWS_PER_ITERATION = 4096;
+
+/**
+ * The trainer config of an experiment (without checkpoint storage, which the runner adds).
+ * @param c a validated experiment (see `parseExperiment`)
+ */
+export function experimentAlgorithmConfig(c: ExperimentConfig): AlgorithmConfig<object> {
+  const numEnvs = c.env.numEnvs;
+  const config = new PPOConfig();
+  config
+    .environment(({ numEnvs, seed }) => createExperimentEnv(c.env, numEnvs, seed))
+    .envRunners({
+      numEnvs,
+      rolloutFragmentLength: c.algorithm.rolloutFragmentLength ??
+        Math.max(1, Math.ceil(DEFAULT_ROWS_PER_ITERATION / numEnvs)),
+    })
+    .resources({ backend: c.backend })
+    .debugging({ seed: c.seed })
+    .training(c.algorithm.hyperparameters);
+  if (c.policies !== undefined || c.mapping !== undefined || c.policiesToTrain !== undefined) {
+    const policies: Record<string, PolicySpec<object>> = {};
+    for (const [id, p] of Object.entries(c.policies ?? { default_policy: {} })) {
+      const spec: PolicySpec<object> = {};
+      if ("config" in p && Object.keys(p.config).length > 0) spec.config = p.config;
+      if ("policyClass" in p && p.policyClass === "random") spec.policyClass = "random";
+      policies[id] = spec;
+    }
+    config.multiAgent({
+      policies,
+      policyMappingFn: experimentMapping(c),
+      ...(c.policiesToTrain === undefined ? {} : { policiesToTrain: c.policiesToTrain }),
+    });
+  }
+  return config as unknown as AlgorithmConfig<object>;
+}

@@ -1,0 +1,149 @@
+import assert from "node:assert/strict";
+import {
+  ExperimentConfigError,
+  experimentJsonSchema,
+  parseExperiment,
+  ppoHyperparamsSchema,
+} from "./schema.ts";
+import { experimentMapping } from "./experiment.ts";
+
+const CONFIGS = new URL("../../configs/", import.meta.url);
+
+const minimal = () => ({
+  env: { name: "windy_maze" },
+  algorithm: { name: "PPO" },
+  trainSteps: 1000,
+});
+
+function problems(input: unknown): string[] {
+  try {
+    parseExperiment(input, "test.json");
+  } catch (e) {
+    assert.ok(e instanceof ExperimentConfigError, String(e));
+    assert.match(e.message, /^test\.json: invalid experiment config/);
+    return [...e.problems];
+  }
+  assert.fail("expected the config to be refused");
+}
+
+Deno.test("every preset in configs/ is a valid experiment", async () => {
+  let n = 0;
+  for await (const e of Deno.readDir(CONFIGS)) {
+    if (!e.name.endsWith(".json") || e.name === "schema.json") continue;
+    const text = await Deno.readTextFile(new URL(e.name, CONFIGS));
+    const c = parseExperiment(JSON.parse(text), e.name);
+    assert.ok(c.trainSteps > 0);
+    n++;
+  }
+  assert.ok(n >= 4, `only ${n} presets`);
+});
+
+Deno.test("configs/schema.json is the JSON Schema generated from the zod schema", async () => {
+  const committed = await Deno.readTextFile(new URL("schema.json", CONFIGS));
+  assert.equal(
+    committed,
+    JSON.stringify(experimentJsonSchema(), null, 2) + "\n",
+    "stale: run `deno task schema`",
+  );
+  const s = experimentJsonSchema() as {
+    properties: Record<string, { additionalProperties?: { properties?: Record<string, unknown> } }>;
+  };
+  // Editors complete a policy's overrides with the hyperparameters.
+  const cfg = s.properties.policies!.additionalProperties!.properties!.config as {
+    properties: Record<string, unknown>;
+  };
+  assert.ok("gamma" in cfg.properties && "hidden" in cfg.properties);
+});
+
+Deno.test("defaults are filled in", () => {
+  const c = parseExperiment(minimal(), "x");
+  assert.equal(c.seed, 0);
+  assert.equal(c.env.numEnvs, 64);
+  assert.deepEqual(c.loggers, ["console", "jsonl", "csv"]);
+  assert.deepEqual(c.saving, { frequency: 10, keep: 3, atEnd: true });
+  assert.equal(c.testFrequency, 0);
+});
+
+Deno.test("bad configs are refused with the path of each field and what was expected", () => {
+  assert.deepEqual(problems({ ...minimal(), trainStep: 5 }), [
+    `(top level): unknown key "trainStep"`,
+  ]);
+  const [seed] = problems({ ...minimal(), seed: "three" });
+  assert.match(seed!, /^seed: .*expected number.*; got "three"$/i);
+  const { trainSteps: _, ...noSteps } = minimal();
+  const [missing] = problems(noSteps);
+  assert.match(missing!, /^trainSteps: .*; got nothing \(missing\)$/);
+  const [env] = problems({ ...minimal(), env: { name: "cartpole" } });
+  assert.match(env!, /^env\.name: .*windy_maze.*chicken_yard.*; got "cartpole"$/);
+  const [opt] = problems({ ...minimal(), env: { name: "windy_maze", options: { wind: 1 } } });
+  assert.equal(opt, `env.options: unknown key "wind"`);
+  const [hp] = problems({
+    ...minimal(),
+    algorithm: { name: "PPO", hyperparameters: { gamma: 1.5 } },
+  });
+  assert.match(hp!, /^algorithm\.hyperparameters\.gamma: .*<=\s*1.*; got 1\.5$/);
+  const [algo] = problems({ ...minimal(), algorithm: { name: "A3C" } });
+  assert.match(algo!, /^algorithm\.name: .*PPO.*; got "A3C"$/);
+});
+
+Deno.test("policy overrides, the mapping and policiesToTrain are checked against the policies", () => {
+  const base = {
+    ...minimal(),
+    policies: { high: { config: { gamma: 0.9 } }, low: {} },
+    mapping: { rules: [{ match: "prefix", pattern: "low_", policy: "low" }], default: "high" },
+  };
+  assert.doesNotThrow(() => parseExperiment(base, "x"));
+  assert.deepEqual(
+    problems({ ...base, policies: { ...base.policies, high: { config: { gama: 1 } } } }),
+    [
+      `policies.high.config: unknown key "gama"`,
+    ],
+  );
+  const [lr] = problems({ ...base, policies: { ...base.policies, low: { config: { lr: -1 } } } });
+  assert.match(lr!, /^policies\.low\.config\.lr: .*>\s*0.*; got -1$/);
+  assert.deepEqual(problems({ ...base, mapping: { ...base.mapping, default: "mid" } }), [
+    `mapping.default: no policy "mid"; the policies are "high", "low"`,
+  ]);
+  assert.deepEqual(
+    problems({
+      ...base,
+      mapping: { rules: [{ match: "prefix", pattern: "x", policy: "lo" }] },
+    }),
+    [`mapping.rules[0].policy: no policy "lo"; the policies are "high", "low"`],
+  );
+  assert.deepEqual(problems({ ...base, policiesToTrain: ["high", "mid"] }), [
+    `policiesToTrain[1]: no policy "mid"; the policies are "high", "low"`,
+  ]);
+  const { mapping: _, ...noMapping } = base;
+  assert.deepEqual(problems(noMapping), [
+    "mapping: required when there is more than one policy (high, low)",
+  ]);
+});
+
+Deno.test("the mapping: first matching rule, then the default, else an error naming the agent", () => {
+  const c = parseExperiment({
+    ...minimal(),
+    policies: { a: {}, b: {}, c: {} },
+    mapping: {
+      rules: [
+        { match: "suffix", pattern: "_low", policy: "b" },
+        { match: "regex", pattern: "^robot_\\d+_high$", policy: "a" },
+        { match: "equals", pattern: "referee", policy: "c" },
+      ],
+    },
+  }, "x");
+  const map = experimentMapping(c);
+  const ep = { id: 0, envIndex: 0 } as never;
+  assert.equal(map("robot_1_low", ep), "b");
+  assert.equal(map("robot_2_high", ep), "a");
+  assert.equal(map("referee", ep), "c");
+  assert.throws(
+    () => map("robot_1_mid", ep),
+    /policy mapping: no rule maps agent "robot_1_mid" \(rules: suffix "_low" → b; regex .*\) and mapping.default is not set/,
+  );
+});
+
+Deno.test("the PPO schema agrees with the trainer's own checks on every default", async () => {
+  const { DEFAULT_PPO_HYPERPARAMS } = await import("../algorithms/ppo.ts");
+  assert.ok(ppoHyperparamsSchema.safeParse({ ...DEFAULT_PPO_HYPERPARAMS }).success);
+});

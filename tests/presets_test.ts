@@ -1,0 +1,59 @@
+/**
+ * Every preset in `configs/` trains with one command: `deno task run -c configs/<name>.json`,
+ * cut to one or two iterations here (the full runs are the examples' own benchmarks).
+ */
+
+import assert from "node:assert/strict";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const presets = [...Deno.readDirSync(`${ROOT}configs`)]
+  .map((e) => e.name)
+  .filter((n) => n.endsWith(".json") && n !== "schema.json")
+  .sort();
+
+Deno.test("every preset in configs/ trains with one command", async (t) => {
+  assert.ok(presets.length >= 4, `presets: ${presets}`);
+  const out = await Deno.makeTempDir({ prefix: "coop-presets-" });
+  try {
+    for (const name of presets) {
+      await t.step(name, async () => {
+        const o = await new Deno.Command(Deno.execPath(), {
+          args: [
+            "run",
+            "--allow-read",
+            "--allow-write",
+            "--allow-env",
+            "--allow-sys",
+            "--allow-run",
+            "src/runtime/run_cli.ts",
+            "-c",
+            `configs/${name}`,
+            "--out",
+            out,
+            "--train-steps",
+            "1",
+            "--test-frequency",
+            "1",
+            "--test-episodes",
+            "2",
+            "--loggers",
+            '["jsonl"]',
+            "--report",
+            "false",
+          ],
+          cwd: ROOT,
+        }).output();
+        const text = new TextDecoder().decode(o.stdout) + new TextDecoder().decode(o.stderr);
+        assert.equal(o.code, 0, text);
+        const run = `${out}/${name.replace(/\.json$/, "")}`;
+        const [line] = (await Deno.readTextFile(`${run}/results.jsonl`)).trim().split("\n");
+        const r = JSON.parse(line!);
+        assert.equal(r.training_iteration, 1);
+        assert.equal(r.evaluation.num_episodes, 2);
+        assert.ok(Object.keys(r.info.learner).length >= 1, "some policy learned");
+      });
+    }
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
