@@ -98,11 +98,17 @@ export * from "./envs.ts";
 
 // Policies, models and the tfjs backend.
 export {
+  type ActionMaskLayout,
+  actionMaskLayout,
   type BatchPolicy,
+  countLegal,
+  MASKED_LOGIT,
+  noLegalActionError,
   type PolicyExtras,
   RandomPolicy,
   ScriptedPolicy,
 } from "./src/policy/policy.ts";
+export { QPolicy, type QPolicyOptions } from "./src/policy/q_model.ts";
 export {
   type Activation,
   ActorCriticModel,
@@ -200,6 +206,24 @@ export {
   resolvePPOHyperparams,
 } from "./src/algorithms/ppo.ts";
 
+// DQN.
+export { DQNConfig } from "./src/algorithms/dqn_config.ts";
+export {
+  computeNStep,
+  DEFAULT_DQN_HYPERPARAMS,
+  DQN,
+  DQN_TRAINING_DEFAULTS,
+  type DQNHyperparams,
+  DQNLearner,
+  type DQNLearnerState,
+  type DQNStats,
+  type DQNTargetInput,
+  dqnTargets,
+  epsilonAt,
+  type NStepTransitions,
+  resolveDQNHyperparams,
+} from "./src/algorithms/dqn.ts";
+
 // The roles an algorithm plugs into, and the shared optimiser.
 export {
   type AlgorithmFamily,
@@ -243,6 +267,7 @@ export {
   type SampleBatch,
   TrajectoryBuffer,
 } from "./src/rollout/buffer.ts";
+export { type ReplayBatch, ReplayBuffer, type ReplayState } from "./src/rollout/replay.ts";
 
 // Loggers (Web-standard; the Deno files, console and `createLoggers` are in
 // src/runtime/log_files.ts) and the run report.
@@ -346,3 +371,4 @@ export {
   type RunOptions,
   type RunSummary,
 } from "./src/runner/run.ts";
+

@@ -19,6 +19,12 @@
  * The loss and the optimiser are plain JS over the outputs and the flat weights; tfjs runs the
  * matrix products of the forward and backward passes (see `model.ts` for why).
  *
+ * Action masking: with a masked observation space (a Dict of `"action_mask"` and
+ * `"observations"`, see `actionMaskLayout`), the model writes −1e9 for illegal actions' logits
+ * (gradient 0), so the log-probabilities, ratios and entropies below are those of the
+ * distribution over legal actions; a batch whose action was illegal under its row's mask is
+ * rejected.
+ *
  * Actions: Discrete and MultiDiscrete (categorical heads), or continuous: a Box action space
  * gets the model's diagonal Gaussian head (`src/policy/gaussian.ts`), squashed into the Box with
  * tanh. Its "logits" are the means and the log-stds (the log-std is one weight per element,
@@ -845,6 +851,19 @@ export class PPOLearner implements Learner {
               `[${starts[h]}, ${starts[h]! + heads[h]! - 1}]`,
           );
         }
+      }
+    }
+    // A masked observation: every action taken must have been legal.
+    const mask = this.model.actionMask;
+    if (mask === null) return;
+    for (let r = 0; r < n; r++) {
+      const a = b.actions[r]! - starts[0]!;
+      if (b.obs[r * O + mask.maskOffset + a] !== 1) {
+        throw new RangeError(
+          `PPO update of policy "${this.policyId}": batch.actions[${r}] is ${
+            b.actions[r]
+          }, an illegal action under the row's action_mask`,
+        );
       }
     }
   }

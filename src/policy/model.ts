@@ -26,6 +26,17 @@
  *   squashed). Log-probabilities include the tanh Jacobian and are computed from the stored
  *   float32 action (as the loss recomputes them); the greedy action is the squashed mean.
  *   For the loss, the "logits" of a Box head are its `D` means then its `D` log-stds per row.
+ * - Action masking (RLlib's convention, {@linkcode actionMaskLayout}): with an observation
+ *   space that is a Dict of exactly `"action_mask"` (one 0/1 per action of a Discrete action
+ *   space) and `"observations"`, the towers encode only `observations` (encoders and features
+ *   are built against it); every output for an illegal action is replaced by
+ *   {@linkcode MASKED_LOGIT} (−1e9) in `forward` and in `computeGradients` (whose gradient for
+ *   it is 0: it does not depend on the weights), so a softmax gives it probability exactly 0
+ *   and log-probabilities and entropies are those of the distribution over the legal actions;
+ *   `act` samples and takes the argmax over legal actions only and refuses a row with none.
+ * - `head: "q"` builds a Q-network (DQN, `q_model.ts`): one tower named `q` with one linear
+ *   output per action of a Discrete action space (its "logits" are Q-values) and no value
+ *   function.
  *
  * How it runs (sized for the small models of this project, where the cost of a tfjs op call
  * matters as much as the arithmetic):
@@ -74,7 +85,15 @@
  */
 
 import { activeBackend, tf } from "./backend.ts";
-import type { BatchPolicy, PolicyExtras } from "./policy.ts";
+import {
+  type ActionMaskLayout,
+  actionMaskLayout,
+  type BatchPolicy,
+  countLegal,
+  MASKED_LOGIT,
+  noLegalActionError,
+  type PolicyExtras,
+} from "./policy.ts";
 import type { ExtraColumn } from "../rollout/buffer.ts";
 import { Pcg32 } from "../rng.ts";
 import { Box, Dict, Discrete, MultiDiscrete, type Space, Tuple } from "../spaces.ts";
@@ -123,6 +142,12 @@ export interface ActorCriticOptions {
    * first layer (see `features.ts`; default none).
    */
   features?: readonly ObservationFeature[];
+  /**
+   * `"actor-critic"` (default): policy logits and a value function. `"q"`: one tower `q` with
+   * one output per action (Q-values; Discrete action spaces), no value function: `values()`
+   * throws, `forward`/`act` write 0 as the value, `vfShareLayers` is ignored.
+   */
+  head?: "actor-critic" | "q";
   /** Seed of the PCG32 stream that draws the initial weights (default 0). */
   seed?: number;
 }
@@ -312,8 +337,12 @@ export class ActorCriticModel implements BatchPolicy {
   readonly weightSpecs: readonly WeightSpec[];
   /** Total number of weights (length of the flat layout). */
   readonly numParams: number;
-  /** The extra outputs `act` writes: `action_logp` and `vf_preds`. */
-  readonly extraOutputs: readonly ExtraColumn[] = ["action_logp", "vf_preds"];
+  /** The extra outputs `act` writes: `action_logp` and `vf_preds` (a `"q"` head: `action_logp`). */
+  readonly extraOutputs: readonly ExtraColumn[];
+  /** The model's head: `"actor-critic"` or `"q"` (see {@linkcode ActorCriticOptions.head}). */
+  readonly head: "actor-critic" | "q";
+  /** Where the action mask lies in an observation row, or null when not masked. */
+  readonly actionMask: ActionMaskLayout | null;
 
   readonly #headOff: Int32Array;
   readonly #headStart: Float64Array;
@@ -328,7 +357,11 @@ export class ActorCriticModel implements BatchPolicy {
   readonly #piTower: Tower;
   /** The tower whose output holds the value, and the value's column in it. */
   readonly #vfTower: Tower;
+  /** The value's column in the value tower's output; −1 for a `"q"` head (no value). */
   readonly #vfCol: number;
+  /** One tower computes every output (shared layers, or a `"q"` head). */
+  readonly #oneTower: boolean;
+  #maskBuf = new Float32Array(0);
   readonly #flat: Float32Array;
   #disposed = false;
   // Scratch for training (grown as needed).
@@ -356,6 +389,7 @@ export class ActorCriticModel implements BatchPolicy {
     const seed = options.seed ?? 0;
     const encoderSize = options.encoderSize ?? 0;
     const initialLogStd = options.initialLogStd ?? 0;
+    const head = options.head ?? "actor-critic";
     checkPositiveInt("ActorCriticModel obsSize", obsSize);
     if (observationSpace !== undefined && observationSpace.flatSize !== obsSize) {
       throw new RangeError(
@@ -402,27 +436,44 @@ export class ActorCriticModel implements BatchPolicy {
           `actions into a MultiDiscrete or a Box`,
       );
     }
+    if (head !== "actor-critic" && head !== "q") {
+      throw new RangeError(
+        `ActorCriticModel head must be "actor-critic" or "q", got ${JSON.stringify(head)}`,
+      );
+    }
+    if (head === "q" && !(actionSpace instanceof Discrete)) {
+      throw new RangeError(
+        `ActorCriticModel head "q" (one Q-value per action) needs a Discrete action space, got ${
+          String(actionSpace)
+        }`,
+      );
+    }
     if (activeBackend() === undefined) {
       throw new Error("Start a tfjs backend with `await initBackend()` before building a model");
     }
+    // A masked observation: the towers see only its "observations" part.
+    const mask = actionMaskLayout(observationSpace, actionSpace, "ActorCriticModel");
+    const seen = mask === null ? observationSpace : mask.observations;
+    const seenSize = mask === null ? obsSize : mask.obsSize;
     const features = [...(options.features ?? [])];
-    if (features.length > 0 && observationSpace === undefined) {
+    if (features.length > 0 && seen === undefined) {
       throw new RangeError("ActorCriticModel features need the observationSpace (a Dict)");
     }
     const feat = features.length > 0
-      ? compileFeatures(observationSpace!, features, "ActorCriticModel features")
+      ? compileFeatures(seen!, features, "ActorCriticModel features")
       : null;
     const F = feat === null ? 0 : feat.size;
-    const inputSize = obsSize + F;
-    const comps = observationSpace === undefined || encoderSize === 0
-      ? []
-      : components(observationSpace);
-    if (comps.length > 0 && F > 0) comps.push({ name: "features", offset: obsSize, size: F });
+    const inputSize = seenSize + F;
+    const comps = seen === undefined || encoderSize === 0 ? [] : components(seen);
+    if (comps.length > 0 && F > 0) comps.push({ name: "features", offset: seenSize, size: F });
     const E = comps.length > 0 ? encoderSize : 0;
     this.obsSize = obsSize;
     this.inputSize = inputSize;
     this.features = features;
     this.#feat = feat;
+    this.actionMask = mask;
+    this.head = head;
+    this.extraOutputs = head === "q" ? ["action_logp"] : ["action_logp", "vf_preds"];
     this.observationSpace = observationSpace;
     this.encoderSize = E;
     this.actionSpace = actionSpace;
@@ -434,7 +485,8 @@ export class ActorCriticModel implements BatchPolicy {
     this.#piCols = gauss === null ? this.logitsSize : D;
     this.hidden = hidden;
     this.activation = activation;
-    this.vfShareLayers = share;
+    this.vfShareLayers = head === "q" ? false : share;
+    this.#oneTower = share || head === "q";
     this.#headOff = new Int32Array(heads.length);
     for (let h = 1; h < heads.length; h++) this.#headOff[h] = this.#headOff[h - 1]! + heads[h - 1]!;
     this.#headStart = Float64Array.from(starts);
@@ -505,7 +557,13 @@ export class ActorCriticModel implements BatchPolicy {
       return { name, layers };
     };
     const P = this.#piCols;
-    if (share) {
+    if (head === "q") {
+      const t = tower("q", [[P, 1]]);
+      this.#towers = [t];
+      this.#piTower = t;
+      this.#vfTower = t;
+      this.#vfCol = -1;
+    } else if (share) {
       const t = tower("shared", [[P, 0.01], [1, 1]]);
       this.#towers = [t];
       this.#piTower = t;
@@ -643,10 +701,10 @@ export class ActorCriticModel implements BatchPolicy {
   } = { a: null!, b: null!, bias: null!, activation: "linear" };
   readonly #inferFn = (): void => {
     const x = tf.tensor2d(this.#inView, [this.#inRows, this.inputSize]);
-    if (this.#inPolicy || this.vfShareLayers) {
+    if (this.#inPolicy || this.#oneTower) {
       this.#outPi = this.#towerOutput(this.#piTower, x).dataSync() as Float32Array;
     }
-    this.#outVf = this.vfShareLayers
+    this.#outVf = this.#oneTower
       ? this.#outPi
       : this.#towerOutput(this.#vfTower, x).dataSync() as Float32Array;
   };
@@ -670,8 +728,19 @@ export class ActorCriticModel implements BatchPolicy {
    * features) the augmented rows in a reused scratch buffer.
    */
   #input(obs: Float32Array, rows: number): Float32Array {
-    const feat = this.#feat;
-    if (feat === null) {
+    const feat = this.#feat, mask = this.actionMask;
+    if (mask !== null) {
+      // Only the "observations" part of each row.
+      const O = this.obsSize, S = mask.obsSize, off = mask.obsOffset;
+      if (this.#maskBuf.length < rows * S) this.#maskBuf = new Float32Array(rows * S);
+      for (let r = 0; r < rows; r++) {
+        this.#maskBuf.set(obs.subarray(r * O + off, r * O + off + S), r * S);
+      }
+      obs = this.#maskBuf;
+      if (feat === null) {
+        return obs.length === rows * S ? obs : obs.subarray(0, rows * S);
+      }
+    } else if (feat === null) {
       const n = rows * this.obsSize;
       return obs.length === n ? obs : obs.subarray(0, n);
     }
@@ -683,7 +752,7 @@ export class ActorCriticModel implements BatchPolicy {
 
   /** One inference pass; results in `#outPi` / `#outVf` (strides: the towers' output widths). */
   #infer(obs: Float32Array, rows: number, needPolicy: boolean): void {
-    if (this.#feat !== null) {
+    if (this.#feat !== null || this.actionMask !== null) {
       this.#inView = this.#input(obs, rows);
       this.#inObs = this.#inView;
       this.#inRows = rows;
@@ -710,7 +779,9 @@ export class ActorCriticModel implements BatchPolicy {
 
   /**
    * Raw outputs for `rows` observation rows: logits (heads side by side; a Box head: `D` means,
-   * then `D` log-stds) and values.
+   * then `D` log-stds; a `"q"` head: Q-values) and values (0 for a `"q"` head). With an action
+   * mask, illegal actions' logits are {@linkcode MASKED_LOGIT} (a row may have no legal action
+   * here: a final observation often has none).
    * @param obs `rows × obsSize` floats
    * @param rows number of rows
    * @param logitsOut `rows × logitsSize` floats written
@@ -727,7 +798,21 @@ export class ActorCriticModel implements BatchPolicy {
     for (let r = 0; r < rows; r++) {
       for (let j = 0; j < P; j++) logitsOut[r * L + j] = pi[r * ps + j]!;
       for (let j = P; j < L; j++) logitsOut[r * L + j] = this.#flat[this.#logStdOff + j - P]!;
-      valuesOut[r] = vf[r * vs + col]!;
+      valuesOut[r] = col < 0 ? 0 : vf[r * vs + col]!;
+    }
+    if (this.actionMask !== null) this.#maskLogits(obs, rows, logitsOut);
+  }
+
+  /**
+   * Writes {@linkcode MASKED_LOGIT} over the logits of illegal actions (checks the masks' values;
+   * a row with no legal action is left all masked: the caller decides).
+   */
+  #maskLogits(obs: Float32Array, rows: number, logits: Float32Array): void {
+    const m = this.actionMask!, O = this.obsSize, L = this.logitsSize;
+    for (let r = 0; r < rows; r++) {
+      countLegal(obs, O, r, m, "ActorCriticModel");
+      const base = r * O + m.maskOffset;
+      for (let j = 0; j < L; j++) if (obs[base + j] === 0) logits[r * L + j] = MASKED_LOGIT;
     }
   }
 
@@ -737,7 +822,9 @@ export class ActorCriticModel implements BatchPolicy {
    * when exploring. A Box head draws standard normals with Box–Muller in row-major element
    * order (two `rng.nextFloat()` per pair of normals, both used; an odd one left at the end of
    * the call is dropped), and writes `low + (tanh(mean + exp(log_std)·z) + 1) / 2 · (high −
-   * low)` (the squashed mean when not exploring). Allocates nothing beyond what tfjs allocates
+   * low)` (the squashed mean when not exploring). With an action mask, the softmax, the sample and the argmax
+   * cover each row's legal actions only (still one `rng.nextFloat()` per row), and a row with
+   * no legal action throws a `RangeError`. Allocates nothing beyond what tfjs allocates
    * for the pass (and a view of `obs` when it is longer than `rows` rows and differs from the
    * previous call's).
    * @param obs `rows × obsSize` floats
@@ -767,6 +854,10 @@ export class ActorCriticModel implements BatchPolicy {
     this.#infer(obs, rows, true);
     if (this.#gauss !== null) {
       this.#actGaussian(this.#gauss, rows, rng, explore, actionsOut, logpOut, valuesOut);
+      return;
+    }
+    if (this.actionMask !== null) {
+      this.#actMasked(obs, rows, rng, explore, actionsOut, logpOut, valuesOut);
       return;
     }
     const K = this.actSize, heads = this.heads, headOff = this.#headOff;
@@ -802,7 +893,58 @@ export class ActorCriticModel implements BatchPolicy {
         actionsOut[r * K + h] = starts[h]! + k;
       }
       if (logpOut !== undefined) logpOut[r] = logp;
-      if (valuesOut !== undefined) valuesOut[r] = vf[r * vs + vfCol]!;
+      if (valuesOut !== undefined) valuesOut[r] = vfCol < 0 ? 0 : vf[r * vs + vfCol]!;
+    }
+  }
+
+  /**
+   * The masked branch of {@linkcode ActorCriticModel.act} (one Discrete head): the softmax, the
+   * argmax and the sample cover the legal actions only (one `rng.nextFloat()` per row when
+   * exploring, as unmasked).
+   */
+  #actMasked(
+    obs: Float32Array,
+    rows: number,
+    rng: Pcg32,
+    explore: boolean,
+    actionsOut: Float32Array,
+    logpOut: Float32Array | undefined,
+    valuesOut: Float32Array | undefined,
+  ): void {
+    const m = this.actionMask!, O = this.obsSize, n = this.heads[0]!, start = this.#headStart[0]!;
+    const pi = this.#outPi, vf = this.#outVf, ps = this.#piStride, vs = this.#vfStride;
+    const vfCol = this.#vfCol;
+    for (let r = 0; r < rows; r++) {
+      if (countLegal(obs, O, r, m, "ActorCriticModel.act") === 0) {
+        throw noLegalActionError("ActorCriticModel.act", r);
+      }
+      const mb = r * O + m.maskOffset, base = r * ps;
+      let max = -Infinity, arg = -1;
+      for (let j = 0; j < n; j++) {
+        if (obs[mb + j] === 0) continue;
+        const z = pi[base + j]!;
+        if (z > max) {
+          max = z;
+          arg = j;
+        }
+      }
+      let sum = 0;
+      for (let j = 0; j < n; j++) if (obs[mb + j] !== 0) sum += Math.exp(pi[base + j]! - max);
+      let k = arg;
+      if (explore) {
+        const u = rng.nextFloat() * sum;
+        let acc = 0;
+        for (let j = 0; j < n; j++) {
+          if (obs[mb + j] === 0) continue;
+          const e = Math.exp(pi[base + j]! - max);
+          if (e > 0) k = j;
+          acc += e;
+          if (acc > u) break;
+        }
+      }
+      if (logpOut !== undefined) logpOut[r] = pi[base + k]! - max - Math.log(sum);
+      actionsOut[r] = start + k;
+      if (valuesOut !== undefined) valuesOut[r] = vfCol < 0 ? 0 : vf[r * vs + vfCol]!;
     }
   }
 
@@ -839,7 +981,7 @@ export class ActorCriticModel implements BatchPolicy {
       }
       // From the stored (float32) action, as the loss will recompute it.
       if (logpOut !== undefined) logpOut[r] = g.logProb(pi, r * ps, flat, so, actionsOut, r * D);
-      if (valuesOut !== undefined) valuesOut[r] = vf[r * vs + vfCol]!;
+      if (valuesOut !== undefined) valuesOut[r] = vfCol < 0 ? 0 : vf[r * vs + vfCol]!;
     }
   }
 
@@ -850,6 +992,11 @@ export class ActorCriticModel implements BatchPolicy {
    * @param out `rows` values written
    */
   values(obs: Float32Array, rows: number, out: Float32Array): void {
+    if (this.#vfCol < 0) {
+      throw new Error(
+        `ActorCriticModel with head "q" has no value function; values() needs "actor-critic"`,
+      );
+    }
     this.#checkIn(obs, rows);
     this.#checkOut("out", out, rows, 1);
     if (rows === 0) return;
@@ -861,7 +1008,9 @@ export class ActorCriticModel implements BatchPolicy {
   /**
    * A forward pass on `rows` rows, the caller's `loss` on its outputs, and the backward pass:
    * writes the gradient of the loss with respect to every weight into `gradOut` (flat layout,
-   * {@linkcode ActorCriticModel.numParams} floats). The weights do not change.
+   * {@linkcode ActorCriticModel.numParams} floats). The weights do not change. With an action mask,
+   * the loss sees {@linkcode MASKED_LOGIT} for illegal actions and their derivatives are
+   * dropped (a constant has no gradient). A `"q"` head's values are 0 and `dValues` is ignored.
    * @param obs `rows × obsSize` floats
    * @param rows number of rows (at least 1)
    * @param loss reads logits and values, writes d loss / d logits and d loss / d values
@@ -897,13 +1046,24 @@ export class ActorCriticModel implements BatchPolicy {
             for (let j = P; j < L; j++) logits[r * L + j] = this.#flat[this.#logStdOff + j - P]!;
           }
         }
-        if (t === this.#vfTower) {
+        if (t === this.#vfTower && this.#vfCol >= 0) {
           for (let r = 0; r < rows; r++) values[r] = out[r * w + this.#vfCol]!;
         }
       });
+      if (this.#vfCol < 0) values.fill(0);
+      if (this.actionMask !== null) this.#maskLogits(obs, rows, logits);
       dLogits.fill(0);
       dValues.fill(0);
       loss(logits, values, dLogits, dValues);
+      // A masked logit is a constant: no gradient flows through it.
+      if (this.actionMask !== null) {
+        const m = this.actionMask, O = this.obsSize;
+        for (let r = 0; r < rows; r++) {
+          for (let j = 0; j < L; j++) {
+            if (obs[r * O + m.maskOffset + j] === 0) dLogits[r * L + j] = 0;
+          }
+        }
+      }
       // The log-std is one weight per element, shared by all rows: its gradient is the sum.
       for (let j = P; j < L; j++) {
         let g = 0;
@@ -926,7 +1086,7 @@ export class ActorCriticModel implements BatchPolicy {
           if (t === this.#piTower) {
             for (let j = 0; j < P; j++) d[r * w + j] = dLogits[r * L + j]!;
           }
-          if (t === this.#vfTower) d[r * w + this.#vfCol] = dValues[r]!;
+          if (t === this.#vfTower && this.#vfCol >= 0) d[r * w + this.#vfCol] = dValues[r]!;
         }
         this.#backward(t, acts[ti]!, ctx, tf.tensor2d(d, [rows, w]), gradOut);
       });
@@ -983,6 +1143,49 @@ export class ActorCriticModel implements BatchPolicy {
         }
       }
     }
+  }
+
+  /**
+   * The policy tower as plain arrays, for inference without tfjs (`exportPolicy`): each layer's
+   * activation, sizes and dense blocks with their true (unscaled) weights, and a Gaussian head's
+   * log-std. A shared tower's output also holds the value (after the policy columns).
+   * @returns copies of the layers and the log-std (null for categorical heads)
+   */
+  policyTower(): {
+    layers: {
+      activation: "tanh" | "relu" | "linear";
+      inSize: number;
+      outSize: number;
+      blocks: {
+        rowOff: number;
+        rows: number;
+        colOff: number;
+        cols: number;
+        kernel: Float32Array;
+        bias: Float32Array;
+      }[];
+    }[];
+    logStd: Float32Array | null;
+  } {
+    const f = this.#flat;
+    return {
+      layers: this.#piTower.layers.map((l) => ({
+        activation: l.kind,
+        inSize: l.inSize,
+        outSize: l.outSize,
+        blocks: l.blocks.map((b) => ({
+          rowOff: b.rowOff,
+          rows: b.rows,
+          colOff: b.colOff,
+          cols: b.cols,
+          kernel: f.slice(b.offW, b.offW + b.rows * b.cols),
+          bias: f.slice(b.offB, b.offB + b.cols),
+        })),
+      })),
+      logStd: this.#gauss === null
+        ? null
+        : f.slice(this.#logStdOff, this.#logStdOff + this.#gauss.size),
+    };
   }
 
   /**

@@ -7,8 +7,145 @@
  */
 
 import type { Pcg32 } from "../rng.ts";
-import { Box, Discrete, MultiDiscrete, type Space } from "../spaces.ts";
+import { Box, Dict, Discrete, MultiDiscrete, type Space } from "../spaces.ts";
 import type { ExtraColumn } from "../rollout/buffer.ts";
+
+/**
+ * The logit (or Q-value) a model writes for an illegal action of a masked observation (see
+ * {@linkcode actionMaskLayout}): so large a negative that its softmax probability is exactly 0
+ * in float64 and it never wins a max, yet finite, so products with a zero probability stay 0.
+ */
+export const MASKED_LOGIT: number = -1e9;
+
+/**
+ * Where the legal-action mask and the observations lie in a flat row of a masked observation
+ * space (RLlib's convention: a Dict of exactly `"action_mask"` and `"observations"`).
+ */
+export interface ActionMaskLayout {
+  /** Offset of `action_mask` in a flat observation row. */
+  readonly maskOffset: number;
+  /** Number of actions (the mask's length, the Discrete action space's `n`). */
+  readonly size: number;
+  /** Offset of `observations` in a flat observation row. */
+  readonly obsOffset: number;
+  /** Flat size of `observations`. */
+  readonly obsSize: number;
+  /** The `observations` space: what a model encodes. */
+  readonly observations: Space;
+}
+
+/**
+ * The action-mask layout of an observation space, or null when it is not masked. An
+ * observation space is masked when it is a Dict with exactly the keys `"action_mask"` and
+ * `"observations"` (RLlib's convention): `action_mask` is a Box of one 0/1 per action of a
+ * Discrete action space (1: legal), `observations` is what the model sees. Models and
+ * policies then never sample, choose greedily or bootstrap from an illegal action.
+ *
+ * @example
+ * ```ts
+ * import { actionMaskLayout } from "./policy.ts";
+ * import { Box, Dict, Discrete } from "../spaces.ts";
+ * const obs = new Dict({ action_mask: new Box(0, 1, [3]), observations: new Box(-1, 1, [4]) });
+ * const m = actionMaskLayout(obs, new Discrete(3), "example")!;
+ * // Dict keys are encoded sorted: the mask comes first.
+ * if (m.maskOffset !== 0 || m.obsOffset !== 3 || m.obsSize !== 4) throw new Error("layout");
+ * ```
+ *
+ * @param observationSpace the observation space (undefined: not masked)
+ * @param actionSpace the action space
+ * @param who names the caller in error messages
+ * @returns the layout, or null
+ * @throws {RangeError} when the Dict has `"action_mask"` but other keys than the two, the mask
+ *   is not a Box of one value per action in [0, 1], or the action space is not Discrete
+ */
+export function actionMaskLayout(
+  observationSpace: Space | undefined,
+  actionSpace: Space,
+  who: string,
+): ActionMaskLayout | null {
+  if (!(observationSpace instanceof Dict) || !observationSpace.keys.includes("action_mask")) {
+    return null;
+  }
+  const keys = observationSpace.keys;
+  if (keys.length !== 2 || !keys.includes("observations")) {
+    throw new RangeError(
+      `${who}: an observation space with "action_mask" must be a Dict of exactly "action_mask" and "observations" (RLlib's convention), got keys ${
+        keys.map((k) => `"${k}"`).join(", ")
+      }`,
+    );
+  }
+  if (!(actionSpace instanceof Discrete)) {
+    throw new RangeError(
+      `${who}: action masking needs a Discrete action space, got ${actionSpace.toString()}`,
+    );
+  }
+  const mask = observationSpace.spaces.action_mask!;
+  if (
+    !(mask instanceof Box) || mask.flatSize !== actionSpace.n ||
+    !mask.low.every((x) => x >= 0) || !mask.high.every((x) => x <= 1)
+  ) {
+    throw new RangeError(
+      `${who}: "action_mask" must be a Box in [0, 1] of ${actionSpace.n} values (one per action of ${actionSpace.toString()}), got ${mask.toString()}`,
+    );
+  }
+  const observations = observationSpace.spaces.observations!;
+  let off = 0, maskOffset = 0, obsOffset = 0;
+  for (const k of keys) {
+    if (k === "action_mask") maskOffset = off;
+    else obsOffset = off;
+    off += observationSpace.spaces[k]!.flatSize;
+  }
+  return {
+    maskOffset,
+    size: actionSpace.n,
+    obsOffset,
+    obsSize: observations.flatSize,
+    observations,
+  };
+}
+
+/**
+ * Checks the mask of row `r` (values 0 or 1) and counts its legal actions.
+ * @param obs flat observation rows of `rowSize` floats
+ * @param rowSize floats per row
+ * @param r the row
+ * @param m the layout
+ * @param who names the caller in error messages
+ * @returns the number of legal actions (may be 0)
+ * @throws {RangeError} on a mask value other than 0 and 1
+ */
+export function countLegal(
+  obs: ArrayLike<number>,
+  rowSize: number,
+  r: number,
+  m: ActionMaskLayout,
+  who: string,
+): number {
+  const base = r * rowSize + m.maskOffset;
+  let n = 0;
+  for (let j = 0; j < m.size; j++) {
+    const v = obs[base + j]!;
+    if (v === 1) n++;
+    else if (v !== 0) {
+      throw new RangeError(
+        `${who}: action_mask[${j}] of row ${r} is ${v}, expected 0 (illegal) or 1 (legal)`,
+      );
+    }
+  }
+  return n;
+}
+
+/**
+ * The error for a row whose mask allows no action.
+ * @param who names the caller
+ * @param r the row
+ * @returns the error to throw
+ */
+export function noLegalActionError(who: string, r: number): RangeError {
+  return new RangeError(
+    `${who}: row ${r} has no legal action (its action_mask is all 0); an agent asked to act needs at least one`,
+  );
+}
 
 /**
  * Per-row outputs a policy writes besides its actions, by RLlib column name (one float per row
@@ -61,7 +198,8 @@ const HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);
 
 /**
  * Uniformly random actions over a Discrete (from its `start`), MultiDiscrete or Box action
- * space. A Box is sampled as `Box.sample` does, element by element: uniform within finite
+ * space; given a masked observation space ({@linkcode actionMaskLayout}), uniform over each
+ * row's legal actions (its `action_logp` then is −log(number of legal actions)). A Box is sampled as `Box.sample` does, element by element: uniform within finite
  * bounds, a standard normal where unbounded (folded into a half-bounded range). Can write
  * `action_logp` (the log-probability or log-density of the action drawn; an element with
  * `low == high` adds 0) and `vf_preds` (0).
@@ -88,13 +226,20 @@ export class RandomPolicy implements BatchPolicy {
   readonly #starts: number[];
   readonly #logp: number;
   readonly #box: Box | null;
+  readonly #mask: ActionMaskLayout | null;
   /**
    * Creates a uniformly random policy.
-   * @param obsSize flat observation size
+   * @param observation the observation space (a masked one makes the policy sample legal
+   *   actions only), or just its flat size
    * @param actionSpace a Discrete, MultiDiscrete or Box space
+   * @throws {RangeError} on another action space, or a malformed masked observation space
    */
-  constructor(obsSize: number, actionSpace: Space) {
+  constructor(observation: number | Space, actionSpace: Space) {
+    const obsSize = typeof observation === "number" ? observation : observation.flatSize;
     this.obsSize = obsSize;
+    this.#mask = typeof observation === "number"
+      ? null
+      : actionMaskLayout(observation, actionSpace, "RandomPolicy");
     if (actionSpace instanceof Box) {
       this.#box = actionSpace;
       this.#heads = [];
@@ -119,7 +264,7 @@ export class RandomPolicy implements BatchPolicy {
   /**
    * Draws one uniform action per head per row (a Box: per element, as `Box.sample`; see
    * {@linkcode BatchPolicy.act}).
-   * @param _obs observation rows (not read)
+   * @param obs observation rows (read only for their action masks)
    * @param rows number of rows
    * @param rng random stream
    * @param _explore ignored: a random policy always samples
@@ -127,13 +272,29 @@ export class RandomPolicy implements BatchPolicy {
    * @param extras `action_logp` and `vf_preds` written when given
    */
   act(
-    _obs: Float32Array,
+    obs: Float32Array,
     rows: number,
     rng: Pcg32,
     _explore: boolean,
     actionsOut: Float32Array,
     extras?: PolicyExtras,
   ): void {
+    const mask = this.#mask;
+    if (mask !== null) {
+      const O = this.obsSize, start = this.#starts[0]!, logp = extras?.action_logp;
+      for (let r = 0; r < rows; r++) {
+        const n = countLegal(obs, O, r, mask, "RandomPolicy");
+        if (n === 0) throw noLegalActionError("RandomPolicy", r);
+        let k = rng.nextInt(n), j = 0;
+        for (const base = r * O + mask.maskOffset;; j++) {
+          if (obs[base + j] === 1 && k-- === 0) break;
+        }
+        actionsOut[r] = start + j;
+        if (logp !== undefined) logp[r] = -Math.log(n);
+      }
+      extras?.vf_preds?.fill(0, 0, rows);
+      return;
+    }
     if (this.#box !== null) {
       this.#actBox(this.#box, rows, rng, actionsOut, extras?.action_logp);
       extras?.vf_preds?.fill(0, 0, rows);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { RandomPolicy } from "./policy.ts";
-import { Box, Discrete, MultiDiscrete, Tuple } from "../spaces.ts";
+import { Box, Dict, Discrete, MultiDiscrete, Tuple } from "../spaces.ts";
 import { Pcg32 } from "../rng.ts";
 
 Deno.test("RandomPolicy samples a Box as Box.sample does, with its log-density", () => {
@@ -42,4 +42,22 @@ Deno.test("RandomPolicy: Discrete and MultiDiscrete as before; other spaces are 
     () => new RandomPolicy(1, new Tuple([new Discrete(2)])),
     /RandomPolicy supports Discrete, MultiDiscrete and Box action spaces, got Tuple/,
   );
+});
+
+Deno.test("RandomPolicy from a space: unmasked spaces act as with a size; a masked one draws legal actions only", () => {
+  const space = new Box(0, 1, [3]);
+  let a = new Float32Array(50);
+  const b = new Float32Array(50);
+  new RandomPolicy(space, new Discrete(4)).act(new Float32Array(150), 50, new Pcg32(2), true, a);
+  new RandomPolicy(3, new Discrete(4)).act(new Float32Array(150), 50, new Pcg32(2), true, b);
+  assert.deepEqual(a, b);
+  const masked = new Dict({ action_mask: new Box(0, 1, [4]), observations: space });
+  const p = new RandomPolicy(masked, new Discrete(4, 1));
+  assert.equal(p.obsSize, 7);
+  const rows = 400, obs = new Float32Array(rows * 7);
+  for (let r = 0; r < rows; r++) obs.set(r % 2 === 0 ? [0, 1, 0, 1] : [1, 0, 0, 0], r * 7);
+  p.act(obs, rows, new Pcg32(3), true, a = new Float32Array(rows));
+  for (let r = 0; r < rows; r++) {
+    assert.ok(r % 2 === 0 ? a[r] === 2 || a[r] === 4 : a[r] === 1, `row ${r}: ${a[r]}`);
+  }
 });

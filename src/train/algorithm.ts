@@ -368,7 +368,7 @@ export class Algorithm<P extends object = object> {
         );
       }
     } else if (cls === "random") {
-      slot.policy = new RandomPolicy(obs.flatSize, act);
+      slot.policy = new RandomPolicy(obs, act);
     } else if (typeof cls === "function") {
       slot.policy = new ScriptedPolicy(obs.flatSize, act, cls, slot.id);
     } else {

@@ -131,7 +131,7 @@ export async function policyFromCheckpoint(
       policyId,
       obs,
       act,
-      new RandomPolicy(obs.flatSize, act),
+      new RandomPolicy(obs, act),
       rng,
       undefined,
     );
