@@ -372,3 +372,15 @@ export {
   type RunSummary,
 } from "./src/runner/run.ts";
 
+// Policies exported without tfjs (the inference side is also the `@coop/rl/policy` entry point).
+export { exportPolicy, exportPolicyData, exportPolicyFromCheckpoint } from "./src/export/export.ts";
+export {
+  EXPORTED_POLICY_FORMAT,
+  EXPORTED_POLICY_VERSION,
+  type ExportedComputeOptions,
+  type ExportedLayer,
+  ExportedPolicy,
+  type ExportedPolicyData,
+  exportedPolicyFromJSON,
+  exportedPolicyToJSON,
+} from "./src/export/exported_policy.ts";

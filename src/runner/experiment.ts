@@ -5,6 +5,7 @@
  * @module
  */
 
+import { DQNConfig } from "../algorithms/dqn_config.ts";
 import { PPOConfig } from "../algorithms/ppo_config.ts";
 import type { BatchedEnv } from "../env/batched.ts";
 import { createChickenYard } from "../envs/chicken_yard.ts";
@@ -81,7 +82,9 @@ export const DEFAULT_ROWS_PER_ITERATION = 4096;
  */
 export function experimentAlgorithmConfig(c: ExperimentConfig): AlgorithmConfig<object> {
   const numEnvs = c.env.numEnvs;
-  const config = new PPOConfig();
+  const config: AlgorithmConfig<object> = c.algorithm.name === "DQN"
+    ? new DQNConfig() as unknown as AlgorithmConfig<object>
+    : new PPOConfig() as unknown as AlgorithmConfig<object>;
   config
     .environment(({ numEnvs, seed }) => createExperimentEnv(c.env, numEnvs, seed))
     .envRunners({
@@ -91,7 +94,7 @@ export function experimentAlgorithmConfig(c: ExperimentConfig): AlgorithmConfig<
     })
     .resources({ backend: c.backend })
     .debugging({ seed: c.seed })
-    .training(c.algorithm.hyperparameters);
+    .training(c.algorithm.hyperparameters as Record<string, unknown>);
   if (c.policies !== undefined || c.mapping !== undefined || c.policiesToTrain !== undefined) {
     const policies: Record<string, PolicySpec<object>> = {};
     for (const [id, p] of Object.entries(c.policies ?? { default_policy: {} })) {
@@ -106,5 +109,5 @@ export function experimentAlgorithmConfig(c: ExperimentConfig): AlgorithmConfig<
       ...(c.policiesToTrain === undefined ? {} : { policiesToTrain: c.policiesToTrain }),
     });
   }
-  return config as unknown as AlgorithmConfig<object>;
+  return config;
 }

@@ -9,6 +9,7 @@
 
 import { z } from "zod";
 import type { PPOHyperparams } from "../algorithms/ppo.ts";
+import type { DQNHyperparams } from "../algorithms/dqn.ts";
 import type { ModelParams } from "../train/learner.ts";
 import type { HierarchyTimeline } from "../hierarchy/hierarchy.ts";
 
@@ -63,12 +64,35 @@ export const ppoHyperparamsSchema = z.strictObject({
   adamEpsilon: positive,
 }).partial();
 
+/** DQN's hyperparameters, every field optional (see `DQNHyperparams`). */
+export const dqnHyperparamsSchema = z.strictObject({
+  lr: positive,
+  gamma: unit,
+  nStep: count.describe("n of n-step returns"),
+  doubleQ: z.boolean(),
+  replayCapacity: count,
+  learningStarts: z.int().nonnegative(),
+  trainBatchSize: count,
+  trainingIntensity: positive.describe("replayed rows per sampled row"),
+  targetUpdateFreq: count,
+  tau: z.number().gt(0).max(1).describe("1: hard target update; < 1: Polyak"),
+  epsilonInitial: unit,
+  epsilonFinal: unit,
+  epsilonTimesteps: z.int().nonnegative(),
+  huberDelta: positive,
+  gradClip: positive.nullable(),
+  adamBeta1: z.number().min(0).lt(1),
+  adamBeta2: z.number().min(0).lt(1),
+  adamEpsilon: positive,
+}).partial();
+
 // The schemas and the fluent config's types cannot drift: each must infer exactly the interface.
 type Exact<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true
   : false;
 const _ppoTypes: Exact<z.infer<typeof ppoHyperparamsSchema>, Partial<PPOHyperparams>> = true;
 const _modelTypes: Exact<z.infer<typeof modelParamsSchema>, Partial<ModelParams>> = true;
-void _ppoTypes, _modelTypes;
+const _dqnTypes: Exact<z.infer<typeof dqnHyperparamsSchema>, Partial<DQNHyperparams>> = true;
+void _ppoTypes, _modelTypes, _dqnTypes;
 
 const timeline = z.enum(["alternating", "overlapping"]);
 
@@ -135,6 +159,15 @@ export const algorithmSchema = z.discriminatedUnion("name", [
     ),
     hyperparameters: ppoHyperparamsSchema.extend(modelParamsSchema.shape).default({}).describe(
       "PPO's hyperparameters and the model shape, for every policy",
+    ),
+  }),
+  z.strictObject({
+    name: z.literal("DQN"),
+    rolloutFragmentLength: count.optional().describe(
+      "step calls per env per iteration (default: 4096 rows / numEnvs)",
+    ),
+    hyperparameters: dqnHyperparamsSchema.extend(modelParamsSchema.shape).default({}).describe(
+      "DQN's hyperparameters and the model shape, for every policy",
     ),
   }),
 ]);
@@ -207,14 +240,21 @@ export type ExperimentEnv =
   };
 
 /** The algorithm of an experiment and its hyperparameters (shared by every policy). */
-export interface ExperimentAlgorithm {
+export type ExperimentAlgorithm = {
   /** The algorithm. */
   name: "PPO";
   /** Step calls per env per iteration (default: 4096 rows / numEnvs). */
   rolloutFragmentLength?: number | undefined;
   /** Hyperparameters and model shape. */
   hyperparameters: Partial<PPOHyperparams & ModelParams>;
-}
+} | {
+  /** The algorithm. */
+  name: "DQN";
+  /** Step calls per env per iteration (default: 4096 rows / numEnvs). */
+  rolloutFragmentLength?: number | undefined;
+  /** Hyperparameters and model shape. */
+  hyperparameters: Partial<DQNHyperparams & ModelParams>;
+};
 
 /** One policy of an experiment. */
 export interface ExperimentPolicy {
@@ -277,9 +317,13 @@ void _configType;
 
 /** The JSON Schema of an experiment file (draft 2020-12), for editors. */
 export function experimentJsonSchema(): Record<string, unknown> {
-  const params = z.toJSONSchema(ppoHyperparamsSchema.extend(modelParamsSchema.shape), {
-    io: "input",
-  });
+  const params = z.toJSONSchema(
+    z.union([
+      ppoHyperparamsSchema.extend(modelParamsSchema.shape),
+      dqnHyperparamsSchema.extend(modelParamsSchema.shape),
+    ]),
+    { io: "input" },
+  );
   delete params.$schema;
   return z.toJSONSchema(experimentSchema, {
     io: "input",
@@ -351,7 +395,8 @@ export function parseExperiment(input: unknown, source: string): ExperimentConfi
   if (!parsed.success) throw new ExperimentConfigError(source, problemsOf(parsed.error, input));
   const c = parsed.data;
   const problems: string[] = [];
-  const hp = ppoHyperparamsSchema.extend(modelParamsSchema.shape);
+  const hp = (c.algorithm.name === "DQN" ? dqnHyperparamsSchema : ppoHyperparamsSchema)
+    .extend(modelParamsSchema.shape);
   const check = (value: unknown, path: PropertyKey[]) => {
     const r = hp.safeParse(value);
     if (!r.success) problems.push(...problemsOf(r.error, input, path));

@@ -50,9 +50,11 @@ Deno.test("configs/schema.json is the JSON Schema generated from the zod schema"
   };
   // Editors complete a policy's overrides with the hyperparameters.
   const cfg = s.properties.policies!.additionalProperties!.properties!.config as {
-    properties: Record<string, unknown>;
+    anyOf: { properties: Record<string, unknown> }[];
   };
-  assert.ok("gamma" in cfg.properties && "hidden" in cfg.properties);
+  const [ppo, dqn] = cfg.anyOf.map((v) => Object.keys(v.properties));
+  assert.ok(ppo!.includes("clipParam") && ppo!.includes("hidden"), "PPO's and the model's");
+  assert.ok(dqn!.includes("nStep") && dqn!.includes("hidden"), "DQN's and the model's");
 });
 
 Deno.test("defaults are filled in", () => {
@@ -83,7 +85,12 @@ Deno.test("bad configs are refused with the path of each field and what was expe
   });
   assert.match(hp!, /^algorithm\.hyperparameters\.gamma: .*<=\s*1.*; got 1\.5$/);
   const [algo] = problems({ ...minimal(), algorithm: { name: "A3C" } });
-  assert.match(algo!, /^algorithm\.name: .*PPO.*; got "A3C"$/);
+  assert.match(algo!, /^algorithm\.name: .*PPO.*DQN.*; got "A3C"$/);
+  const [dqn] = problems({
+    ...minimal(),
+    algorithm: { name: "DQN", hyperparameters: { clipParam: 0.2 } },
+  });
+  assert.equal(dqn, `algorithm.hyperparameters: unknown key "clipParam"`);
 });
 
 Deno.test("policy overrides, the mapping and policiesToTrain are checked against the policies", () => {

@@ -1,0 +1,157 @@
+import assert from "node:assert/strict";
+import {
+  CHICKEN_YARD_HIGH_OBS_SPACE,
+  CHICKEN_YARD_LOW_CONTINUOUS_ACTION_SPACE,
+  CHICKEN_YARD_LOW_OBS_SPACE,
+} from "../envs/chicken_yard.ts";
+import { initBackend } from "../policy/backend.ts";
+import { ActorCriticModel, type ActorCriticOptions } from "../policy/model.ts";
+import { Pcg32 } from "../rng.ts";
+import { Box, Dict, Discrete, MultiDiscrete, type Space, Tuple } from "../spaces.ts";
+import { exportPolicy } from "./export.ts";
+import { ExportedPolicy } from "./exported_policy.ts";
+
+await initBackend({ backend: "wasm" });
+
+/** A model with its weights drawn wide enough that the logits are far from uniform. */
+function model(o: ActorCriticOptions): ActorCriticModel {
+  const m = new ActorCriticModel(o);
+  const rng = new Pcg32(9, 1);
+  const w = m.getFlatWeights();
+  for (let i = 0; i < w.length; i++) w[i] = (rng.nextFloat() - 0.5) * 0.8;
+  m.setFlatWeights(w);
+  return m;
+}
+
+function softmaxBlocks(logits: Float32Array, heads: readonly number[]): Float64Array {
+  const p = new Float64Array(logits.length);
+  let off = 0;
+  for (const n of heads) {
+    let max = -Infinity, sum = 0;
+    for (let k = 0; k < n; k++) max = Math.max(max, logits[off + k]!);
+    for (let k = 0; k < n; k++) sum += p[off + k] = Math.exp(logits[off + k]! - max);
+    for (let k = 0; k < n; k++) p[off + k]! /= sum;
+    off += n;
+  }
+  return p;
+}
+
+const cases: [string, ActorCriticOptions, number[]][] = [
+  ["windy maze (Tuple obs, Discrete)", {
+    observationSpace: new Tuple([new Box(0, 100, [2]), new Discrete(4)]),
+    actionSpace: new Discrete(2),
+  }, [2]],
+  ["chicken yard high level (Dict, encoders, dot features)", {
+    observationSpace: CHICKEN_YARD_HIGH_OBS_SPACE,
+    actionSpace: new Discrete(10),
+    encoderSize: 16,
+    features: [{ kind: "dot", rows: "chicken_oceans", vector: "robot_ocean" }],
+  }, [10]],
+  ["chicken yard low level (gather feature, relu, shared tower)", {
+    observationSpace: CHICKEN_YARD_LOW_OBS_SPACE,
+    actionSpace: new Discrete(8),
+    activation: "relu",
+    vfShareLayers: true,
+    features: [{ kind: "gather", index: "target", rows: "chicken_positions" }],
+  }, [8]],
+  ["MultiDiscrete (two heads)", {
+    observationSpace: new Box(-1, 1, [5]),
+    actionSpace: new MultiDiscrete([3, 4]),
+  }, [3, 4]],
+  ["masked Dict", {
+    observationSpace: new Dict({
+      action_mask: new Box(0, 1, [7]),
+      observations: new Box(0, 1, [6, 7, 2]),
+    }),
+    actionSpace: new Discrete(7),
+  }, [7]],
+];
+
+for (const [name, opts, heads] of cases) {
+  Deno.test(`exported policy = tfjs on 10,000 observations: ${name}`, () => {
+    const m = model({ ...opts, seed: 3 });
+    const p = ExportedPolicy.fromJSON(exportPolicy(m, "p"));
+    const space = opts.observationSpace as Space;
+    const rng = new Pcg32(4, 2);
+    const N = 10_000, O = space.flatSize, L = heads.reduce((a, b) => a + b, 0);
+    const flat = new Float32Array(N * O), obs: unknown[] = [];
+    const masked = space instanceof Dict && "action_mask" in space.spaces;
+    for (let i = 0; i < N; i++) {
+      const o = space.sample(rng) as Record<string, unknown>;
+      if (masked) {
+        const mask = new Float32Array(7).map(() => rng.nextFloat() < 0.6 ? 1 : 0);
+        mask[rng.nextInt(7)] = 1;
+        o.action_mask = mask;
+      }
+      obs.push(o);
+      space.flatten(o as never, flat, i * O);
+    }
+    const logits = new Float32Array(N * m.logitsSize), values = new Float32Array(N);
+    m.forward(flat, N, logits, values);
+    let maxDiff = 0, sameGreedy = 0;
+    for (let i = 0; i < N; i++) {
+      const want = softmaxBlocks(logits.subarray(i * m.logitsSize, i * m.logitsSize + L), heads);
+      const got = p.actionProbabilities(obs[i]);
+      for (let k = 0; k < L; k++) maxDiff = Math.max(maxDiff, Math.abs(got[k]! - want[k]!));
+      const greedy = p.computeSingleAction(obs[i], { explore: false });
+      const tfGreedy: number[] = [];
+      let off = 0;
+      heads.forEach((n) => {
+        let best = 0;
+        for (let k = 1; k < n; k++) if (want[off + k]! > want[off + best]!) best = k;
+        tfGreedy.push(best);
+        off += n;
+      });
+      const starts = opts.actionSpace instanceof Discrete
+        ? [opts.actionSpace.start]
+        : heads.map(() => 0);
+      const expected = tfGreedy.map((a, h) => a + starts[h]!);
+      if (JSON.stringify(greedy) === JSON.stringify(heads.length === 1 ? expected[0] : expected)) {
+        sameGreedy++;
+      }
+    }
+    assert.ok(maxDiff <= 1e-5, `probabilities differ by ${maxDiff}`);
+    assert.equal(sameGreedy, N, "greedy actions identical");
+    m.dispose();
+  });
+}
+
+Deno.test("exported Gaussian policy: greedy action = the squashed mean tfjs computes", () => {
+  const m = model({
+    observationSpace: CHICKEN_YARD_LOW_OBS_SPACE,
+    actionSpace: CHICKEN_YARD_LOW_CONTINUOUS_ACTION_SPACE,
+    features: [{ kind: "gather", index: "target", rows: "chicken_positions" }],
+    seed: 5,
+  });
+  const p = ExportedPolicy.fromJSON(exportPolicy(m, "low"));
+  const rng = new Pcg32(1, 1);
+  const space = CHICKEN_YARD_LOW_OBS_SPACE, O = space.flatSize;
+  for (let i = 0; i < 200; i++) {
+    const o = space.sample(rng);
+    const flat = new Float32Array(O);
+    space.flatten(o, flat, 0);
+    const logits = new Float32Array(m.logitsSize), v = new Float32Array(1);
+    m.forward(flat, 1, logits, v);
+    const a = p.computeSingleAction(o, { explore: false }) as Float32Array;
+    for (let d = 0; d < 2; d++) {
+      const want = Math.min(0.03, Math.max(-0.03, -0.03 + (Math.tanh(logits[d]!) + 1) * 0.03));
+      assert.ok(Math.abs(a[d]! - want) < 1e-6, `${a[d]} vs ${want}`);
+      const s = p.computeSingleAction(o) as Float32Array;
+      assert.ok(s[d]! >= -0.03 && s[d]! <= 0.03);
+    }
+  }
+  m.dispose();
+});
+
+Deno.test("a malformed observation or artefact is refused with what was expected", () => {
+  const m = model({ observationSpace: CHICKEN_YARD_LOW_OBS_SPACE, actionSpace: new Discrete(8) });
+  const text = exportPolicy(m, "low");
+  const p = ExportedPolicy.fromJSON(text);
+  assert.throws(() => p.computeSingleAction({ robot_position: [0.5, 0.5] }), /"low".*not in Dict/);
+  assert.throws(() => ExportedPolicy.fromJSON("{"), /not JSON/);
+  assert.throws(
+    () => ExportedPolicy.fromJSON(JSON.stringify({ ...JSON.parse(text), version: 9 })),
+    /expected format "coop-policy" version 1, got "coop-policy" version 9/,
+  );
+  m.dispose();
+});
