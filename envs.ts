@@ -116,6 +116,7 @@ export {
 
 // Built-in envs.
 export * from "./src/envs/windy_maze.ts";
+export { windyMazeWasmBytes } from "./src/envs/_generated/windy_maze_wasm.ts";
 export {
   createHierarchicalWindyMaze,
   createThreeLevelWindyMaze,

@@ -116,8 +116,57 @@ Deno.test("examples and benches import the package through its entry points only
     const text = await Deno.readTextFile(new URL(file, ROOT));
     // Importing an example (a bench reusing an example's config) is fine; the package's own
     // modules are reached through "@coop/rl", "@coop/rl/envs" or "@coop/rl/runtime".
-    const deep = [...text.matchAll(/from\s+"((?:\.\.\/)+[^"]+)"/g)].map((x) => x[1]!)
-      .filter((p) => !/^(\.\.\/)+examples\//.test(p));
+    const deep = [...text.matchAll(/from\s+"(\.\.?\/[^"]+)"/g)].map((x) => x[1]!)
+      .filter((p) =>
+        !new URL(p, new URL(file, ROOT)).href.startsWith(new URL("examples/", ROOT).href)
+      );
     assert.deepEqual(deep, [], `${file} imports package internals`);
+  }
+});
+
+Deno.test("only src/runtime/ imports a runtime's own modules; the backend loads them lazily", async () => {
+  for (const entry of ["mod.ts", "envs.ts"]) {
+    const modules = await graph(entry);
+    for (const m of modules) {
+      if (!m.specifier.startsWith(ROOT.href)) continue;
+      const path = m.specifier.slice(ROOT.href.length);
+      const own = (m.dependencies ?? []).filter((d) => d.specifier.startsWith("node:"));
+      if (!path.startsWith("src/runtime/")) {
+        assert.deepEqual(own.map((d) => d.specifier), [], `${path} (from ${entry})`);
+      }
+      // The adapters are reached through dynamic imports only, so a browser or workerd bundle
+      // never evaluates them.
+      for (const d of m.dependencies ?? []) {
+        const to = d.code?.specifier ?? "";
+        if (to.startsWith(`${ROOT.href}src/runtime/`) && !path.startsWith("src/runtime/")) {
+          assert.ok(d.isDynamic, `${path} imports ${to.slice(ROOT.href.length)} statically`);
+        }
+      }
+    }
+    const runtime = modules.filter((m) => m.specifier.startsWith(`${ROOT.href}src/runtime/`));
+    if (entry === "envs.ts") assert.deepEqual(runtime.map((m) => m.specifier), []);
+    else assert.ok(runtime.some((m) => m.specifier.endsWith("src/runtime/tfjs_wasm.ts")));
+  }
+});
+
+Deno.test("a browser bundle of @coop/rl imports none of a runtime's modules up front", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "coop-bundle-" });
+  try {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["bundle", "--quiet", "--platform", "browser", "-o", `${dir}/mod.js`, "mod.ts"],
+      cwd: ROOT,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.ok(out.success, new TextDecoder().decode(out.stderr));
+    const text = await Deno.readTextFile(`${dir}/mod.js`);
+    // Static imports load before any code runs: a `node:` one fails the page in a browser.
+    const statics = [...text.matchAll(/^import\b[^;]*?["'](node:[^"']+)["']/gm)].map((m) => m[1]);
+    assert.deepEqual(statics, []);
+    // The adapters are in the bundle, behind dynamic imports.
+    assert.match(text, /src\/runtime\/tfjs_wasm\.ts/);
+    assert.match(text, /import\("node:fs\/promises"\)/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

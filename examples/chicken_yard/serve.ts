@@ -14,6 +14,7 @@
 
 import { parseArgs } from "node:util";
 import { FileStorage } from "@coop/rl/runtime";
+import { bundleForBrowser, serveFiles, TYPES } from "../_web.ts";
 
 const HELP = `Usage: deno run -A examples/chicken_yard/serve.ts [options]
 
@@ -51,52 +52,15 @@ if (checkpointPath === undefined) {
 const checkpoint = await Deno.readFile(checkpointPath);
 
 const web = new URL("./web/", import.meta.url);
-const root = new URL("../../", import.meta.url);
-const outDir = await Deno.makeTempDir({ prefix: "coop-view-" });
-const bundle = await new Deno.Command(Deno.execPath(), {
-  args: [
-    "bundle",
-    "--quiet",
-    "--platform",
-    "browser",
-    "-o",
-    `${outDir}/view.js`,
-    new URL("view.ts", web).pathname,
-  ],
-  cwd: root.pathname,
-  stdout: "inherit",
-  stderr: "inherit",
-}).output();
-if (!bundle.success) {
-  console.error("Bundling web/view.ts failed (see above)");
-  Deno.exit(1);
-}
-const files: Record<string, { body: Uint8Array; type: string }> = {
-  "/index.html": {
-    body: await Deno.readFile(new URL("index.html", web)),
-    type: "text/html; charset=utf-8",
+const [view] = await bundleForBrowser([new URL("view.ts", web)]);
+const server = serveFiles(
+  {
+    "/index.html": { body: await Deno.readFile(new URL("index.html", web)), type: TYPES.html },
+    "/view.js": { body: view!, type: TYPES.js },
+    "/checkpoint.ckpt": { body: checkpoint, type: TYPES.bytes },
   },
-  "/view.js": {
-    body: await Deno.readFile(`${outDir}/view.js`),
-    type: "text/javascript; charset=utf-8",
-  },
-  "/checkpoint.ckpt": { body: checkpoint, type: "application/octet-stream" },
-};
-await Deno.remove(outDir, { recursive: true });
-files["/"] = files["/index.html"]!;
-
-const server = Deno.serve({
-  hostname: "127.0.0.1",
-  port: Number(v.port),
-  onListen: ({ hostname, port }) => {
-    console.log(`chicken yard view of ${checkpointPath} at http://${hostname}:${port}/`);
-  },
-}, (req) => {
-  const f = files[new URL(req.url).pathname];
-  if (f === undefined) return new Response("not found", { status: 404 });
-  return new Response(f.body.slice(), {
-    headers: { "content-type": f.type, "cache-control": "no-store" },
-  });
-});
-Deno.addSignalListener("SIGINT", () => void server.shutdown().then(() => Deno.exit(0)));
+  Number(v.port),
+  {},
+  (url) => console.log(`chicken yard view of ${checkpointPath} at ${url}`),
+);
 await server.finished;

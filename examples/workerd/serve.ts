@@ -1,0 +1,37 @@
+/**
+ * Runs the policy endpoint (`worker.ts`) in workerd on loopback: exports the two policies of a
+ * hierarchical windy maze checkpoint (or of a short training run when none is given), bundles
+ * the worker, writes a workerd config with the env's WASM and the policies as bindings and no
+ * outbound network, and starts `workerd serve`.
+ *
+ * ```sh
+ * deno run -A examples/workerd/serve.ts --checkpoint runs/x/checkpoints/checkpoint_000010.ckpt
+ * curl -s 'http://127.0.0.1:8787/episode?seed=3'
+ * ```
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { prepareWorkerd, workerdBinary } from "./prepare.ts";
+
+const { values: v } = parseArgs({
+  args: Deno.args,
+  options: {
+    checkpoint: { type: "string" },
+    port: { type: "string", default: "8787" },
+    help: { type: "boolean", short: "h", default: false },
+  },
+});
+if (v.help) {
+  console.log(
+    "Usage: deno run -A examples/workerd/serve.ts [--checkpoint FILE] [--port N (default 8787)]",
+  );
+  Deno.exit(0);
+}
+const dir = await Deno.makeTempDir({ prefix: "coop-workerd-" });
+const { config } = await prepareWorkerd(dir, Number(v.port), v.checkpoint);
+console.log(`workerd serving at http://127.0.0.1:${v.port}/ (config ${config})`);
+const child = new Deno.Command(workerdBinary(), { args: ["serve", config] }).spawn();
+Deno.addSignalListener("SIGINT", () => child.kill("SIGTERM"));
+Deno.exit((await child.status).code);
