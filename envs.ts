@@ -161,3 +161,14 @@ export {
   createChickenYard,
   render as renderChickenYard,
 } from "./src/envs/chicken_yard.ts";
+
+// Wrappers: frame stacking per agent (RLHive's stack_size) and agent groups (RLlib's
+// with_agent_groups).
+export { FrameStack, frameStack, stackedSpace } from "./src/env/frame_stack.ts";
+export {
+  type AgentGroupsOptions,
+  GROUP_INFO,
+  GROUP_REWARDS,
+  GroupedEnv,
+  withAgentGroups,
+} from "./src/env/agent_groups.ts";
