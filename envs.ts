@@ -9,7 +9,11 @@
  * - **WASM envs**: the generic loader ({@linkcode loadWasmEnv}, {@linkcode createWasmEnv}) and
  *   the built-in windy mazes ({@linkcode createWindyMaze}, {@linkcode createHierarchicalWindyMaze},
  *   {@linkcode WindyMazeEnv}) and the chicken yard ({@linkcode createChickenYard},
- *   {@linkcode ChickenYardEnv}, {@linkcode renderChickenYard}).
+ *   {@linkcode ChickenYardEnv}, {@linkcode renderChickenYard}), and turn-based games with
+ *   legal-action masks ({@linkcode createConnectFour}, {@linkcode createTicTacToe},
+ *   {@linkcode createRockPaperScissors}) with fixed opponents
+ *   ({@linkcode ConnectFourHeuristicPolicy}, {@linkcode TicTacToeMinimaxPolicy},
+ *   {@linkcode RpsAlwaysSamePolicy}, {@linkcode RpsBeatLastPolicy}, {@linkcode LegalRandomPolicy}).
  * - **RLlib's dict face**: {@linkcode MultiAgentEnv} for plain-TypeScript envs,
  *   {@linkcode fromDictEnv} to batch them, {@linkcode DictEnv} to get the dict face of any
  *   batched env, {@linkcode checkEnv} to check an env against its spaces and protocol.
@@ -161,6 +165,78 @@ export {
   createChickenYard,
   render as renderChickenYard,
 } from "./src/envs/chicken_yard.ts";
+export {
+  CONNECT_FOUR_ACTION_SPACE,
+  CONNECT_FOUR_AGENT_IDS,
+  CONNECT_FOUR_COLS,
+  CONNECT_FOUR_CONNECT,
+  CONNECT_FOUR_DRAW_REWARD,
+  CONNECT_FOUR_FORFEIT_PENALTY,
+  CONNECT_FOUR_FORFEIT_REWARD,
+  CONNECT_FOUR_LOSS_REWARD,
+  CONNECT_FOUR_METRIC_NAMES,
+  CONNECT_FOUR_OBS_SPACE,
+  CONNECT_FOUR_ROWS,
+  CONNECT_FOUR_WIN_REWARD,
+  connectFourDescriptor,
+  connectFourModule,
+  type ConnectFourOptions,
+  createConnectFour,
+  type IllegalMoveMode,
+  illegalMoveMode,
+  renderConnectFour,
+  TurnBasedWasmEnv,
+} from "./src/envs/connect_four.ts";
+export {
+  createTicTacToe,
+  renderTicTacToe,
+  TIC_TAC_TOE_ACTION_SPACE,
+  TIC_TAC_TOE_AGENT_IDS,
+  TIC_TAC_TOE_CELLS,
+  TIC_TAC_TOE_DRAW_REWARD,
+  TIC_TAC_TOE_FORFEIT_PENALTY,
+  TIC_TAC_TOE_FORFEIT_REWARD,
+  TIC_TAC_TOE_LINES,
+  TIC_TAC_TOE_LOSS_REWARD,
+  TIC_TAC_TOE_METRIC_NAMES,
+  TIC_TAC_TOE_OBS_SPACE,
+  TIC_TAC_TOE_SIZE,
+  TIC_TAC_TOE_WIN_REWARD,
+  ticTacToeDescriptor,
+  ticTacToeModule,
+  type TicTacToeOptions,
+} from "./src/envs/tic_tac_toe.ts";
+export {
+  createRockPaperScissors,
+  rockPaperScissorsModule,
+  type RockPaperScissorsOptions,
+  RPS_ACTION_SPACE,
+  RPS_AGENT_IDS,
+  RPS_DESCRIPTOR,
+  RPS_LOSS_REWARD,
+  RPS_METRIC_NAMES,
+  RPS_NO_MOVE,
+  RPS_NUM_MOVES,
+  RPS_OBS_SPACE,
+  RPS_PAPER,
+  RPS_ROCK,
+  RPS_ROUNDS,
+  RPS_SCISSORS,
+  RPS_TIE_REWARD,
+  RPS_WIN_REWARD,
+} from "./src/envs/rock_paper_scissors.ts";
+// Fixed opponents for the games (BatchPolicy implementations, no TensorFlow.js).
+export type { BatchPolicy, PolicyExtras } from "./src/policy/policy.ts";
+export type { ExtraColumn } from "./src/rollout/buffer.ts";
+export {
+  actionMaskOffset,
+  ConnectFourHeuristicPolicy,
+  LegalRandomPolicy,
+  RpsAlwaysSamePolicy,
+  RpsBeatLastPolicy,
+  TicTacToeMinimaxPolicy,
+  ticTacToeValue,
+} from "./src/envs/opponents.ts";
 
 // Wrappers: frame stacking per agent (RLHive's stack_size) and agent groups (RLlib's
 // with_agent_groups).

@@ -10,10 +10,14 @@
  */
 
 import {
+  ACTIVE,
   type BatchedEnv,
   Collector,
   createChickenYard,
+  createConnectFour,
   createHierarchicalWindyMaze,
+  createRockPaperScissors,
+  createTicTacToe,
   createWindyMaze,
   DictEnv,
   type MultiAgentEnv,
@@ -21,6 +25,7 @@ import {
   RandomPolicy,
   type SpaceValue,
 } from "@coop/rl";
+import process from "node:process";
 
 /** One benchmark measurement. */
 export interface EnvBenchResult {
@@ -186,6 +191,79 @@ export function benchRollout(
   return result;
 }
 
+/**
+ * Measures a turn-based game with illegal moves (Connect Four) in moves per second: random
+ * actions would be illegal, so it first plays `steps` steps of uniformly random legal moves
+ * (read from each ACTIVE row's `action_mask`, the first numbers of the row) from `env.reset(1)`
+ * and records every action batch; the game has no randomness, so replaying the batches from
+ * `env.reset(1)` repeats the same legal games. The measurement replays them (reset included,
+ * once per `steps` steps) for about `seconds`, after a warm-up of a fifth of it; each step
+ * call copies one recorded batch into the action view. `steps_per_s` counts moves (one per env
+ * per step call). Also reports `cpu_steps_per_s`, moves per second of this process's CPU time
+ * (user + system), closer to the one-core figure when the machine is shared.
+ *
+ * @param name benchmark name printed in the result
+ * @param env the game (group 0 observes `{action_mask, ...}` with the mask first)
+ * @param nEnvs number of envs it steps per call
+ * @param seconds measurement time, about 1-2 s
+ * @param steps recorded step calls replayed in a loop
+ * @returns the measurement
+ */
+export function benchLegalReplay(
+  name: string,
+  env: BatchedEnv,
+  nEnvs: number,
+  seconds: number,
+  steps = 256,
+): EnvBenchResult & { cpu_steps_per_s: number } {
+  const g = env.groups[0]!;
+  const size = g.observationSpace.flatSize, nActions = g.act.length / env.numSlots;
+  const n = g.actionSpace.flatSize;
+  const rng = new Pcg32(12345, 2);
+  const batches: Float32Array[] = [];
+  env.reset(1);
+  for (let t = 0; t < steps; t++) {
+    for (let s = 0; s < env.numSlots; s++) {
+      if ((env.flags[s]! & ACTIVE) === 0) continue;
+      let a = rng.nextInt(n);
+      while (g.obs[s * size + a] !== 1) a = (a + 1) % n;
+      g.act[s * nActions] = a;
+    }
+    batches.push(g.act.slice());
+    env.step();
+  }
+  const run = (budgetMs: number): [number, number, number] => {
+    let calls = 0;
+    const c0 = cpuMicros();
+    const t0 = performance.now();
+    while (performance.now() - t0 < budgetMs) {
+      env.reset(1);
+      for (let t = 0; t < steps; t++) {
+        g.act.set(batches[t]!);
+        env.step();
+      }
+      calls += steps;
+    }
+    return [calls, performance.now() - t0, cpuMicros() - c0];
+  };
+  run(seconds * 200);
+  const [calls, ms, cpuUs] = run(seconds * 1000);
+  const result = {
+    name,
+    steps_per_s: Math.round((nEnvs * calls) / (ms / 1000)),
+    n_envs: nEnvs,
+    cpu_steps_per_s: Math.round((nEnvs * calls) / (cpuUs / 1e6)),
+  };
+  console.log(JSON.stringify(result));
+  return result;
+}
+
+/** This process's CPU time (user + system) in microseconds. */
+function cpuMicros(): number {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+}
+
 if (import.meta.main) {
   const seconds = Number(Deno.args[0] ?? 1.5);
   for (const n of [1, 64, 1024]) {
@@ -209,6 +287,18 @@ if (import.meta.main) {
   benchEnv(
     "chicken_yard_continuous_batched_1024",
     createChickenYard(1024, { seed: 0, lowAction: "continuous" }),
+    1024,
+    seconds,
+  );
+  // Connect Four: legal random games replayed, moves/s (target >= 20 million at 1024 envs).
+  for (const n of [64, 1024]) {
+    benchLegalReplay(`connect_four_batched_${n}`, createConnectFour(n, { seed: 0 }), n, seconds);
+  }
+  benchLegalReplay("tic_tac_toe_batched_1024", createTicTacToe(1024, { seed: 0 }), 1024, seconds);
+  // Rock-Paper-Scissors: every move is legal; a step is one round (two moves) per env.
+  benchEnv(
+    "rock_paper_scissors_batched_1024",
+    createRockPaperScissors(1024, { seed: 0 }),
     1024,
     seconds,
   );

@@ -11,7 +11,7 @@ import { explainFlat } from "./_rows.ts";
 import { DictEnv } from "./dict_face.ts";
 import type { MultiAgentEnv, StepResult } from "./multi_agent.ts";
 import { Pcg32 } from "../rng.ts";
-import type { SpaceValue } from "../spaces.ts";
+import { Dict, Discrete, type Space, type SpaceValue } from "../spaces.ts";
 
 /** Options of {@linkcode checkEnv}. */
 export interface CheckEnvOptions {
@@ -60,6 +60,44 @@ function isBatched(env: BatchedEnv | MultiAgentEnv): env is BatchedEnv {
 }
 
 /**
+ * Where a legal-action mask sits in an observation (RLlib's convention): the observation space
+ * is a Dict with an `action_mask` component of as many numbers as the Discrete action space has
+ * actions. `offset` is the mask's first number in the flat row (Dict keys are sorted).
+ */
+interface MaskInfo {
+  offset: number;
+  n: number;
+  start: number;
+}
+
+function maskInfo(obs: Space, act: Space): MaskInfo | undefined {
+  if (!(obs instanceof Dict) || !(act instanceof Discrete)) return undefined;
+  const mask = obs.spaces.action_mask;
+  if (mask === undefined || mask.flatSize !== act.n) return undefined;
+  let offset = 0;
+  for (const k of obs.keys) {
+    if (k === "action_mask") break;
+    offset += obs.spaces[k]!.flatSize;
+  }
+  return { offset, n: act.n, start: act.start };
+}
+
+/**
+ * A uniformly random action among those whose mask entry `mask(k)` is 1, or undefined when none
+ * is.
+ */
+function sampleLegal(info: MaskInfo, mask: (k: number) => number, rng: Pcg32): number | undefined {
+  let count = 0;
+  for (let k = 0; k < info.n; k++) if (mask(k) === 1) count++;
+  if (count === 0) return undefined;
+  let pick = rng.nextInt(count);
+  for (let k = 0; k < info.n; k++) {
+    if (mask(k) === 1 && pick-- === 0) return info.start + k;
+  }
+  return undefined;
+}
+
+/**
  * Checks an env with seeded random rollouts, on either face:
  *
  * - batched: observation rows of alive slots and final observation rows of ended slots are valid
@@ -82,6 +120,11 @@ function isBatched(env: BatchedEnv | MultiAgentEnv): env is BatchedEnv {
  *   while the episode goes on is stepped with `{}`); an ended agent does not come back in the
  *   episode; a {@linkcode DictEnv} refuses an action for an agent that is not asked to act and
  *   the same seed gives the same trajectory.
+ *
+ * Legal-action masks (RLlib's convention): when an agent's observation space is a Dict with an
+ * `action_mask` component as long as its Discrete action space, random actions are drawn only
+ * among those whose mask entry is 1 (on both faces), and an acting agent whose mask allows no
+ * action is reported.
  *
  * @example
  * ```ts
@@ -200,6 +243,7 @@ function rolloutBatched(
   let heldSlot = new Uint8Array(S);
   const endedIds: Set<string>[] = Array.from({ length: N }, () => new Set());
   let obsCopies = groups.map((g) => new Float32Array(g.obs.length));
+  let masks = groups.map((g) => maskInfo(g.observationSpace, g.actionSpace));
   const mask = env.stepMask;
   const holds = env.holdsEndedAgents === true;
   /** Rebuilds the slot tables after a layout change, moving per-slot state by (group, env, j). */
@@ -238,6 +282,7 @@ function rolloutBatched(
     });
     spe = groups.map((g) => g.slotsPerEnv);
     obsCopies = groups.map((g) => new Float32Array(g.obs.length));
+    masks = groups.map((g) => maskInfo(g.observationSpace, g.actionSpace));
     version = env.layoutVersion ?? 0;
   };
   relayout();
@@ -308,11 +353,21 @@ function rolloutBatched(
   for (let t = 0; t < steps && !fail.full; t++) {
     const when = `step ${t + 1}`;
     prevFlags.set(env.flags);
-    // Actions: sampled for ACTIVE slots, NaN everywhere else.
+    // Actions: sampled for ACTIVE slots (among the legal ones when masked), NaN elsewhere.
     for (let s = 0; s < S; s++) {
       const g = groups[groupOf[s]!]!, sp = g.actionSpace, o = rowOf[s]! * sp.packedSize;
       if ((env.flags[s]! & ACTIVE) !== 0) {
-        sp.pack(sp.sample(rng), g.act, o);
+        const info = masks[groupOf[s]!];
+        let a: number | undefined;
+        if (info !== undefined) {
+          const at = rowOf[s]! * g.observationSpace.flatSize + info.offset;
+          a = sampleLegal(info, (k) => g.obs[at + k]!, rng);
+          if (a === undefined && checking) {
+            fail.add(`${when}: the action_mask of ACTIVE ${slotName(s)} allows no action`);
+          }
+        }
+        if (a !== undefined) g.act[o] = a;
+        else sp.pack(sp.sample(rng), g.act, o);
         if (checking) report.agentSteps++;
       } else g.act.fill(NaN, o, o + sp.packedSize);
     }
@@ -584,7 +639,17 @@ function rolloutDict(
     const actions: Record<string, SpaceValue> = {};
     for (const id of Object.keys(obs)) {
       if (ended.has(id)) continue;
-      actions[id] = env.actionSpace(id).sample(rng);
+      const sp = env.actionSpace(id);
+      const info = maskInfo(env.observationSpace(id), sp);
+      let a: number | undefined;
+      if (info !== undefined) {
+        const m = (obs[id] as Record<string, ArrayLike<number>> | undefined)?.action_mask;
+        a = m === undefined ? undefined : sampleLegal(info, (k) => m[k]!, rng);
+        if (a === undefined && checking) {
+          fail.add(`${when}: the action_mask of agent "${id}" allows no action`);
+        }
+      }
+      actions[id] = a ?? sp.sample(rng);
       if (checking) report.agentSteps++;
     }
     if (checking && env instanceof DictEnv && t % 37 === 5) {

@@ -3,7 +3,7 @@ import { ACTIVE, ALIVE, SPAWNED } from "./batched.ts";
 import { checkEnv } from "./check_env.ts";
 import { DictEnv } from "./dict_face.ts";
 import { fromDictEnv } from "./from_dict.ts";
-import type { DoneDict, StepResult } from "./multi_agent.ts";
+import type { DoneDict, MultiAgentEnv, StepResult } from "./multi_agent.ts";
 import { Nim, TsWindyMaze, WALKER_GROUPS as walkerGroups, Walkers } from "./_test_envs.ts";
 import {
   createHierarchicalWindyMaze,
@@ -12,7 +12,7 @@ import {
 } from "../envs/hierarchical_windy_maze.ts";
 import { Hierarchy } from "../hierarchy/hierarchy.ts";
 import { createWindyMaze } from "../envs/windy_maze.ts";
-import type { SpaceValue } from "../spaces.ts";
+import { Box, Dict, Discrete, type Space, type SpaceValue } from "../spaces.ts";
 
 Deno.test("checkEnv passes on every env, both faces", () => {
   const envs = {
@@ -237,4 +237,56 @@ Deno.test("checkEnv catches broken dict envs", () => {
     [wrap((r) => (r.rewards.p2 = Math.random())), /same seed 5, different trajectory/],
   ];
   for (const [env, re] of cases) assert.throws(() => checkEnv(env, { steps: 300, seed: 5 }), re);
+});
+
+/**
+ * One agent that must pick the single action its `action_mask` allows (`t % 3` at step `t`);
+ * any other action throws. With `emptyAt`, the mask allows nothing at that step.
+ */
+class OneLegalMove implements MultiAgentEnv {
+  readonly obsSpace: Space = new Dict({
+    observations: new Box(0, 10, [1]),
+    action_mask: new Box(0, 1, [3]),
+  });
+  readonly actSpace: Space = new Discrete(3);
+  t = 0;
+  constructor(readonly emptyAt = -1) {}
+  observationSpace(): Space {
+    return this.obsSpace;
+  }
+  actionSpace(): Space {
+    return this.actSpace;
+  }
+  #obs() {
+    const mask = [0, 0, 0];
+    if (this.t !== this.emptyAt) mask[this.t % 3] = 1;
+    return { a: { observations: [this.t], action_mask: mask } };
+  }
+  reset() {
+    this.t = 0;
+    return { obs: this.#obs(), infos: {} };
+  }
+  step(actions: Record<string, SpaceValue>): StepResult {
+    if (actions.a !== this.t % 3) {
+      throw new RangeError(`illegal action ${actions.a} at step ${this.t}, expected ${this.t % 3}`);
+    }
+    this.t++;
+    const done = this.t === 10;
+    return {
+      obs: this.#obs(),
+      rewards: { a: 1 },
+      terminateds: { a: done, __all__: done } as DoneDict,
+      truncateds: { __all__: false } as DoneDict,
+      infos: {},
+    };
+  }
+}
+
+Deno.test("checkEnv samples only the actions an action_mask allows, and reports an empty mask", () => {
+  const r = checkEnv(new OneLegalMove(), { steps: 100, seed: 1 });
+  assert.equal(r.episodes, 10);
+  assert.throws(
+    () => checkEnv(new OneLegalMove(4), { steps: 100, seed: 1 }),
+    /step 5: the action_mask of agent "a" allows no action/,
+  );
 });
