@@ -127,6 +127,10 @@ export {
   type BackendName,
   type BackendOptions,
   initBackend,
+  TFJS_WASM_FILES,
+  type TfjsWasmFile,
+  type TfjsWasmFiles,
+  type TfjsWasmSource,
 } from "./src/policy/backend.ts";
 
 // The trainer, its config and results.

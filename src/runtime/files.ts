@@ -174,3 +174,6 @@ export async function appendLine(path: string, line: string): Promise<void> {
 export function rssMb(): number {
   return Deno.memoryUsage().rss / (1024 * 1024);
 }
+
+// The tfjs WASM backend's Deno/Node adapter: the installed binaries, `.wasm` files by path.
+export { readTfjsWasm, readWasmFile, tfjsWasmPath } from "./tfjs_wasm.ts";
