@@ -388,3 +388,6 @@ export {
   exportedPolicyFromJSON,
   exportedPolicyToJSON,
 } from "./src/export/exported_policy.ts";
+
+// Evaluation against fixed opponents (win/draw/loss per seat).
+export { playMatches, type PlayMatchesOptions, type SeatResult } from "./src/train/matches.ts";

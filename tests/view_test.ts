@@ -10,25 +10,9 @@
 
 import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
+import { CHROMIUM, CHROMIUM_ARGS, SKIP_BROWSER } from "./_browser.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
 const ROOT = new URL("../", import.meta.url).pathname;
-const hasChromium = await Deno.stat(CHROMIUM).then(() => true, () => false);
-const required = Deno.env.get("COOP_REQUIRE_BROWSER") === "1";
-if (!hasChromium && !required) {
-  console.warn(`tests/view_test.ts: skipped, ${CHROMIUM} is missing (apt-get install chromium)`);
-}
-
-/** Chromium flags for a headless run that touches no network and no profile. */
-export const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 async function run(args: string[]): Promise<void> {
   const out = await new Deno.Command(Deno.execPath(), { args, cwd: ROOT }).output();
@@ -66,7 +50,7 @@ async function serve(runDir: string): Promise<{ url: string; stop: () => Promise
 
 Deno.test({
   name: "the chicken yard page plays a trained checkpoint in Chromium and draws the yard",
-  ignore: !hasChromium && !required,
+  ignore: SKIP_BROWSER,
   sanitizeResources: false,
   sanitizeOps: false,
 }, async () => {

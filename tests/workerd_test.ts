@@ -66,7 +66,7 @@ Deno.test({
     const bad = await post(`${ep.url}/act`, { policyId: "mid_level_policy", obs: [] });
     assert.equal(bad.status, 400);
     assert.match(
-      bad.json.error,
+      bad.json.error ?? "",
       /unknown policyId "mid_level_policy"; expected one of high_level_policy, low_level_policy/,
     );
     const malformed = await post(`${ep.url}/act`, {

@@ -27,7 +27,7 @@ function compare(
   const rng = new Pcg32(5);
   const history: number[][][] = Array.from({ length: plain.numSlots }, () => []);
   let ends = 0;
-  const rowOf = (g: { obs: Float32Array }, size: number, r: number, buf: Float32Array) =>
+  const rowOf = (size: number, r: number, buf: Float32Array) =>
     Array.from(buf.subarray(r * size, (r + 1) * size));
   const expectStack = (hist: number[][], size: number) => {
     const out: number[] = [];
@@ -46,13 +46,13 @@ function compare(
         assert.equal(stacked.flags[s], f);
         if (!first && (f & (TERMINATED | TRUNCATED)) !== 0) {
           ends++;
-          const fin = [...history[s]!, rowOf(g, O, r, g.finalObs)];
-          assert.deepEqual(rowOf(sg, O * k, r, sg.finalObs), expectStack(fin, O), `final ${s}`);
+          const fin = [...history[s]!, rowOf(O, r, g.finalObs)];
+          assert.deepEqual(rowOf(O * k, r, sg.finalObs), expectStack(fin, O), `final ${s}`);
         }
         if ((f & SPAWNED) !== 0) history[s] = [];
         if ((f & ACTIVE) !== 0) {
-          history[s]!.push(rowOf(g, O, r, g.obs));
-          assert.deepEqual(rowOf(sg, O * k, r, sg.obs), expectStack(history[s]!, O), `obs ${s}`);
+          history[s]!.push(rowOf(O, r, g.obs));
+          assert.deepEqual(rowOf(O * k, r, sg.obs), expectStack(history[s]!, O), `obs ${s}`);
         }
       }
     });

@@ -1,0 +1,96 @@
+/// <reference lib="dom" />
+/**
+ * The browser training page, as a user runs it: `serve.ts` bundles the page and its Web Worker
+ * (the package's own code) and serves them with COOP/COEP and tfjs's WASM files; Debian's
+ * Chromium (playwright-core) clicks "train", waits until the hierarchical windy maze's mean
+ * reward passes 80, checks the curve and the maze were drawn, and saves a screenshot.
+ *
+ * Skipped when `/usr/bin/chromium` is missing, unless `COOP_REQUIRE_BROWSER=1` (CI sets it).
+ * `COOP_SCREENSHOT_DIR` keeps the screenshot.
+ */
+
+import assert from "node:assert/strict";
+import { chromium } from "playwright-core";
+import { CHROMIUM, CHROMIUM_ARGS, SKIP_BROWSER } from "./_browser.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+
+interface TrainState {
+  done: boolean;
+  reached: boolean;
+  steps: number;
+  reward: number;
+  seconds: number;
+  backend: { name: string; simd: boolean } | null;
+  error: string | null;
+}
+
+Deno.test({
+  name: "the browser page trains the hierarchical windy maze to 80 in a Web Worker (Chromium)",
+  ignore: SKIP_BROWSER,
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "examples/browser_train/serve.ts", "--port", "0"],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let seen = "", url = "";
+  while (url === "") {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`serve.ts exited:\n${seen}`);
+    seen += value;
+    url = seen.match(/at (http:\/\/127\.0\.0\.1:\d+\/)/)?.[1] ?? "";
+  }
+  const profile = await Deno.makeTempDir({ prefix: "coop-train-page-" });
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    args: CHROMIUM_ARGS,
+    viewport: { width: 1000, height: 520 },
+  });
+  try {
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+    page.on("console", (m) => {
+      if (m.type() === "error") problems.push(`console error: ${m.text()}`);
+    });
+    await page.goto(url);
+    assert.equal(await page.evaluate(() => globalThis.crossOriginIsolated), true, "COOP/COEP");
+    await page.click("#train");
+    await page.waitForFunction(
+      () => {
+        const s = (globalThis as unknown as { coopTrain: TrainState }).coopTrain;
+        return s.done || s.error !== null;
+      },
+      null,
+      { timeout: 240_000 },
+    );
+    const s = await page.evaluate(() =>
+      (globalThis as unknown as { coopTrain: TrainState }).coopTrain
+    );
+    assert.equal(s.error, null);
+    assert.equal(s.reached, true, `stopped at ${s.steps} steps with reward ${s.reward}`);
+    assert.ok(s.reward >= 80);
+    assert.deepEqual(s.backend?.name, "wasm");
+    console.log(
+      `browser page: reward ${s.reward.toFixed(1)} after ${s.steps} env steps in ${
+        s.seconds.toFixed(1)
+      } s (${JSON.stringify(s.backend)})`,
+    );
+    const status = await page.textContent("#status");
+    assert.match(status ?? "", /reached 80 after \d+ env steps/);
+    assert.deepEqual(problems, []);
+    const dir = Deno.env.get("COOP_SCREENSHOT_DIR") ?? profile;
+    await page.screenshot({ path: `${dir}/browser_train.png` });
+  } finally {
+    await context.close();
+    child.kill("SIGTERM");
+    await child.status;
+    await reader.cancel().catch(() => {});
+    await Deno.remove(profile, { recursive: true });
+  }
+});
