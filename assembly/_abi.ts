@@ -138,3 +138,18 @@ export function errorSlot(): i32 {
 export function errorValue(): f64 {
   return Layout.errorValue();
 }
+
+/**
+ * Sets the runtime episode limit (RLHive's `max_steps_per_episode`): an episode still running
+ * after `n` steps of its env is truncated at that step, its agents TRUNCATED with their final
+ * observations; 0 removes it. Steps are counted while a limit is set, from each episode's reset
+ * or from this call (which restarts every count): set it before the first reset.
+ */
+export function setEpisodeLimit(n: i32): void {
+  Kit.setEpisodeLimit(n);
+}
+
+/** The runtime episode limit (0: none). */
+export function episodeLimit(): i32 {
+  return Kit.episodeLimit();
+}

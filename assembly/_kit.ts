@@ -117,6 +117,11 @@ let wasReset: bool = false;
 let metricsAt: usize = 0;
 let metricsCount: i32 = 0;
 
+// The runtime episode limit (RLHive's max_steps_per_episode): u32[numEnvs] step counters of the
+// current episodes, then one u32, the limit (0: none). In linear memory, so state snapshots
+// carry it.
+let limitAt: usize = 0;
+
 // The drivers of the bound env (set by Kit.bind, in the env module's start function).
 let boundInit: (numEnvs: i32, seedLo: u32, seedHi: u32) => i32 = (
   _n: i32,
@@ -283,6 +288,27 @@ export class Kit {
     return Layout.numEnvs();
   }
 
+  // ---- Episode limit (for `_abi.ts`) ----
+
+  /**
+   * Sets the runtime episode limit: an episode still running after `n` steps of its env is
+   * truncated at that step (its agents TRUNCATED with their final observations, `envTruncated`
+   * set, auto-reset), on top of the env's own rules; 0 removes the limit. Steps are counted
+   * while a limit is set, from the episode's reset or from this call (every count restarts
+   * here), so set it before the first reset.
+   */
+  static setEpisodeLimit(n: i32): void {
+    if (!Layout.ready()) return;
+    const envs = <usize> Layout.numEnvs();
+    for (let i: usize = 0; i < envs; i++) store<u32>(limitAt + (i << 2), 0);
+    store<u32>(limitAt + (envs << 2), n > 0 ? <u32> n : 0);
+  }
+
+  /** The runtime episode limit (0: none). */
+  static episodeLimit(): i32 {
+    return Layout.ready() ? <i32> load<u32>(limitAt + ((<usize> Layout.numEnvs()) << 2)) : 0;
+  }
+
   // ---- Episode metrics (for `_abi_metrics.ts`) ----
 
   /** Address of the `f32[N * K]` episode metrics (0 before `init` or without metrics). */
@@ -373,6 +399,7 @@ export class Kit {
       if (metricsCount < 1) return E_LAYOUT;
       metricsAt = layoutAlloc(<u64> numEnvs * <u64> metricsCount * 4);
     }
+    limitAt = layoutAlloc(<u64> (numEnvs + 1) * 4);
     Pcg32.alloc(numEnvs);
     rc = layoutCommit();
     if (rc != E_OK) return rc;
@@ -399,6 +426,7 @@ export class Kit {
       Kit.clearSlots<E>(i, 0);
       store<u8>(done + <usize> i, 0);
       store<u8>(trunc + <usize> i, 0);
+      store<u32>(limitAt + ((<usize> i) << 2), 0);
       e.reset(i);
       if (Kit.fixed<E>()) Kit.spawnAll<E>(i);
       Kit.writeAllObs<E>(i);
@@ -417,6 +445,7 @@ export class Kit {
     const mask = Layout.stepMask();
     const done = Layout.envDone();
     const trunc = Layout.envTruncated();
+    const limit = load<u32>(limitAt + ((<usize> n) << 2));
     for (let i: i32 = 0; i < n; i++) {
       const ui = <usize> i;
       Kit.clearSlots<E>(i, KEEP);
@@ -425,7 +454,14 @@ export class Kit {
         store<u8>(trunc + ui, 0);
         continue;
       }
-      const outcome = e.step(i);
+      let outcome = e.step(i);
+      if (limit != 0) {
+        // Counted only while a limit is set (no cost otherwise).
+        const count = limitAt + (ui << 2);
+        const steps = load<u32>(count) + 1;
+        if (outcome == RUNNING && steps >= limit) outcome = TRUNCATED;
+        store<u32>(count, outcome != RUNNING ? 0 : steps);
+      }
       if (outcome != RUNNING) {
         Kit.endAll<E>(i, outcome);
         if (isDefined(e.writeMetrics)) {

@@ -142,15 +142,19 @@ function hash(x: number): number {
   return (x ^ (x >>> 16)) >>> 0;
 }
 
+// How often the learner meets itself and the heuristic (Connect Four leans on the heuristic:
+// beating it is the target, and self-play alone learns it slowly).
+const c4Weights = game === "connect_four" ? { self: 2, heuristic: 4 } : { self: 3, heuristic: 2 };
+
 // The league: per episode the learner takes a seat and meets an opponent. Board games: itself
 // (both seats learn), a frozen snapshot of itself, the random player, the heuristic;
 // Rock-Paper-Scissors: the two heuristics.
 const fixed = Object.keys(opponents());
 const league = game === "rock_paper_scissors" ? fixed.map((o) => [o, 1] as const) : [
-  ["learner", 3],
+  ["learner", c4Weights.self],
   ...Array.from({ length: SNAPSHOTS }, (_, i) => [`past_${i}`, 0.5] as const),
   [fixed[0]!, 1],
-  [fixed[1]!, game === "connect_four" ? 3 : 2],
+  [fixed[1]!, c4Weights.heuristic],
 ] as const;
 const total = league.reduce((a, [, w]) => a + w, 0);
 function opponentOf(episodeId: number): string {
@@ -163,7 +167,8 @@ const mapping = (agentId: string, episode: EpisodeRef) => {
   return agentId === learnerSeat ? "learner" : opponentOf(episode.episodeId);
 };
 
-const numEnvs = 64;
+const c4 = game === "connect_four";
+const numEnvs = c4 ? 128 : 64;
 const policies: Record<string, object> = {
   learner: {},
   ...Object.fromEntries(
@@ -204,13 +209,14 @@ const algo: Algorithm<object> = algoName === "dqn"
   : await new PPOConfig()
     .environment(({ numEnvs, seed }) => create(numEnvs, seed))
     .envRunners({ numEnvs, rolloutFragmentLength: game === "rock_paper_scissors" ? 20 : 32 })
+    // Connect Four: larger batches, smaller steps, more passes (its games are long).
     .training({
       hidden: game === "connect_four" ? [256, 256] : [128, 128],
-      lr: 1e-3,
-      gamma: game === "rock_paper_scissors" ? 0.5 : 0.99,
-      entropyCoeff: 0.01,
-      numEpochs: 4,
-      minibatchSize: 512,
+      lr: c4 ? 5e-4 : 1e-3,
+      gamma: game === "rock_paper_scissors" ? 0.5 : c4 ? 0.97 : 0.99,
+      entropyCoeff: c4 ? 0.005 : 0.01,
+      numEpochs: c4 ? 6 : 4,
+      minibatchSize: c4 ? 1024 : 512,
       advantageNormalization: "batch",
     })
     .multiAgent(common)

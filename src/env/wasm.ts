@@ -106,6 +106,8 @@ interface WasmEnvExports {
   agentSeqPtr(): number;
   episodeMetricsPtr?(): number;
   numEpisodeMetrics?(): number;
+  setEpisodeLimit?(n: number): void;
+  episodeLimit?(): number;
 }
 
 const REQUIRED_FUNCTIONS = [
@@ -341,6 +343,35 @@ export class WasmBatchedEnv implements BatchedEnv {
   }
 
   /**
+   * The runtime episode limit (RLHive's `max_steps_per_episode`): an episode still running after
+   * this many steps of its env is truncated at that step (its agents TRUNCATED with their final
+   * observations, `envTruncated` set, auto-reset), on top of the env's own rules; 0 (the
+   * default) means none. Steps are counted while a limit is set, from each episode's reset or
+   * from `setEpisodeLimit` (which restarts every count): set it before the first reset. Saved
+   * with the env's state.
+   */
+  get episodeLimit(): number {
+    return this.#x.episodeLimit?.() ?? 0;
+  }
+
+  /**
+   * Sets {@linkcode WasmBatchedEnv.episodeLimit}.
+   * @param n steps per episode, a non-negative integer (0: no limit)
+   * @throws {RangeError} on a bad `n`, or for a module built before the kit had the limit
+   */
+  setEpisodeLimit(n: number): void {
+    if (!Number.isInteger(n) || n < 0 || n > 2 ** 31 - 1) {
+      throw new RangeError(`episode limit must be a non-negative integer, got ${n}`);
+    }
+    if (this.#x.setEpisodeLimit === undefined) {
+      throw new RangeError(
+        `WASM env "${this.descriptor.name}" has no runtime episode limit (rebuild it with the current env kit)`,
+      );
+    }
+    this.#x.setEpisodeLimit(n);
+  }
+
+  /**
    * Resets every env and flags the first agents SPAWNED|ACTIVE|ALIVE.
    * @param seed when given, env `i` is reseeded from `(seed, i)` (a non-negative safe
    *   integer); otherwise each env's random stream continues
@@ -550,4 +581,25 @@ export async function loadWasmEnv(
     module = await WebAssembly.compile(source as BufferSource);
   }
   return new WasmBatchedEnv(module, descriptor, numEnvs, seed);
+}
+
+/**
+ * Sets the runtime episode limit (RLHive's `max_steps_per_episode`) of a WASM env, through the
+ * wrappers that keep their base env as `base` (a hierarchy) or `inner` (frame stacking).
+ * @param env the env
+ * @param n steps per episode of the WASM env (0: no limit)
+ * @throws {RangeError} naming the env when it has no WASM env with a limit inside
+ */
+export function setEpisodeLimit(env: BatchedEnv, n: number): void {
+  let e: unknown = env;
+  for (let depth = 0; depth < 8 && e !== undefined; depth++) {
+    if (e instanceof WasmBatchedEnv) return e.setEpisodeLimit(n);
+    const w = e as { base?: unknown; inner?: unknown };
+    e = w.base ?? w.inner;
+  }
+  throw new RangeError(
+    `maxStepsPerEpisode: ${
+      (env as { constructor?: { name?: string } }).constructor?.name ?? "this env"
+    } has no WASM env with a runtime episode limit inside (envs written in TypeScript end their episodes themselves)`,
+  );
 }

@@ -9,6 +9,20 @@ import { DQNConfig } from "../algorithms/dqn_config.ts";
 import { PPOConfig } from "../algorithms/ppo_config.ts";
 import type { BatchedEnv } from "../env/batched.ts";
 import { createChickenYard } from "../envs/chicken_yard.ts";
+import { createConnectFour } from "../envs/connect_four.ts";
+import { createRockPaperScissors } from "../envs/rock_paper_scissors.ts";
+import { createTicTacToe } from "../envs/tic_tac_toe.ts";
+import {
+  ConnectFourHeuristicPolicy,
+  RpsAlwaysSamePolicy,
+  RpsBeatLastPolicy,
+  TicTacToeMinimaxPolicy,
+} from "../envs/opponents.ts";
+import { frameStack } from "../env/frame_stack.ts";
+import { setEpisodeLimit } from "../env/wasm.ts";
+import type { BatchPolicy } from "../policy/policy.ts";
+import type { Pcg32 } from "../rng.ts";
+import type { Space } from "../spaces.ts";
 import {
   createHierarchicalWindyMaze,
   createThreeLevelWindyMaze,
@@ -17,15 +31,60 @@ import { createWindyMaze } from "../envs/windy_maze.ts";
 import type { AlgorithmConfig } from "../train/config.ts";
 import type { PolicyMappingFn } from "../rollout/collector.ts";
 import type { PolicySpec } from "../train/settings.ts";
-import type { ExperimentConfig } from "./schema.ts";
+import type { ExperimentConfig, ExperimentPolicy } from "./schema.ts";
+
+/** The games' fixed opponents by `policyClass`. */
+const FIXED_POLICIES: Record<
+  Exclude<ExperimentPolicy["policyClass"], "learned" | "random">,
+  (obs: Space, act: Space) => BatchPolicy
+> = {
+  connect_four_heuristic: () => new ConnectFourHeuristicPolicy(),
+  tic_tac_toe_minimax: () => new TicTacToeMinimaxPolicy(),
+  rps_always_same: () => new RpsAlwaysSamePolicy(),
+  rps_beat_last: () => new RpsBeatLastPolicy(),
+};
+
+/**
+ * A fixed policy of single observations fed the newest of `k` stacked frames (`stackSize`), so
+ * the games' heuristics play in stacked envs too.
+ */
+function newestFrame(inner: BatchPolicy, k: number): BatchPolicy {
+  if (k === 1) return inner;
+  const O = inner.obsSize;
+  let buf = new Float32Array(0);
+  return {
+    obsSize: O * k,
+    actSize: inner.actSize,
+    act(obs: Float32Array, rows: number, rng: Pcg32, explore: boolean, out: Float32Array) {
+      if (buf.length < rows * O) buf = new Float32Array(rows * O);
+      for (let r = 0; r < rows; r++) {
+        buf.set(obs.subarray((r + 1) * O * k - O, (r + 1) * O * k), r * O);
+      }
+      inner.act(buf.subarray(0, rows * O), rows, rng, explore, out);
+    },
+  };
+}
 
 /** The env of an experiment, `numEnvs` of them batched, seeded from `seed`. */
 export function createExperimentEnv(
   env: ExperimentConfig["env"],
   numEnvs: number,
   seed: number,
+  opts: { maxStepsPerEpisode?: number | undefined; stackSize?: number } = {},
 ): BatchedEnv {
+  const base = baseEnv(env, numEnvs, seed);
+  if (opts.maxStepsPerEpisode !== undefined) setEpisodeLimit(base, opts.maxStepsPerEpisode);
+  return frameStack(base, opts.stackSize ?? 1);
+}
+
+function baseEnv(env: ExperimentConfig["env"], numEnvs: number, seed: number): BatchedEnv {
   switch (env.name) {
+    case "connect_four":
+      return createConnectFour(numEnvs, { seed, ...env.options });
+    case "tic_tac_toe":
+      return createTicTacToe(numEnvs, { seed, ...env.options });
+    case "rock_paper_scissors":
+      return createRockPaperScissors(numEnvs, { seed });
     case "windy_maze":
       return createWindyMaze(numEnvs, { seed });
     case "hierarchical_windy_maze":
@@ -86,7 +145,12 @@ export function experimentAlgorithmConfig(c: ExperimentConfig): AlgorithmConfig<
     ? new DQNConfig() as unknown as AlgorithmConfig<object>
     : new PPOConfig() as unknown as AlgorithmConfig<object>;
   config
-    .environment(({ numEnvs, seed }) => createExperimentEnv(c.env, numEnvs, seed))
+    .environment(({ numEnvs, seed }) =>
+      createExperimentEnv(c.env, numEnvs, seed, {
+        maxStepsPerEpisode: c.maxStepsPerEpisode,
+        stackSize: c.stackSize,
+      })
+    )
     .envRunners({
       numEnvs,
       rolloutFragmentLength: c.algorithm.rolloutFragmentLength ??
@@ -97,10 +161,17 @@ export function experimentAlgorithmConfig(c: ExperimentConfig): AlgorithmConfig<
     .training(c.algorithm.hyperparameters as Record<string, unknown>);
   if (c.policies !== undefined || c.mapping !== undefined || c.policiesToTrain !== undefined) {
     const policies: Record<string, PolicySpec<object>> = {};
-    for (const [id, p] of Object.entries(c.policies ?? { default_policy: {} })) {
+    const declared: Record<string, ExperimentPolicy> = c.policies ??
+      { default_policy: { policyClass: "learned", config: {} } };
+    for (const [id, p] of Object.entries(declared)) {
       const spec: PolicySpec<object> = {};
-      if ("config" in p && Object.keys(p.config).length > 0) spec.config = p.config;
-      if ("policyClass" in p && p.policyClass === "random") spec.policyClass = "random";
+      if (Object.keys(p.config).length > 0) spec.config = p.config;
+      if (p.policyClass === "random") spec.policyClass = "random";
+      else if (p.policyClass !== "learned") {
+        const make = FIXED_POLICIES[p.policyClass];
+        const k = c.stackSize;
+        spec.policyClass = { create: (obs, act) => newestFrame(make(obs, act), k) };
+      }
       policies[id] = spec;
     }
     config.multiAgent({

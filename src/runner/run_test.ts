@@ -138,3 +138,31 @@ Deno.test("a run that crashes after any iteration resumes to the same weights an
     );
   }
 });
+
+Deno.test("maxStepsPerEpisode truncates every episode; stackSize stacks observations", async () => {
+  const logs = new MemoryLogDir();
+  await runExperiment(
+    parseExperiment({
+      env: { name: "windy_maze", numEnvs: 8 },
+      algorithm: { name: "PPO", rolloutFragmentLength: 64, hyperparameters: { minibatchSize: 64 } },
+      trainSteps: 1024,
+      maxStepsPerEpisode: 20,
+      stackSize: 3,
+      saving: { frequency: 0, atEnd: false },
+      loggers: ["jsonl"],
+      backend: "cpu",
+    }, "limit"),
+    { storage: new MemoryStorage(), loggers: [new JsonlLogger(logs)] },
+  );
+  const last = JSON.parse(logs.text(RESULTS_JSONL)!.trim().split("\n").at(-1)!);
+  assert.ok(last.episodes_total >= 8 * 2, `${last.episodes_total} episodes`);
+  assert.ok(last.episode_len_mean <= 20, `mean episode length ${last.episode_len_mean}`);
+  assert.throws(
+    () => parseExperiment({ ...minimalLimit(), maxStepsPerEpisode: 0 }, "x"),
+    /maxStepsPerEpisode: .*>\s*0/,
+  );
+});
+
+function minimalLimit() {
+  return { env: { name: "windy_maze" }, algorithm: { name: "PPO" }, trainSteps: 10 };
+}

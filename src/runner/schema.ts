@@ -121,6 +121,21 @@ export const envSchema = z.discriminatedUnion("name", [
     }).default({}),
   }),
   z.strictObject({
+    name: z.literal("connect_four").describe("Connect Four, turn-based, action masks"),
+    numEnvs: count.default(64),
+    options: z.strictObject({ illegalMove: z.enum(["error", "forfeit"]).optional() }).default({}),
+  }),
+  z.strictObject({
+    name: z.literal("tic_tac_toe").describe("Tic-Tac-Toe, turn-based, action masks"),
+    numEnvs: count.default(64),
+    options: z.strictObject({ illegalMove: z.enum(["error", "forfeit"]).optional() }).default({}),
+  }),
+  z.strictObject({
+    name: z.literal("rock_paper_scissors").describe("repeated Rock-Paper-Scissors, 10 rounds"),
+    numEnvs: count.default(64),
+    options: z.strictObject({}).default({}),
+  }),
+  z.strictObject({
     name: z.literal("chicken_yard").describe("two robots, a high and a low level each"),
     numEnvs: count.default(256),
     options: z.strictObject({
@@ -130,6 +145,16 @@ export const envSchema = z.discriminatedUnion("name", [
   }),
 ]);
 
+/** The kinds of policy an experiment can declare: learned, random, or a game's fixed opponent. */
+export const POLICY_CLASSES = [
+  "learned",
+  "random",
+  "connect_four_heuristic",
+  "tic_tac_toe_minimax",
+  "rps_always_same",
+  "rps_beat_last",
+] as const;
+
 // Checked against the algorithm's own schema once the algorithm is known (parseExperiment).
 const policyConfigSchema = z.record(z.string(), z.unknown()).default({}).describe(
   "per-policy overrides of the algorithm's hyperparameters and the model shape",
@@ -137,8 +162,9 @@ const policyConfigSchema = z.record(z.string(), z.unknown()).default({}).describ
 
 /** One policy of the experiment. */
 export const policySchema = z.strictObject({
-  policyClass: z.enum(["learned", "random"]).default("learned").describe(
-    "`learned`: the algorithm's policy; `random`: uniform random legal actions",
+  policyClass: z.enum(POLICY_CLASSES).default("learned").describe(
+    "`learned`: the algorithm's policy; `random`: uniform random legal actions; or a fixed " +
+      "opponent of the games",
   ),
   config: policyConfigSchema,
 });
@@ -196,6 +222,12 @@ export const experimentSchema = z.strictObject({
   }).optional().describe("agent id → policy (default: every agent to the only policy)"),
   policiesToTrain: z.array(z.string()).optional().describe("default: every learned policy"),
   trainSteps: count.describe("stop once this many env steps are sampled"),
+  maxStepsPerEpisode: count.optional().describe(
+    "truncate an episode still running after this many env steps (RLHive's max_steps_per_episode)",
+  ),
+  stackSize: count.default(1).describe(
+    "each agent sees its own last k observations (RLHive's stack_size; 1: none)",
+  ),
   stopReward: z.number().optional().describe("also stop once episode_reward_mean reaches this"),
   testFrequency: z.int().nonnegative().default(0).describe(
     "evaluate every this many iterations (0: never)",
@@ -231,6 +263,17 @@ export type ExperimentEnv =
     };
   }
   | {
+    name: "connect_four";
+    numEnvs: number;
+    options: { illegalMove?: "error" | "forfeit" | undefined };
+  }
+  | {
+    name: "tic_tac_toe";
+    numEnvs: number;
+    options: { illegalMove?: "error" | "forfeit" | undefined };
+  }
+  | { name: "rock_paper_scissors"; numEnvs: number; options: Record<string, never> }
+  | {
     name: "chicken_yard";
     numEnvs: number;
     options: {
@@ -258,8 +301,11 @@ export type ExperimentAlgorithm = {
 
 /** One policy of an experiment. */
 export interface ExperimentPolicy {
-  /** `"learned"`: the algorithm's policy; `"random"`: uniform random (legal) actions. */
-  policyClass: "learned" | "random";
+  /**
+   * `"learned"`: the algorithm's policy; `"random"`: uniform random (legal) actions; or a fixed
+   * opponent of the games ({@linkcode POLICY_CLASSES}).
+   */
+  policyClass: (typeof POLICY_CLASSES)[number];
   /** Overrides of the hyperparameters and model shape (checked by {@linkcode parseExperiment}). */
   config: Record<string, unknown>;
 }
@@ -296,6 +342,10 @@ export interface ExperimentConfig {
   policiesToTrain?: string[] | undefined;
   /** Stop once this many env steps are sampled. */
   trainSteps: number;
+  /** Truncate an episode still running after this many env steps (RLHive's). */
+  maxStepsPerEpisode?: number | undefined;
+  /** Each agent sees its own last k observations (RLHive's `stack_size`). */
+  stackSize: number;
   /** Also stop once `episode_reward_mean` reaches this. */
   stopReward?: number | undefined;
   /** Evaluate every this many iterations (0: never). */
