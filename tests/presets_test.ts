@@ -4,8 +4,8 @@
  */
 
 import assert from "node:assert/strict";
+import { finish, ROOT, runCli } from "./_cli.ts";
 
-const ROOT = new URL("../", import.meta.url).pathname;
 const presets = [...Deno.readDirSync(`${ROOT}configs`)]
   .map((e) => e.name)
   .filter((n) => n.endsWith(".json") && n !== "schema.json")
@@ -17,34 +17,23 @@ Deno.test("every preset in configs/ trains with one command", async (t) => {
   try {
     for (const name of presets) {
       await t.step(name, async () => {
-        const o = await new Deno.Command(Deno.execPath(), {
-          args: [
-            "run",
-            "--allow-read",
-            "--allow-write",
-            "--allow-env",
-            "--allow-sys",
-            "--allow-run",
-            "src/runtime/run_cli.ts",
-            "-c",
-            `configs/${name}`,
-            "--out",
-            out,
-            "--train-steps",
-            "1",
-            "--test-frequency",
-            "1",
-            "--test-episodes",
-            "2",
-            "--loggers",
-            '["jsonl"]',
-            "--report",
-            "false",
-          ],
-          cwd: ROOT,
-        }).output();
-        const text = new TextDecoder().decode(o.stdout) + new TextDecoder().decode(o.stderr);
-        assert.equal(o.code, 0, text);
+        const proc = await finish(runCli([
+          "-c",
+          `configs/${name}`,
+          "--out",
+          out,
+          "--train-steps",
+          "1",
+          "--test-frequency",
+          "1",
+          "--test-episodes",
+          "2",
+          "--loggers",
+          '["jsonl"]',
+          "--report",
+          "false",
+        ]));
+        assert.equal(proc.code, 0, proc.out);
         const run = `${out}/${name.replace(/\.json$/, "")}`;
         const [line] = (await Deno.readTextFile(`${run}/results.jsonl`)).trim().split("\n");
         const r = JSON.parse(line!);

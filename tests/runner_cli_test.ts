@@ -6,27 +6,10 @@
  */
 
 import assert from "node:assert/strict";
+import { finish, runCli } from "./_cli.ts";
 
-const ROOT = new URL("../", import.meta.url).pathname;
-
-async function run(...args: string[]): Promise<{ code: number; out: string }> {
-  const o = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-sys",
-      "--allow-run",
-      "src/runtime/run_cli.ts",
-      ...args,
-    ],
-    cwd: ROOT,
-  }).output();
-  return {
-    code: o.code,
-    out: new TextDecoder().decode(o.stdout) + new TextDecoder().decode(o.stderr),
-  };
+function run(...args: string[]): Promise<{ code: number; out: string }> {
+  return finish(runCli(args));
 }
 
 const TINY = {

@@ -8,10 +8,10 @@
  */
 
 import assert from "node:assert/strict";
+import { finish, runCli } from "./_cli.ts";
 import { readCheckpoint } from "../src/train/checkpoint.ts";
 import { FileStorage } from "@coop/rl/runtime";
 
-const ROOT = new URL("../", import.meta.url).pathname;
 const ITERATIONS = 24;
 
 const CONFIG = {
@@ -28,33 +28,7 @@ const CONFIG = {
   report: false,
 };
 
-function cli(args: string[], env: Record<string, string> = {}): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), {
-    // `deno task run` without the task runner in between, so the kill reaches the runner.
-    args: [
-      "run",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-sys",
-      "--allow-run",
-      "src/runtime/run_cli.ts",
-      ...args,
-    ],
-    cwd: ROOT,
-    env,
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-}
-
-async function finish(p: Deno.ChildProcess): Promise<{ code: number; out: string }> {
-  const o = await p.output();
-  return {
-    code: o.code,
-    out: new TextDecoder().decode(o.stdout) + new TextDecoder().decode(o.stderr),
-  };
-}
+const cli = runCli;
 
 // Wall-clock fields, and Ray Tune's counters since the last restore (they restart there).
 const CLOCK = /time|_per_s$|^timers|^date|^timestamp|^pid$|^hostname$|^node_ip$|since_restore/;

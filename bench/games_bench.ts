@@ -1,0 +1,65 @@
+/**
+ * The turn-based games' learning targets, timed: runs `examples/games/train.ts` for each game
+ * (Tic-Tac-Toe with DQN and with PPO, Connect Four with PPO, Rock-Paper-Scissors with PPO), each
+ * until its targets are met or its time is up, evaluating with 1000 games per opponent and seat,
+ * and prints one JSON document with every run's summary.
+ *
+ * ```sh
+ * deno task bench:games                 # all runs (up to ~35 minutes)
+ * deno task bench:games tic_tac_toe     # the runs of one game
+ * ```
+ *
+ * @module
+ */
+
+const runs = [
+  { game: "tic_tac_toe", algo: "dqn", minutes: 10, evalEvery: 25 },
+  { game: "tic_tac_toe", algo: "ppo", minutes: 10, evalEvery: 50 },
+  { game: "connect_four", algo: "ppo", minutes: 10, evalEvery: 30 },
+  { game: "rock_paper_scissors", algo: "ppo", minutes: 3, evalEvery: 20 },
+].filter((r) => Deno.args.length === 0 || Deno.args.includes(r.game));
+
+const results = [];
+for (const r of runs) {
+  const json = await Deno.makeTempFile({ suffix: ".json" });
+  const t0 = performance.now();
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("../examples/games/train.ts", import.meta.url).pathname,
+      "--game",
+      r.game,
+      "--algo",
+      r.algo,
+      "--minutes",
+      String(r.minutes),
+      "--eval-every",
+      String(r.evalEvery),
+      "--eval-games",
+      "1000",
+      "--json",
+      json,
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  const wall = (performance.now() - t0) / 1000;
+  if (!out.success) throw new Error(`${r.game} ${r.algo} failed`);
+  const summary = JSON.parse(await Deno.readTextFile(json));
+  await Deno.remove(json);
+  results.push({ ...summary, wall_seconds: +wall.toFixed(1), time_limit_minutes: r.minutes });
+  console.error(
+    `${r.game} ${r.algo}: targets met ${summary.targets_met} at ${JSON.stringify(summary.met_at)}`,
+  );
+}
+console.log(JSON.stringify(
+  {
+    what: "turn-based games: training until the issue's targets are met",
+    how:
+      `examples/games/train.ts per run, one process each, evaluating every few iterations with 1000 greedy games per opponent and seat; ${Deno.build.os}, ${navigator.hardwareConcurrency} cores`,
+    runs: results,
+  },
+  null,
+  2,
+));
