@@ -360,6 +360,7 @@ export {
   type ExperimentPolicy,
   type MappingRule,
   parseExperiment,
+  POLICY_CLASSES,
 } from "./src/runner/schema.ts";
 export {
   createExperimentEnv,

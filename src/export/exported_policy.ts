@@ -37,9 +37,13 @@ export interface ExportedLayer {
   outSize: number;
   /** Dense blocks: input rows `[rowOff, rowOff + rows)` to output columns `[colOff, colOff + cols)`. */
   blocks: {
+    /** First input row of the block. */
     rowOff: number;
+    /** Input rows. */
     rows: number;
+    /** First output column. */
     colOff: number;
+    /** Output columns. */
     cols: number;
     /** `[rows × cols]` row-major. */
     kernel: Float32Array;
@@ -207,6 +211,7 @@ export class ExportedPolicy {
   readonly #x0: Float64Array;
 
   /**
+   * Loads a decoded artefact.
    * @param data the decoded artefact
    * @param seed seed of the sampling stream (explore)
    */

@@ -16,18 +16,23 @@ import { Pcg32 } from "../rng.ts";
 export interface SeatResult {
   /** Games finished. */
   games: number;
-  /** Games won, drawn, lost. */
+  /** Games won. */
   wins: number;
+  /** Games drawn. */
   draws: number;
+  /** Games lost. */
   losses: number;
-  /** The rates (NaN when no game finished). */
+  /** Share of games won (NaN when no game finished). */
   winRate: number;
+  /** Share of games drawn. */
   drawRate: number;
+  /** Share of games lost. */
   lossRate: number;
   /** Mean return of the seat per game. */
   meanReturn: number;
-  /** Rounds (steps in which the seat acted) and the share of them it won (reward > 0 then). */
+  /** Rounds: steps in which the seat acted. */
   rounds: number;
+  /** Share of its rounds the seat won (its reward > 0 at that step). */
   roundWinRate: number;
   /** The same share, leaving out each game's first round (played before any history). */
   laterRoundWinRate: number;
