@@ -1,7 +1,7 @@
 /**
  * Turn-based games and self-play (RLHive's multi-agent runner, RLlib's self-play examples):
  * trains one learning policy that plays both seats of Connect Four or Tic-Tac-Toe against a
- * league (itself, frozen snapshots of itself copied in while training runs, a random player and
+ * league (itself, frozen snapshots of itself added while training runs, a random player and
  * a fixed heuristic), or Rock-Paper-Scissors against RLlib's two heuristics; evaluates it every
  * few iterations against fixed opponents as first and as second player, and stops when the
  * issue's targets are met.
@@ -150,14 +150,16 @@ const c4Weights = game === "connect_four" ? { self: 2, heuristic: 4 } : { self: 
 // (both seats learn), a frozen snapshot of itself, the random player, the heuristic;
 // Rock-Paper-Scissors: the two heuristics.
 const fixed = Object.keys(opponents());
-const league = game === "rock_paper_scissors" ? fixed.map((o) => [o, 1] as const) : [
-  ["learner", c4Weights.self],
-  ...Array.from({ length: SNAPSHOTS }, (_, i) => [`past_${i}`, 0.5] as const),
-  [fixed[0]!, 1],
-  [fixed[1]!, c4Weights.heuristic],
-] as const;
-const total = league.reduce((a, [, w]) => a + w, 0);
+/** The frozen snapshots in the league now (added and removed while training runs). */
+const snapshots: string[] = [];
 function opponentOf(episodeId: number): string {
+  const league: [string, number][] = game === "rock_paper_scissors" ? fixed.map((o) => [o, 1]) : [
+    ["learner", c4Weights.self],
+    ...snapshots.map((id): [string, number] => [id, 2 / snapshots.length]),
+    [fixed[0]!, 1],
+    [fixed[1]!, c4Weights.heuristic],
+  ];
+  const total = league.reduce((a, [, w]) => a + w, 0);
   let u = (hash(episodeId * 2 + 1) / 2 ** 32) * total;
   for (const [id, w] of league) if ((u -= w) < 0) return id;
   return league.at(-1)![0];
@@ -179,9 +181,6 @@ const policies: Record<string, object> = {
     }]),
   ),
 };
-if (game !== "rock_paper_scissors") {
-  for (let i = 0; i < SNAPSHOTS; i++) policies[`past_${i}`] = {};
-}
 const common = {
   policies: policies as never,
   policyMappingFn: mapping,
@@ -275,8 +274,12 @@ for (let it = 1;; it++) {
   const r = await algo.train();
   trainSeconds = (performance.now() - t0) / 1000;
   if (game !== "rock_paper_scissors" && it % 10 === 0) {
-    // A new frozen snapshot of the learner joins the league (round robin over the slots).
-    algo.copyWeights("learner", `past_${(it / 10) % SNAPSHOTS}`);
+    // A frozen snapshot of the learner joins the league (RLlib's add_policy); the oldest of
+    // more than SNAPSHOTS leaves it (its agents finish their games first).
+    const id = `past_${it / 10}`;
+    algo.addPolicy(id, { weightsFrom: "learner" });
+    snapshots.push(id);
+    if (snapshots.length > SNAPSHOTS) algo.removePolicy(snapshots.shift()!);
   }
   const last = performance.now() - t0 >= limit;
   if (it % evalEvery === 0 || last) {

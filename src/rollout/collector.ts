@@ -229,26 +229,43 @@ interface Route {
   buffer: TrajectoryBuffer | undefined;
 }
 
+/** A policy's route before its first agent (sized on first use). */
+function emptyRoute(): Route {
+  return {
+    routed: undefined,
+    obsSize: 0,
+    actSize: 0,
+    inObs: new Float32Array(0),
+    slots: new Int32Array(0),
+    actOut: new Float32Array(0),
+    extraOut: [],
+    extras: undefined,
+    buffer: undefined,
+  };
+}
+
 /** Steps a batched env and routes agents to policies. See the module doc. */
 export class Collector {
   /** The env. */
   readonly env: BatchedEnv;
-  /** Policy ids. */
-  readonly policyIds: readonly string[];
+  /** Policy ids (grows with {@linkcode Collector.addPolicy}). */
+  policyIds: readonly string[];
   /** Step calls per fragment per env. */
   readonly fragmentLength: number;
   /** Sample (true) or act greedily (false). */
   explore: boolean;
   /** Env steps taken in total (a step call counts the envs whose time advanced). */
   envSteps = 0;
-  /** Agent steps (actions taken) in total, per policy. */
-  readonly agentSteps: Float64Array;
+  /** Agent steps (actions taken) in total, per policy (grows with `addPolicy`). */
+  agentSteps: Float64Array;
 
-  readonly #opts: CollectorOptions;
+  #opts: CollectorOptions;
   readonly #rng: Pcg32;
   readonly #routes: Route[];
   readonly #policyIndex = new Map<string, number>();
-  readonly #resolved: Uint8Array; // [P × G] pair seen
+  /** Policies removed by {@linkcode Collector.removePolicy}: no new agent may map to them. */
+  readonly #removed = new Set<number>();
+  #resolved: Uint8Array; // [P × G] pair seen
   readonly #holds: boolean;
   readonly #hasInfos: boolean;
   #layoutVersion: number;
@@ -272,7 +289,7 @@ export class Collector {
   #slotIds: string[] = [];
   /** Scratch: 1 when the slot's reward of this step went to the agent it held before. */
   #took: Uint8Array;
-  readonly #counts: Int32Array;
+  #counts: Int32Array;
   // Per env.
   readonly #episodes: EpisodeRef[];
   /** `[N]` each env's episode id (the same as `#episodes[e].episodeId`, typed). */
@@ -282,18 +299,18 @@ export class Collector {
   readonly #epLen: Int32Array;
   readonly #epAgents: Int32Array;
   // Per env × policy: agents finished in the episode, their returns' sum, min and max.
-  readonly #epPolCount: Int32Array;
-  readonly #epPolSum: Float64Array;
-  readonly #epPolMin: Float64Array;
-  readonly #epPolMax: Float64Array;
+  #epPolCount: Int32Array;
+  #epPolSum: Float64Array;
+  #epPolMin: Float64Array;
+  #epPolMax: Float64Array;
   // Ring buffers of finished episodes.
   readonly #window: number;
   readonly #ringRet: Float64Array;
   readonly #ringLen: Float64Array;
-  readonly #ringPolCount: Int32Array;
-  readonly #ringPolSum: Float64Array;
-  readonly #ringPolMin: Float64Array;
-  readonly #ringPolMax: Float64Array;
+  #ringPolCount: Int32Array;
+  #ringPolSum: Float64Array;
+  #ringPolMin: Float64Array;
+  #ringPolMax: Float64Array;
   #ringNext = 0;
   #ringCount = 0;
   #episodesTotal = 0;
@@ -336,17 +353,7 @@ export class Collector {
     this.#layout(undefined);
     this.#counts = new Int32Array(P);
     this.#resolved = new Uint8Array(P * env.groups.length);
-    this.#routes = opts.policyIds.map(() => ({
-      routed: undefined,
-      obsSize: 0,
-      actSize: 0,
-      inObs: new Float32Array(0),
-      slots: new Int32Array(0),
-      actOut: new Float32Array(0),
-      extraOut: [],
-      extras: undefined,
-      buffer: undefined,
-    }));
+    this.#routes = opts.policyIds.map(emptyRoute);
     this.agentSteps = new Float64Array(P);
     this.#episodes = Array.from({ length: N }, (_, i) => ({ episodeId: 0, envIndex: i }));
     this.#epId = new Int32Array(N);
@@ -365,6 +372,80 @@ export class Collector {
     this.#ringPolSum = new Float64Array(w * P);
     this.#ringPolMin = new Float64Array(w * P);
     this.#ringPolMax = new Float64Array(w * P);
+  }
+
+  /**
+   * Adds a policy while the collector runs (RLlib's `add_policy`): it gets the next index, new
+   * agents may map to it from the next step, its metrics start empty. Nothing else changes:
+   * agents already routed keep their policies.
+   * @param policyId a new id
+   * @param policyMappingFn replaces the mapping function when given
+   * @returns the new policy's index
+   * @throws {RangeError} when the id exists
+   */
+  addPolicy(policyId: string, policyMappingFn?: PolicyMappingFn): number {
+    if (this.#policyIndex.has(policyId)) {
+      throw new RangeError(`addPolicy: a policy "${policyId}" exists already`);
+    }
+    const P = this.policyIds.length, Q = P + 1, N = this.env.numEnvs, w = this.#window;
+    const G = this.env.groups.length;
+    const grow = <T extends Int32Array | Float64Array>(a: T, rows: number, fill: number): T => {
+      const out = new (a.constructor as new (n: number) => T)(rows * Q);
+      out.fill(fill);
+      for (let r = 0; r < rows; r++) out.set(a.subarray(r * P, (r + 1) * P), r * Q);
+      return out;
+    };
+    this.#epPolCount = grow(this.#epPolCount, N, 0);
+    this.#epPolSum = grow(this.#epPolSum, N, 0);
+    this.#epPolMin = grow(this.#epPolMin, N, Infinity);
+    this.#epPolMax = grow(this.#epPolMax, N, -Infinity);
+    this.#ringPolCount = grow(this.#ringPolCount, w, 0);
+    this.#ringPolSum = grow(this.#ringPolSum, w, 0);
+    this.#ringPolMin = grow(this.#ringPolMin, w, 0);
+    this.#ringPolMax = grow(this.#ringPolMax, w, 0);
+    const resolved = new Uint8Array(Q * G);
+    resolved.set(this.#resolved);
+    this.#resolved = resolved;
+    const counts = new Int32Array(Q);
+    counts.set(this.#counts);
+    this.#counts = counts;
+    const steps = new Float64Array(Q);
+    steps.set(this.agentSteps);
+    this.agentSteps = steps;
+    this.#routes.push(emptyRoute());
+    this.policyIds = [...this.policyIds, policyId];
+    this.#policyIndex.set(policyId, P);
+    if (policyMappingFn !== undefined) this.#opts = { ...this.#opts, policyMappingFn };
+    return P;
+  }
+
+  /**
+   * Removes a policy for new agents (RLlib's `remove_policy`): the mapping may no longer choose
+   * it (an error names it), agents already routed to it finish their episodes with it, and its
+   * index and past metrics stay.
+   * @param policyId the policy
+   * @param policyMappingFn replaces the mapping function when given
+   * @throws {RangeError} when there is no such policy or it is the last one
+   */
+  removePolicy(policyId: string, policyMappingFn?: PolicyMappingFn): void {
+    const p = this.#policyIndex.get(policyId);
+    if (p === undefined || this.#removed.has(p)) {
+      throw new RangeError(`removePolicy: no policy "${policyId}"`);
+    }
+    if (this.#removed.size + 1 >= this.policyIds.length) {
+      throw new RangeError(`removePolicy: "${policyId}" is the last policy`);
+    }
+    this.#removed.add(p);
+    if (policyMappingFn !== undefined) this.#opts = { ...this.#opts, policyMappingFn };
+  }
+
+  /**
+   * Whether a policy was removed ({@linkcode Collector.removePolicy}).
+   * @param p its index
+   * @returns true when removed
+   */
+  isRemoved(p: number): boolean {
+    return this.#removed.has(p);
   }
 
   /**
@@ -546,10 +627,14 @@ export class Collector {
       const agentId = env.agentId(s);
       const pid = this.#opts.policyMappingFn(agentId, this.#episodes[e]!);
       const p = this.#policyIndex.get(pid);
-      if (p === undefined) {
+      if (p === undefined || this.#removed.has(p)) {
         throw new RangeError(
-          `policyMappingFn returned "${pid}" for agent "${agentId}", expected one of ${
-            this.policyIds.map((id) => `"${id}"`).join(", ")
+          `policyMappingFn returned "${pid}" for agent "${agentId}"${
+            p === undefined ? "" : ", a policy that was removed"
+          }, expected one of ${
+            this.policyIds.filter((_, i) => !this.#removed.has(i)).map((id) => `"${id}"`).join(
+              ", ",
+            )
           }`,
         );
       }

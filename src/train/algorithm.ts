@@ -27,6 +27,7 @@ import {
   Collector,
   type CollectorState,
   type EpisodeMetrics,
+  type PolicyMappingFn,
   type RoutedPolicy,
 } from "../rollout/collector.ts";
 import { copySampleBatch, type SampleBatch } from "../rollout/buffer.ts";
@@ -41,13 +42,19 @@ import {
   DEFAULT_EVALUATION,
   DEFAULT_POLICY_ID,
   isTrained,
+  type PoliciesToTrain,
   policyParams,
   type PolicySpec,
   splitParams,
+  usesWorkers,
   validateSettings,
 } from "./settings.ts";
 import { type ComputeOptions, InferencePolicy } from "./inference.ts";
 import { type CheckpointStorage, joinPath } from "./storage.ts";
+import { RunnerPool } from "../runners/pool.ts";
+import type { FragmentMessage, PolicySpaces } from "../runners/protocol.ts";
+import { concatBatches, unpackBatch } from "../runners/protocol.ts";
+import { MetricsWindow, type MetricsWindowState } from "../runners/metrics.ts";
 import {
   checkpointName,
   encodeCheckpoint,
@@ -87,6 +94,40 @@ export interface TrainResult extends EpisodeMetrics {
   evaluation?: EvaluationResult;
   /** The checkpoint saved after this iteration (every `checkpointFreq`-th iteration). */
   checkpoint?: string;
+  /** Env runners (Web Workers) that sampled; absent when sampling ran on the main thread. */
+  num_env_runners?: number;
+  /** Weight broadcasts to the env runners so far (with runners). */
+  num_weight_syncs?: number;
+  /**
+   * Learner updates between the weights this iteration's fragment was sampled with and the
+   * weights it updated: 0 without `overlap`, 1 with it (after the first iteration).
+   */
+  weights_staleness?: number;
+}
+
+/**
+ * Seeds that set an env runner's envs and action sampling apart from the trainer's (see
+ * `runnerSeeds` in `src/runners/protocol.ts`); models are still initialised from the config's
+ * seed, so every runner starts from the trainer's weights.
+ */
+export interface RunnerSeeds {
+  /** Seed given to the env creator. */
+  envSeed: number;
+  /** Seed of the collector's action sampling. */
+  collectorSeed: number;
+}
+
+/** The trainer's side of sampling in env runners. */
+interface RunnerState {
+  pool: RunnerPool;
+  metrics: MetricsWindow;
+  envSteps: number;
+  agentSteps: Float64Array;
+  syncs: number;
+  /** Per policy: two weight buffers (shared when the runtime allows), by version parity. */
+  weights: (Float32Array[] | null)[];
+  /** The overlapped request in flight and the version of the weights it samples with. */
+  inflight: { fragments: Promise<FragmentMessage[]>; version: number } | undefined;
 }
 
 /** What {@linkcode Algorithm.evaluate} reports: RLlib's episode metrics over its episodes. */
@@ -192,6 +233,15 @@ interface AlgorithmCheckpoint {
   policies: PolicyCheckpoint[];
   collector: CollectorState;
   env: { saved: true; state: Uint8Array } | { saved: false };
+  /** With env runners: each runner's own checkpoint and the trainer's side of sampling. */
+  runners?: {
+    numRunners: number;
+    states: Uint8Array[];
+    envSteps: number;
+    agentSteps: Float64Array;
+    syncs: number;
+    metrics: MetricsWindowState;
+  };
 }
 
 /** One policy in a checkpoint. */
@@ -286,8 +336,15 @@ export class Algorithm<P extends object = object> {
   #timeTotal = 0;
   /** The last checkpoint saved to (or restored from) the config's storage. */
   #lastCheckpoint: { iteration: number; path: string } | undefined;
+  /** Env runners in workers (see `envRunners`), when used. */
+  #runners: RunnerState | undefined;
 
-  private constructor(config: AlgorithmSettings<P>, env: BatchedEnv, backend: BackendInfo) {
+  private constructor(
+    config: AlgorithmSettings<P>,
+    env: BatchedEnv,
+    backend: BackendInfo,
+    seeds?: RunnerSeeds,
+  ) {
     this.config = config;
     this.env = env;
     this.backend = backend;
@@ -315,7 +372,7 @@ export class Algorithm<P extends object = object> {
       policyMappingFn: config.multiAgent.policyMappingFn,
       resolvePolicy: (p, group, agentId) => this.#resolve(p, group, agentId),
       fragmentLength: config.rolloutFragmentLength,
-      seed: config.seed,
+      seed: seeds?.collectorSeed ?? config.seed,
     });
     // Policies whose spaces are declared are built now, so they exist before any agent maps.
     this.#policies.forEach((slot, p) => {
@@ -324,11 +381,16 @@ export class Algorithm<P extends object = object> {
   }
 
   /**
-   * Initialises the backend, builds the env and the declared policies.
+   * Initialises the backend, builds the env and the declared policies, and starts the env
+   * runners when the config has workers sample (`envRunners`).
    * @param config the settings (validated again here)
+   * @param seeds an env runner's own env and sampling seeds (used by the runners themselves)
    * @returns the trainer
    */
-  static async create<P extends object>(config: AlgorithmSettings<P>): Promise<Algorithm<P>> {
+  static async create<P extends object>(
+    config: AlgorithmSettings<P>,
+    seeds?: RunnerSeeds,
+  ): Promise<Algorithm<P>> {
     validateSettings(config);
     const backend = await initBackend({
       backend: config.backend.backend,
@@ -336,10 +398,83 @@ export class Algorithm<P extends object = object> {
     });
     const env = await config.env!({
       numEnvs: config.numEnvs,
-      seed: config.seed,
+      seed: seeds?.envSeed ?? config.seed,
       envConfig: config.envConfig,
     });
-    return new Algorithm(config, env, backend);
+    const algo = new Algorithm(config, env, backend, seeds);
+    if (usesWorkers(config)) await algo.#startRunners();
+    return algo;
+  }
+
+  async #startRunners(): Promise<void> {
+    const c = this.config, r = c.envRunners!;
+    const policyConfigs: Record<string, Record<string, unknown> | undefined> = {};
+    for (const slot of this.#policies) {
+      policyConfigs[slot.id] = slot.spec.config as Record<string, unknown> | undefined;
+    }
+    const pool = await RunnerPool.start(Math.max(1, r.numEnvRunners), {
+      runnerModule: r.runnerModule!,
+      runnerArgs: r.runnerArgs,
+      family: c.family.name,
+      numEnvs: c.numEnvs,
+      rolloutFragmentLength: c.rolloutFragmentLength,
+      envConfig: c.envConfig,
+      training: c.training as Record<string, unknown>,
+      policyConfigs,
+      policyIds: this.policyIds,
+      backend: { ...c.backend },
+      seed: c.seed,
+    });
+    this.#runners = {
+      pool,
+      metrics: new MetricsWindow(this.policyIds),
+      envSteps: 0,
+      agentSteps: new Float64Array(this.#policies.length),
+      syncs: 0,
+      weights: this.#policies.map(() => null),
+      inflight: undefined,
+    };
+  }
+
+  /**
+   * The spaces of a built policy, as an env runner reports them (undefined before it is built).
+   * @param policyId the policy
+   * @returns its spaces and the agent they were inferred from
+   */
+  policySpaces(
+    policyId: string,
+  ): { observationSpace: Space; actionSpace: Space; inferredFrom: string | undefined } | undefined {
+    const slot = this.#slot(policyId);
+    if (slot.policy === undefined) return undefined;
+    return {
+      observationSpace: slot.obsSpace!,
+      actionSpace: slot.actSpace!,
+      inferredFrom: slot.inferredFrom,
+    };
+  }
+
+  /**
+   * Builds a policy whose spaces were found elsewhere (by an env runner, or by the trainer for
+   * a runner), exactly as its first agent would have: same initial weights, same learner.
+   * Nothing happens when it is built already.
+   * @param policyId the policy
+   * @param observationSpace its observation space
+   * @param actionSpace its action space
+   * @param inferredFrom the agent they were inferred from
+   */
+  adoptPolicy(
+    policyId: string,
+    observationSpace: Space,
+    actionSpace: Space,
+    inferredFrom?: string,
+  ): void {
+    const slot = this.#slot(policyId);
+    if (slot.policy !== undefined) return;
+    const p = this.#policies.indexOf(slot);
+    slot.obsSpace = observationSpace;
+    slot.actSpace = actionSpace;
+    slot.inferredFrom = inferredFrom;
+    this.#build(p);
   }
 
   #build(p: number): void {
@@ -470,6 +605,114 @@ export class Algorithm<P extends object = object> {
     this.setWeights(toId, this.getWeights(fromId));
   }
 
+  /**
+   * Adds a policy while training runs (RLlib's `Algorithm.add_policy`), e.g. a frozen snapshot
+   * of a learner joining a self-play league: `weightsFrom` copies another learning policy's
+   * spaces and weights into it. New agents may map to it from the next step (pass the new
+   * mapping as `policyMappingFn`); it trains when `policiesToTrain` (the new list or predicate,
+   * else the config's) says so. Saved in checkpoints; `restore` re-adds it.
+   * @param policyId a new id
+   * @param spec the policy (as in `multiAgent.policies`) and `weightsFrom`
+   * @param opts the new mapping and which policies train
+   * @returns the new policy, built when its spaces are known (declared or from `weightsFrom`)
+   * @throws {RangeError} naming the problem: the id exists, `weightsFrom` is unknown or has no
+   *   model, declared spaces differ from `weightsFrom`'s, or env runners are in use
+   */
+  addPolicy(
+    policyId: string,
+    spec: PolicySpec<P> & { weightsFrom?: string } = {},
+    opts: { policyMappingFn?: PolicyMappingFn; policiesToTrain?: PoliciesToTrain } = {},
+  ): BatchPolicy | undefined {
+    if (this.#runners !== undefined) {
+      throw new RangeError("addPolicy: not supported with env runners (numEnvRunners > 0) yet");
+    }
+    if (this.#policies.some((s) => s.id === policyId)) {
+      throw new RangeError(`addPolicy: a policy "${policyId}" exists already`);
+    }
+    const { weightsFrom, ...rest } = spec;
+    let obs = rest.observationSpace, act = rest.actionSpace;
+    let source: PolicySlot | undefined;
+    if (weightsFrom !== undefined) {
+      source = this.#slot(weightsFrom);
+      if (source.model === undefined) {
+        throw new RangeError(
+          `addPolicy "${policyId}": weightsFrom "${weightsFrom}" has no model (a fixed policy, or not built yet)`,
+        );
+      }
+      for (
+        const [what, declared, theirs] of [
+          ["observation", obs, source.obsSpace!],
+          ["action", act, source.actSpace!],
+        ] as const
+      ) {
+        if (declared !== undefined && !spacesEqual(declared, theirs)) {
+          throw new RangeError(
+            `addPolicy "${policyId}": its ${what} space ${declared.toString()} does not match ${theirs.toString()} of "${weightsFrom}"`,
+          );
+        }
+      }
+      obs ??= source.obsSpace;
+      act ??= source.actSpace;
+      if (rest.policyClass === undefined && rest.config === undefined && source.spec.config) {
+        rest.config = source.spec.config as PolicySpec<P>["config"];
+      }
+    }
+    const ma = this.config.multiAgent as { policies: Record<string, PolicySpec<P>> } & {
+      policiesToTrain?: PoliciesToTrain;
+      policyMappingFn: PolicyMappingFn;
+    };
+    ma.policies[policyId] = { ...rest, observationSpace: obs, actionSpace: act };
+    if (opts.policiesToTrain !== undefined) ma.policiesToTrain = opts.policiesToTrain;
+    if (opts.policyMappingFn !== undefined) ma.policyMappingFn = opts.policyMappingFn;
+    const slot: PolicySlot = {
+      id: policyId,
+      spec: ma.policies[policyId]! as PolicySpec<object>,
+      trainable: isTrained(this.config, policyId),
+      obsSpace: obs,
+      actSpace: act,
+      inferredFrom: undefined,
+      policy: undefined,
+      model: undefined,
+      learner: undefined,
+      inference: undefined,
+    };
+    this.#policies.push(slot);
+    this.collector.addPolicy(policyId, opts.policyMappingFn);
+    // The trainability of the others follows a new policiesToTrain too.
+    if (opts.policiesToTrain !== undefined) {
+      for (const s of this.#policies) s.trainable = isTrained(this.config, s.id);
+    }
+    if (obs !== undefined && act !== undefined) {
+      this.#build(this.#policies.length - 1);
+      if (source !== undefined) slot.model!.setFlatWeights(source.model!.getFlatWeights());
+    }
+    return slot.policy;
+  }
+
+  /**
+   * Removes a policy for new agents (RLlib's `Algorithm.remove_policy`): the mapping may no
+   * longer choose it (pass the new one as `policyMappingFn`); agents already using it finish
+   * their episodes with it; it no longer learns.
+   * @param policyId the policy
+   * @param opts the new mapping
+   * @throws {RangeError} when there is no such policy, it is the last one, or env runners are in
+   *   use
+   */
+  removePolicy(policyId: string, opts: { policyMappingFn?: PolicyMappingFn } = {}): void {
+    if (this.#runners !== undefined) {
+      throw new RangeError("removePolicy: not supported with env runners (numEnvRunners > 0) yet");
+    }
+    const slot = this.#slot(policyId);
+    this.collector.removePolicy(policyId, opts.policyMappingFn);
+    if (opts.policyMappingFn !== undefined) {
+      (this.config.multiAgent as { policyMappingFn: PolicyMappingFn }).policyMappingFn =
+        opts.policyMappingFn;
+    }
+    slot.trainable = false;
+    slot.learner?.dispose();
+    slot.learner = undefined;
+  }
+
   #model(policyId: string): LearningPolicy {
     const slot = this.#slot(policyId);
     if (slot.model === undefined) {
@@ -512,6 +755,7 @@ export class Algorithm<P extends object = object> {
    * @returns the fragment's batches
    */
   sample(): Promise<MultiAgentBatch> {
+    if (this.#runners !== undefined) return this.#sampleRunners();
     return new Promise((resolve) => {
       const c = this.collector;
       const env0 = c.envSteps;
@@ -541,7 +785,7 @@ export class Algorithm<P extends object = object> {
    */
   async train(): Promise<TrainResult> {
     // A failure rejects the promise instead of throwing from the call.
-    const result = this.#trainOnce();
+    const result = this.#runners !== undefined ? await this.#trainRunners() : this.#trainOnce();
     const ev = this.config.evaluation ?? DEFAULT_EVALUATION;
     if (ev.evaluationInterval > 0 && this.iteration % ev.evaluationInterval === 0) {
       result.evaluation = await this.evaluate();
@@ -586,6 +830,153 @@ export class Algorithm<P extends object = object> {
       learn_time_s: (t2 - t1) / 1000,
       info: { learner },
       backend: this.backend,
+    };
+  }
+
+  /**
+   * Writes every model's weights into the buffer of this version's parity (shared memory when
+   * the runtime has it: one buffer reaches every runner) and counts one sync.
+   */
+  #publishWeights(rs: RunnerState, version: number): {
+    weights: (Float32Array | null)[];
+    spaces: (PolicySpaces | null)[];
+  } {
+    const weights = this.#policies.map((slot, p) => {
+      if (slot.model === undefined) return null;
+      let pair = rs.weights[p];
+      if (pair === null || pair === undefined) {
+        const n = slot.model.getFlatWeights().length;
+        const mk = () =>
+          typeof SharedArrayBuffer === "function"
+            ? new Float32Array(new SharedArrayBuffer(n * 4))
+            : new Float32Array(n);
+        pair = rs.weights[p] = [mk(), mk()];
+      }
+      const view = pair[version % 2]!;
+      slot.model.getFlatWeights(view);
+      return view;
+    });
+    const spaces = this.#policies.map((slot): PolicySpaces | null =>
+      slot.policy === undefined ? null : {
+        observationSpace: spaceToJSON(slot.obsSpace!),
+        actionSpace: spaceToJSON(slot.actSpace!),
+        inferredFrom: slot.inferredFrom ?? null,
+      }
+    );
+    rs.syncs++;
+    return { weights, spaces };
+  }
+
+  #requestFragments(rs: RunnerState): Promise<FragmentMessage[]> {
+    const { weights, spaces } = this.#publishWeights(rs, this.iteration);
+    return rs.pool.sample(rs.envSteps, weights, spaces);
+  }
+
+  /**
+   * Takes in the runners' fragments: builds policies first seen there, adds their steps and
+   * episodes, and returns each recording policy's rows concatenated in runner order.
+   */
+  #absorb(rs: RunnerState, frags: FragmentMessage[]): {
+    batches: (SampleBatch | undefined)[];
+    envSteps: number;
+  } {
+    this.#policies.forEach((slot, p) => {
+      if (slot.policy !== undefined) return;
+      const built = frags.find((f) => f.built[p] !== null)?.built[p];
+      if (built === undefined || built === null) return;
+      this.adoptPolicy(
+        slot.id,
+        spaceFromJSON(built.observationSpace),
+        spaceFromJSON(built.actionSpace),
+        built.inferredFrom ?? undefined,
+      );
+    });
+    let envSteps = 0;
+    for (const f of frags) {
+      envSteps += f.envSteps;
+      f.agentSteps.forEach((n, p) => rs.agentSteps[p] = rs.agentSteps[p]! + n);
+      rs.metrics.add(f.episodes);
+    }
+    rs.envSteps += envSteps;
+    const batches = this.#policies.map((_slot, p) => {
+      const parts = frags.map((f) => {
+        const b = f.batches[p];
+        return b === null || b === undefined ? null : unpackBatch(b);
+      });
+      return parts.every((b) => b === null) ? undefined : concatBatches(parts);
+    });
+    return { batches, envSteps };
+  }
+
+  async #sampleRunners(): Promise<MultiAgentBatch> {
+    const rs = this.#runners!;
+    const frags = await this.#requestFragments(rs);
+    const { batches, envSteps } = this.#absorb(rs, frags);
+    const out: Record<string, SampleBatch> = {};
+    this.#policies.forEach((slot, p) => {
+      const b = batches[p];
+      if (slot.learner !== undefined && b !== undefined) out[slot.id] = b;
+    });
+    let agents = 0;
+    for (const f of frags) for (const n of f.agentSteps) agents += n;
+    return { policy_batches: out, env_steps: envSteps, agent_steps: agents };
+  }
+
+  /**
+   * One iteration with env runners: the fragment (sampled with this iteration's weights, or,
+   * with `overlap`, requested last iteration with the weights of then while the learner was
+   * updating), then one update per trained policy on the runners' rows in runner order.
+   */
+  async #trainRunners(): Promise<TrainResult> {
+    const rs = this.#runners!;
+    const overlap = this.config.envRunners!.overlap;
+    const t0 = performance.now();
+    const stepsBefore = rs.envSteps;
+    let pending = rs.inflight;
+    rs.inflight = undefined;
+    if (pending === undefined) {
+      pending = { fragments: this.#requestFragments(rs), version: this.iteration };
+    }
+    const frags = await pending.fragments;
+    const { batches } = this.#absorb(rs, frags);
+    if (overlap) {
+      // The next fragment samples with the weights of now while the learner updates.
+      const fragments = this.#requestFragments(rs);
+      fragments.catch(() => {}); // rejections surface when the next train() awaits it
+      rs.inflight = { fragments, version: this.iteration };
+    }
+    const t1 = performance.now();
+    for (const slot of this.#policies) slot.learner?.beforeSample(stepsBefore);
+    const learner: Record<string, LearnerInfo> = {};
+    this.#policies.forEach((slot, p) => {
+      const batch = batches[p];
+      if (slot.learner === undefined || batch === undefined) return;
+      const info = slot.learner.learn(batch, this.#rng);
+      if (info !== undefined) learner[slot.id] = info;
+    });
+    const t2 = performance.now();
+    const staleness = this.iteration - pending.version;
+    this.iteration++;
+    const dt = (t2 - t0) / 1000;
+    this.#timeTotal += dt;
+    let agentSteps = 0;
+    for (const n of rs.agentSteps) agentSteps += n;
+    return {
+      ...rs.metrics.take(),
+      training_iteration: this.iteration,
+      timesteps_total: rs.envSteps,
+      num_env_steps_sampled: rs.envSteps,
+      num_agent_steps_sampled: agentSteps,
+      env_steps_per_s: (rs.envSteps - stepsBefore) / dt,
+      time_this_iter_s: dt,
+      time_total_s: this.#timeTotal,
+      sample_time_s: (t1 - t0) / 1000,
+      learn_time_s: (t2 - t1) / 1000,
+      info: { learner },
+      backend: this.backend,
+      num_env_runners: rs.pool.numRunners,
+      num_weight_syncs: rs.syncs,
+      weights_staleness: staleness,
     };
   }
 
@@ -805,7 +1196,9 @@ export class Algorithm<P extends object = object> {
    * The file is written atomically: a crash while saving leaves any previous checkpoint
    * intact. With `numToKeep`, older checkpoints of `checkpointDir` are removed afterwards.
    * Saving changes nothing in the trainer. Fixed policies are saved by kind only: a custom
-   * policy's own state (`policyClass: {create}`) is not saved.
+   * policy's own state (`policyClass: {create}`) is not saved. With env runners, each runner's
+   * own checkpoint (its envs, collector and streams) and the trainer's sampling counters and
+   * metrics window are saved too; with `overlap` saving is refused (a fragment is in flight).
    *
    * @example Save, restore in another trainer, and both go on alike
    * ```ts
@@ -838,7 +1231,20 @@ export class Algorithm<P extends object = object> {
     const storage = this.#storage(where.storage, "save");
     const ck = this.config.checkpoint ?? DEFAULT_CHECKPOINT;
     const path = where.path ?? joinPath(ck.checkpointDir, checkpointName(this.iteration));
-    const bytes = encodeCheckpoint(this.#checkpoint());
+    const content = this.#checkpoint();
+    const rs = this.#runners;
+    if (rs !== undefined) {
+      if (this.config.envRunners!.overlap) throw new Error(RUNNER_OVERLAP_CHECKPOINTS);
+      content.runners = {
+        numRunners: rs.pool.numRunners,
+        states: await rs.pool.saveStates(),
+        envSteps: rs.envSteps,
+        agentSteps: rs.agentSteps.slice(),
+        syncs: rs.syncs,
+        metrics: rs.metrics.getState(),
+      };
+    }
+    const bytes = encodeCheckpoint(content);
     await storage.write(path, bytes);
     if (storage === this.config.checkpoint?.storage) {
       this.#lastCheckpoint = { iteration: this.iteration, path };
@@ -909,7 +1315,8 @@ export class Algorithm<P extends object = object> {
    * The checkpoint is checked first, and refused with a `RangeError` naming what differs (and
    * nothing changed): a file that is not a checkpoint, truncated or corrupted; another
    * algorithm; another env (kind, number of envs, env config, slot groups or spaces); other
-   * policies (ids, kinds, spaces); another model shape. Hyperparameters, the fragment length,
+   * policies (ids, kinds, spaces); another model shape; another number of env runners (a
+   * trainer with `overlap` refuses to restore). Hyperparameters, the fragment length,
    * the seed, which policies train and the backend may differ: they are listed in the result's
    * `changes`, and this trainer's settings apply from now on.
    * @param where the storage and path (defaults: the config's storage, the newest checkpoint in
@@ -917,6 +1324,10 @@ export class Algorithm<P extends object = object> {
    * @returns what was restored
    */
   async restore(where: CheckpointLocation = {}): Promise<RestoreInfo> {
+    const rs = this.#runners;
+    if (rs !== undefined && this.config.envRunners!.overlap) {
+      throw new Error(RUNNER_OVERLAP_CHECKPOINTS);
+    }
     const storage = this.#storage(where.storage, "restore");
     let path = where.path;
     if (path === undefined) {
@@ -924,12 +1335,56 @@ export class Algorithm<P extends object = object> {
       path = await latestCheckpoint(storage, dir);
       if (path === undefined) throw new Error(`No checkpoint in "${dir}" to restore`);
     }
-    const content = await readCheckpoint(storage, path);
-    const info = this.#restore(content as AlgorithmCheckpoint, path);
+    const content = await readCheckpoint(storage, path) as AlgorithmCheckpoint;
+    const saved = typeof content === "object" && content !== null
+      ? content.runners?.numRunners ?? 0
+      : 0;
+    const here = rs?.pool.numRunners ?? 0;
+    if (saved !== here) {
+      const n = (k: number) => k === 0 ? "no env runners" : `${k} env runners`;
+      throw new RangeError(
+        `Checkpoint "${path}" does not fit this trainer: it was saved with ${
+          n(saved)
+        }, this trainer has ${n(here)}; nothing was restored`,
+      );
+    }
+    this.#readdPolicies(content);
+    const info = this.#restore(content, path);
+    if (rs !== undefined) {
+      const r = content.runners!;
+      await rs.pool.restoreStates(r.states);
+      rs.envSteps = r.envSteps;
+      rs.agentSteps.set(r.agentSteps);
+      rs.syncs = r.syncs;
+      rs.metrics.setState(r.metrics);
+    }
     this.#lastCheckpoint = storage === this.config.checkpoint?.storage
       ? { iteration: info.iteration, path }
       : undefined;
     return info;
+  }
+
+  /**
+   * Re-adds the learning and random policies a checkpoint holds beyond this trainer's (added by
+   * `addPolicy` while the saved run trained), in their order, so the checkpoint fits.
+   */
+  #readdPolicies(c: AlgorithmCheckpoint): void {
+    if (typeof c !== "object" || c === null || !Array.isArray(c.policies)) return;
+    const have = new Set(this.#policies.map((s) => s.id));
+    for (const pc of c.policies) {
+      if (have.has(pc.id) || !pc.built) continue;
+      if (pc.kind !== "learning" && pc.kind !== "random") continue;
+      const observationSpace = spaceFromJSON(pc.observationSpace);
+      const actionSpace = spaceFromJSON(pc.actionSpace);
+      this.addPolicy(
+        pc.id,
+        pc.kind === "random" ? { policyClass: "random", observationSpace, actionSpace } : {
+          observationSpace,
+          actionSpace,
+          config: { ...pc.params, ...pc.model } as PolicySpec<P>["config"],
+        },
+      );
+    }
   }
 
   #restore(c: AlgorithmCheckpoint, path: string): RestoreInfo {
@@ -1075,12 +1530,18 @@ export class Algorithm<P extends object = object> {
 
   /** Frees the models and learners (without a final checkpoint; see {@linkcode Algorithm.stop}). */
   dispose(): void {
+    this.#runners?.pool.terminate();
     for (const s of this.#policies) {
       s.learner?.dispose();
       s.model?.dispose();
     }
   }
 }
+
+/** Why a trainer with overlapping env runners neither saves nor restores. */
+const RUNNER_OVERLAP_CHECKPOINTS =
+  "Checkpoints with envRunners overlap are not supported yet: a fragment is always in flight " +
+  "(sampled with the previous weights) and is not saved; turn overlap off to checkpoint";
 
 /** What differs between a checkpoint's fingerprint and this trainer's, in words. */
 function fingerprintDiffs(a: Fingerprint, b: Fingerprint): string[] {

@@ -15,10 +15,12 @@ import {
   type BackendParams,
   type CheckpointParams,
   DEFAULT_CHECKPOINT,
+  DEFAULT_ENV_RUNNERS,
   DEFAULT_EVALUATION,
   DEFAULT_POLICY_ID,
   definedOnly,
   type EnvCreator,
+  type EnvRunnerParams,
   type EvaluationParams,
   type MultiAgentParams,
   policiesById,
@@ -74,14 +76,26 @@ export class AlgorithmConfig<P extends object> {
 
   /**
    * Sets how experience is collected.
-   * @param p `numEnvs` (envs batched per step) and `rolloutFragmentLength` (step calls per env
-   *   per iteration)
+   * @param p `numEnvs` (envs batched per step; per runner with runners) and
+   *   `rolloutFragmentLength` (step calls per env per iteration); for parallel sampling in Web
+   *   Workers, `numEnvRunners`, `runnerModule`, `runnerArgs` and `overlap` (see
+   *   {@linkcode EnvRunnerParams})
    * @returns this
    */
-  envRunners(p: { numEnvs?: number; rolloutFragmentLength?: number }): this {
-    if (p.numEnvs !== undefined) this.config.numEnvs = p.numEnvs;
-    if (p.rolloutFragmentLength !== undefined) {
-      this.config.rolloutFragmentLength = p.rolloutFragmentLength;
+  envRunners(
+    p: { numEnvs?: number; rolloutFragmentLength?: number } & Partial<EnvRunnerParams>,
+  ): this {
+    const { numEnvs, rolloutFragmentLength, ...runners } = p;
+    if (numEnvs !== undefined) this.config.numEnvs = numEnvs;
+    if (rolloutFragmentLength !== undefined) {
+      this.config.rolloutFragmentLength = rolloutFragmentLength;
+    }
+    const given = definedOnly(runners);
+    if (Object.keys(given).length > 0) {
+      this.config.envRunners = {
+        ...(this.config.envRunners ?? DEFAULT_ENV_RUNNERS),
+        ...given,
+      };
     }
     return this;
   }

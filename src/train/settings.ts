@@ -126,6 +126,113 @@ export interface AlgorithmSettings<P extends object = object> {
   evaluation: EvaluationParams;
   /** Checkpoints. */
   checkpoint: CheckpointParams;
+  /**
+   * Parallel env runners (Web Workers); unset, or one runner without `overlap`, samples on the
+   * main thread as always.
+   */
+  envRunners?: EnvRunnerParams;
+}
+
+/**
+ * Env runners in Web Workers (RLlib's `num_env_runners`; `numEnvs` is then the envs of each
+ * runner, RLlib's `num_envs_per_env_runner`). A closure cannot cross into a worker, so each
+ * runner builds its env, policies and mapping from {@linkcode EnvRunnerParams.runnerModule}.
+ */
+export interface EnvRunnerParams {
+  /**
+   * Runners (workers). 1 (the default) samples on the main thread, exactly as without runners,
+   * unless `overlap` is set, which then uses one worker.
+   */
+  numEnvRunners: number;
+  /**
+   * The module each runner imports (an absolute URL string, e.g.
+   * `new URL("./my_config.ts", import.meta.url).href`). It exports `config`: an
+   * `AlgorithmConfig`, or a function (sync or async) of {@linkcode EnvRunnerParams.runnerArgs}
+   * returning one. The runner takes from it what cannot be sent (the env creator, the mapping,
+   * `policiesToTrain`, policy classes); `numEnvs`, `rolloutFragmentLength`, `envConfig`, the
+   * training params, per-policy overrides, the backend and the seed come from the trainer.
+   */
+  runnerModule: string | undefined;
+  /** Passed to the module's `config` when it is a function (structured-cloneable). */
+  runnerArgs: unknown;
+  /**
+   * Sample the next fragment with the previous weights while the learner updates (RLlib's
+   * async sampling, one update stale; results report `weights_staleness`).
+   */
+  overlap: boolean;
+}
+
+/** The env runner defaults: one runner on the main thread, no overlap. */
+export const DEFAULT_ENV_RUNNERS: Readonly<EnvRunnerParams> = Object.freeze({
+  numEnvRunners: 1,
+  runnerModule: undefined,
+  runnerArgs: undefined,
+  overlap: false,
+});
+
+/**
+ * Whether a config samples in workers (more than one runner, or `overlap`).
+ * @param c the settings
+ * @returns true when env runners run in Web Workers
+ */
+export function usesWorkers<P extends object>(c: AlgorithmSettings<P>): boolean {
+  const r = c.envRunners;
+  return r !== undefined && (r.numEnvRunners > 1 || r.overlap);
+}
+
+/** Algorithm families whose post-processing writes only the batch's columns (runner-safe). */
+const RUNNER_FAMILIES = ["PPO"];
+
+function validateEnvRunners<P extends object>(c: AlgorithmSettings<P>): void {
+  const r = c.envRunners;
+  if (r === undefined) return;
+  positiveInt("envRunners.numEnvRunners", r.numEnvRunners);
+  if (typeof r.overlap !== "boolean") {
+    throw new RangeError(`envRunners.overlap must be a boolean, got ${JSON.stringify(r.overlap)}`);
+  }
+  if (!usesWorkers(c)) return;
+  if (typeof r.runnerModule !== "string" || r.runnerModule === "") {
+    throw new RangeError(
+      `envRunners.runnerModule is needed with numEnvRunners ${r.numEnvRunners}${
+        r.overlap ? " and overlap" : ""
+      }: a worker cannot receive the env creator (a closure), so give the URL of a module ` +
+        `exporting \`config\` (an AlgorithmConfig or a function returning one), e.g. ` +
+        `new URL("./my_config.ts", import.meta.url).href`,
+    );
+  }
+  try {
+    new URL(r.runnerModule);
+  } catch {
+    throw new RangeError(
+      `envRunners.runnerModule must be an absolute URL (new URL("./x.ts", import.meta.url).href), got ${
+        JSON.stringify(r.runnerModule)
+      }`,
+    );
+  }
+  if (!RUNNER_FAMILIES.includes(c.family.name)) {
+    throw new RangeError(
+      `envRunners: ${c.family.name} cannot sample in workers yet: its learner keeps post-processing ` +
+        `state between postprocess and learn, so only ${
+          RUNNER_FAMILIES.join(", ")
+        } runs with numEnvRunners > 1 or overlap`,
+    );
+  }
+  const ck = c.checkpoint as CheckpointParams | undefined;
+  if (r.overlap && ck !== undefined && (ck.checkpointFreq > 0 || ck.checkpointAtEnd)) {
+    throw new RangeError(
+      "envRunners: checkpoints (checkpointFreq, checkpointAtEnd) are not supported with overlap yet " +
+        "(a fragment is always in flight); turn overlap off to checkpoint",
+    );
+  }
+  try {
+    structuredClone([r.runnerArgs, c.envConfig, c.training]);
+  } catch (e) {
+    throw new RangeError(
+      `envRunners: runnerArgs, envConfig and the training params must be structured-cloneable to reach the workers: ${
+        (e as Error).message
+      }`,
+    );
+  }
 }
 
 /** The evaluation defaults: off, 10 episodes, greedy. */
@@ -311,6 +418,7 @@ export function validateSettings<P extends object>(c: AlgorithmSettings<P>): voi
   }
   positiveInt("numEnvs", c.numEnvs);
   positiveInt("rolloutFragmentLength", c.rolloutFragmentLength);
+  validateEnvRunners(c);
   if (!Number.isSafeInteger(c.seed) || c.seed < 0) {
     throw new RangeError(`seed must be a non-negative safe integer, got ${c.seed}`);
   }

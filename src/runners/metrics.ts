@@ -1,0 +1,257 @@
+/**
+ * Episode metrics of several env runners merged as if one collector had produced them: each
+ * runner sends the episodes it finished in a fragment ({@linkcode takeNewEpisodes}, read from
+ * its collector's state), and the main thread appends them, runner by runner, to one smoothing
+ * window ({@linkcode MetricsWindow}) with the collector's arithmetic.
+ *
+ * @module
+ */
+
+import type { CollectorState, EpisodeMetrics } from "../rollout/collector.ts";
+
+/** Episodes finished in one fragment of one runner, oldest first (at most a window's worth). */
+export interface NewEpisodes {
+  /** Episodes in the arrays. */
+  count: number;
+  /** Episodes finished in the fragment (may exceed `count` when more than a window ended). */
+  finished: number;
+  /** `[count]` episode returns. */
+  ret: Float64Array;
+  /** `[count]` episode lengths. */
+  len: Float64Array;
+  /** `[count × P]` agents that finished per policy. */
+  polCount: Int32Array;
+  /** `[count × P]` their returns' sum. */
+  polSum: Float64Array;
+  /** `[count × P]` minimum. */
+  polMin: Float64Array;
+  /** `[count × P]` maximum. */
+  polMax: Float64Array;
+}
+
+/**
+ * The episodes a collector finished since its last `takeIterationCounts`, oldest first, from its
+ * state (`collector.getState(false)`; call before `takeIterationCounts`).
+ * @param s the collector's state
+ * @param numPolicies policies of the collector
+ * @returns the new episodes (only the last `window` of them when more ended)
+ */
+export function takeNewEpisodes(s: CollectorState, numPolicies: number): NewEpisodes {
+  const P = numPolicies, w = s.window;
+  const m = Math.min(s.episodesIter, s.ringCount);
+  const out: NewEpisodes = {
+    count: m,
+    finished: s.episodesIter,
+    ret: new Float64Array(m),
+    len: new Float64Array(m),
+    polCount: new Int32Array(m * P),
+    polSum: new Float64Array(m * P),
+    polMin: new Float64Array(m * P),
+    polMax: new Float64Array(m * P),
+  };
+  for (let k = 0; k < m; k++) {
+    const i = (s.ringNext - m + k + 2 * w) % w;
+    out.ret[k] = s.ring.ret[i]!;
+    out.len[k] = s.ring.len[i]!;
+    for (let p = 0; p < P; p++) {
+      out.polCount[k * P + p] = s.ring.polCount[i * P + p]!;
+      out.polSum[k * P + p] = s.ring.polSum[i * P + p]!;
+      out.polMin[k * P + p] = s.ring.polMin[i * P + p]!;
+      out.polMax[k * P + p] = s.ring.polMax[i * P + p]!;
+    }
+  }
+  return out;
+}
+
+/** A {@linkcode MetricsWindow}'s state, for checkpoints. */
+export interface MetricsWindowState {
+  /** Next position in the window. */
+  next: number;
+  /** Episodes in the window. */
+  count: number;
+  /** Episodes since the last `take`. */
+  iter: number;
+  /** Episodes in total. */
+  total: number;
+  /** The window's returns. */
+  ret: Float64Array;
+  /** Lengths. */
+  len: Float64Array;
+  /** Per-policy agent counts. */
+  polCount: Int32Array;
+  /** Per-policy sums. */
+  polSum: Float64Array;
+  /** Per-policy minima. */
+  polMin: Float64Array;
+  /** Per-policy maxima. */
+  polMax: Float64Array;
+}
+
+/**
+ * One smoothing window over the episodes of all runners, computing RLlib's episode metrics
+ * exactly as `Collector.takeIterationCounts` does.
+ */
+export class MetricsWindow {
+  /** Policy ids, in the collectors' order. */
+  readonly policyIds: readonly string[];
+  readonly #w: number;
+  readonly #ret: Float64Array;
+  readonly #len: Float64Array;
+  readonly #polCount: Int32Array;
+  readonly #polSum: Float64Array;
+  readonly #polMin: Float64Array;
+  readonly #polMax: Float64Array;
+  #next = 0;
+  #count = 0;
+  #iter = 0;
+  #total = 0;
+
+  /**
+   * An empty window.
+   * @param policyIds the policies
+   * @param window episodes smoothed over (the collector's default, 100)
+   */
+  constructor(policyIds: readonly string[], window = 100) {
+    const P = policyIds.length;
+    this.policyIds = policyIds;
+    this.#w = window;
+    this.#ret = new Float64Array(window);
+    this.#len = new Float64Array(window);
+    this.#polCount = new Int32Array(window * P);
+    this.#polSum = new Float64Array(window * P);
+    this.#polMin = new Float64Array(window * P);
+    this.#polMax = new Float64Array(window * P);
+  }
+
+  /**
+   * Appends one runner's new episodes (call in runner order).
+   * @param e the episodes
+   */
+  add(e: NewEpisodes): void {
+    const P = this.policyIds.length, w = this.#w;
+    for (let k = 0; k < e.count; k++) {
+      const i = this.#next;
+      this.#ret[i] = e.ret[k]!;
+      this.#len[i] = e.len[k]!;
+      for (let p = 0; p < P; p++) {
+        this.#polCount[i * P + p] = e.polCount[k * P + p]!;
+        this.#polSum[i * P + p] = e.polSum[k * P + p]!;
+        this.#polMin[i * P + p] = e.polMin[k * P + p]!;
+        this.#polMax[i * P + p] = e.polMax[k * P + p]!;
+      }
+      this.#next = (i + 1) % w;
+      if (this.#count < w) this.#count++;
+    }
+    this.#iter += e.finished;
+    this.#total += e.finished;
+  }
+
+  /**
+   * A copy of the state (for checkpoints).
+   * @returns the state
+   */
+  getState(): MetricsWindowState {
+    return {
+      next: this.#next,
+      count: this.#count,
+      iter: this.#iter,
+      total: this.#total,
+      ret: this.#ret.slice(),
+      len: this.#len.slice(),
+      polCount: this.#polCount.slice(),
+      polSum: this.#polSum.slice(),
+      polMin: this.#polMin.slice(),
+      polMax: this.#polMax.slice(),
+    };
+  }
+
+  /**
+   * Replaces the state with one from {@linkcode MetricsWindow.getState}.
+   * @param s the state
+   * @throws {RangeError} when it is of another window size or number of policies
+   */
+  setState(s: MetricsWindowState): void {
+    if (s.ret.length !== this.#w || s.polCount.length !== this.#polCount.length) {
+      throw new RangeError(
+        `Metrics window state of ${s.ret.length} episodes × ${
+          s.polCount.length / Math.max(1, s.ret.length)
+        } policies, expected ${this.#w} × ${this.policyIds.length}`,
+      );
+    }
+    this.#next = s.next;
+    this.#count = s.count;
+    this.#iter = s.iter;
+    this.#total = s.total;
+    this.#ret.set(s.ret);
+    this.#len.set(s.len);
+    this.#polCount.set(s.polCount);
+    this.#polSum.set(s.polSum);
+    this.#polMin.set(s.polMin);
+    this.#polMax.set(s.polMax);
+  }
+
+  /**
+   * The smoothed metrics, and resets the per-iteration episode count (as
+   * `Collector.takeIterationCounts`).
+   * @returns metrics with RLlib's names
+   */
+  take(): EpisodeMetrics {
+    const n = this.#count, P = this.policyIds.length;
+    let sum = 0, min = Infinity, max = -Infinity, len = 0;
+    for (let i = 0; i < n; i++) {
+      const r = this.#ret[i]!;
+      sum += r;
+      if (r < min) min = r;
+      if (r > max) max = r;
+      len += this.#len[i]!;
+    }
+    const polMean: Record<string, number> = {};
+    const polMin: Record<string, number> = {};
+    const polMax: Record<string, number> = {};
+    const modMean: Record<string, number> = {};
+    const modMin: Record<string, number> = {};
+    const modMax: Record<string, number> = {};
+    for (let p = 0; p < P; p++) {
+      let agents = 0, total = 0, amin = Infinity, amax = -Infinity;
+      let eps = 0, emin = Infinity, emax = -Infinity;
+      for (let i = 0; i < n; i++) {
+        const j = i * P + p, c = this.#polCount[j]!;
+        if (c === 0) continue;
+        const s = this.#polSum[j]!;
+        agents += c;
+        total += s;
+        amin = Math.min(amin, this.#polMin[j]!);
+        amax = Math.max(amax, this.#polMax[j]!);
+        eps++;
+        emin = Math.min(emin, s);
+        emax = Math.max(emax, s);
+      }
+      if (agents > 0) {
+        const id = this.policyIds[p]!;
+        polMean[id] = total / agents;
+        polMin[id] = amin;
+        polMax[id] = amax;
+        modMean[id] = total / eps;
+        modMin[id] = emin;
+        modMax[id] = emax;
+      }
+    }
+    const out: EpisodeMetrics = {
+      episode_reward_mean: n > 0 ? sum / n : NaN,
+      episode_reward_min: n > 0 ? min : NaN,
+      episode_reward_max: n > 0 ? max : NaN,
+      episode_len_mean: n > 0 ? len / n : NaN,
+      policy_reward_mean: polMean,
+      policy_reward_min: polMin,
+      policy_reward_max: polMax,
+      module_episode_returns_mean: modMean,
+      module_episode_returns_min: modMin,
+      module_episode_returns_max: modMax,
+      episodes_this_iter: this.#iter,
+      episodes_total: this.#total,
+      episodes_in_window: n,
+    };
+    this.#iter = 0;
+    return out;
+  }
+}

@@ -1,0 +1,299 @@
+/**
+ * The messages between the trainer (main thread) and its env runners (Web Workers), and the
+ * helpers both sides share: seeds per runner, concatenating per-policy batches in runner
+ * order, and the transfer list of a batch. Plain data and typed arrays only, so the same
+ * protocol works with Deno's and browsers' `Worker` and Node's worker threads.
+ *
+ * @module
+ */
+
+import { EXTRA_COLUMNS, NO_INFO, type SampleBatch } from "../rollout/buffer.ts";
+import { Pcg32 } from "../rng.ts";
+import type { SpaceJSON } from "../train/checkpoint.ts";
+import type { NewEpisodes } from "./metrics.ts";
+
+/** A policy's spaces, as the other side needs them to build it. */
+export interface PolicySpaces {
+  /** Observation space. */
+  observationSpace: SpaceJSON;
+  /** Action space. */
+  actionSpace: SpaceJSON;
+  /** The agent the spaces were inferred from, if they were. */
+  inferredFrom: string | null;
+}
+
+/** What the trainer sends a runner once. */
+export interface InitMessage {
+  /** Message kind. */
+  type: "init";
+  /** This runner's index (0-based). */
+  runner: number;
+  /** The trainer's algorithm (the runner's config must run the same). */
+  family: string;
+  /** The module exporting `config`. */
+  runnerModule: string;
+  /** Passed to `config` when it is a function. */
+  runnerArgs: unknown;
+  /** Envs of this runner. */
+  numEnvs: number;
+  /** Step calls per env per fragment. */
+  rolloutFragmentLength: number;
+  /** The env config. */
+  envConfig: Record<string, unknown>;
+  /** The training params (all policies). */
+  training: Record<string, unknown>;
+  /** Per-policy overrides, by policy id. */
+  policyConfigs: Record<string, Record<string, unknown> | undefined>;
+  /** The policy ids, in the trainer's order (the runner's config must declare the same). */
+  policyIds: string[];
+  /** The backend. */
+  backend: { backend: "wasm" | "cpu"; threads: number };
+  /** The run's seed (model initialisation). */
+  seed: number;
+  /** Seed of this runner's envs (env `i` is seeded from `(envSeed, i)`). */
+  envSeed: number;
+  /** Seed of this runner's action sampling. */
+  collectorSeed: number;
+}
+
+/** The trainer asks for one fragment. */
+export interface SampleMessage {
+  /** Message kind. */
+  type: "sample";
+  /** Request id (echoed). */
+  id: number;
+  /** Env steps sampled so far by all runners (schedules, `beforeSample`). */
+  timesteps: number;
+  /** Per policy (trainer's order): the weights to sample with, or null to keep the runner's. */
+  weights: (Float32Array | null)[];
+  /** Per policy: its spaces when built on the trainer (null: not built there). */
+  spaces: (PolicySpaces | null)[];
+}
+
+/** The trainer asks for a runner's state (a checkpoint of its trainer) or gives one back. */
+export interface StateMessage {
+  /** Message kind: `"save"` answers with the state, `"restore"` loads `bytes`. */
+  type: "save" | "restore";
+  /** Request id (echoed). */
+  id: number;
+  /** The state to restore (a checkpoint file's bytes). */
+  bytes?: Uint8Array;
+}
+
+/** What the trainer can send a runner. */
+export type ToRunner = InitMessage | SampleMessage | StateMessage;
+
+/** A runner is ready. */
+export interface ReadyMessage {
+  /** Message kind. */
+  type: "ready";
+}
+
+/** One runner's fragment, post-processed. */
+export interface FragmentMessage {
+  /** Message kind. */
+  type: "fragment";
+  /** The request's id. */
+  id: number;
+  /** Env steps of the fragment. */
+  envSteps: number;
+  /** Agent steps of the fragment, per policy. */
+  agentSteps: number[];
+  /** Per policy: its closed, post-processed rows (null: the policy records nothing here). */
+  batches: (PackedBatch | null)[];
+  /** Per policy: its spaces when built on the runner. */
+  built: (PolicySpaces | null)[];
+  /** The episodes finished in the fragment. */
+  episodes: NewEpisodes;
+  /** Seconds the runner spent sampling and post-processing. */
+  seconds: number;
+}
+
+/** A runner failed (a bad action, an env error, a module that does not load...). */
+export interface ErrorMessage {
+  /** Message kind. */
+  type: "error";
+  /** The request that failed (undefined: initialisation or an uncaught error). */
+  id: number | undefined;
+  /** The error's message. */
+  message: string;
+  /** The error's stack, when known. */
+  stack: string | undefined;
+}
+
+/** A runner's answer to a {@linkcode StateMessage}. */
+export interface StateReply {
+  /** Message kind. */
+  type: "state";
+  /** The request's id. */
+  id: number;
+  /** The runner's state (`"save"`), or empty (`"restore"` done). */
+  bytes: Uint8Array;
+}
+
+/** What a runner can send the trainer. */
+export type FromRunner = ReadyMessage | FragmentMessage | StateReply | ErrorMessage;
+
+/**
+ * The seeds of runner `r` of a run seeded `seed`. As on the main thread, where the env and the
+ * collector both take the run's seed, both take the runner's seed: the collector's first reset
+ * seeds env `i` of the runner from `(runnerSeed, i)`, a function of `(seed, r, i)`, and its
+ * action sampling starts from `runnerSeed`.
+ * @param seed the run's seed
+ * @param runner the runner's index
+ * @returns the env and action-sampling seeds
+ */
+export function runnerSeeds(
+  seed: number,
+  runner: number,
+): { envSeed: number; collectorSeed: number } {
+  const runnerSeed = new Pcg32(seed, 0x7e00_0000 + runner).nextU32();
+  return { envSeed: runnerSeed, collectorSeed: runnerSeed };
+}
+
+/**
+ * A {@linkcode SampleBatch} as a runner sends it: agent ids as indices into a table of the
+ * distinct ids, and infos only when some row has one, so structured cloning copies few objects.
+ */
+export interface PackedBatch extends Omit<SampleBatch, "agent_ids" | "infos"> {
+  /** The distinct agent ids. */
+  agentIdTable: string[];
+  /** `[count]` each row's index into `agentIdTable`. */
+  agentIdIndex: Int32Array;
+  /** `[count]` infos (null: none for that row), or null when no row has one. */
+  infos: (Readonly<Record<string, unknown>> | null)[] | null;
+}
+
+/**
+ * Packs a batch for sending (see {@linkcode PackedBatch}); its typed arrays are shared.
+ * @param b the batch (arrays trimmed to `count`, e.g. from `copySampleBatch`)
+ * @returns the packed batch
+ */
+export function packBatch(b: SampleBatch): PackedBatch {
+  const { agent_ids, infos, ...rest } = b;
+  const table: string[] = [], index = new Map<string, number>();
+  const agentIdIndex = new Int32Array(b.count);
+  for (let i = 0; i < b.count; i++) {
+    const id = agent_ids[i]!;
+    let k = index.get(id);
+    if (k === undefined) {
+      k = table.length;
+      table.push(id);
+      index.set(id, k);
+    }
+    agentIdIndex[i] = k;
+  }
+  const anyInfo = infos.some((x, i) => i < b.count && x !== NO_INFO);
+  return {
+    ...rest,
+    agentIdTable: table,
+    agentIdIndex,
+    infos: anyInfo ? infos.slice(0, b.count).map((x) => x === NO_INFO ? null : x) : null,
+  };
+}
+
+/**
+ * Unpacks a batch a runner sent.
+ * @param p the packed batch
+ * @returns the batch (typed arrays shared with `p`)
+ */
+export function unpackBatch(p: PackedBatch): SampleBatch {
+  const { agentIdTable, agentIdIndex, infos, ...rest } = p;
+  const agent_ids = new Array<string>(p.count);
+  for (let i = 0; i < p.count; i++) agent_ids[i] = agentIdTable[agentIdIndex[i]!]!;
+  return {
+    ...rest,
+    agent_ids,
+    infos: infos === null ? new Array(p.count).fill(NO_INFO) : infos.map((x) => x ?? NO_INFO),
+  };
+}
+
+/**
+ * The typed arrays' buffers of a batch, to transfer rather than copy.
+ * @param b a batch whose arrays own their buffers (e.g. from `copySampleBatch`)
+ * @returns the buffers
+ */
+export function batchTransferables(b: PackedBatch): ArrayBuffer[] {
+  const out = new Set<ArrayBuffer>();
+  const arrays: ArrayBufferView[] = [
+    b.obs,
+    b.new_obs,
+    b.actions,
+    b.rewards,
+    b.terminateds,
+    b.truncateds,
+    b.t,
+    b.eps_id,
+    b.agent_index,
+    b.agentIdIndex,
+  ];
+  for (const c of EXTRA_COLUMNS) {
+    const col = b[c];
+    if (col !== undefined) arrays.push(col);
+  }
+  for (const a of arrays) {
+    if (a.buffer instanceof ArrayBuffer) out.add(a.buffer);
+  }
+  return [...out];
+}
+
+/**
+ * Concatenates one policy's batches in runner order. Episode ids become `id × runners + r`, so
+ * they stay unique across runners.
+ * @param parts per runner, its batch (null or empty: nothing from that runner)
+ * @returns one batch (count 0 when every part is empty)
+ */
+export function concatBatches(parts: readonly (SampleBatch | null)[]): SampleBatch {
+  const R = parts.length;
+  const live = parts.map((b, r) => ({ b, r })).filter((x) => x.b !== null && x.b.count > 0) as {
+    b: SampleBatch;
+    r: number;
+  }[];
+  const n = live.reduce((s, x) => s + x.b.count, 0);
+  const width = (f: (b: SampleBatch) => Float32Array) =>
+    live.length === 0 ? 0 : f(live[0]!.b).length / live[0]!.b.count;
+  const O = width((b) => b.obs), A = width((b) => b.actions);
+  const out: SampleBatch = {
+    count: n,
+    obs: new Float32Array(n * O),
+    new_obs: new Float32Array(n * O),
+    actions: new Float32Array(n * A),
+    rewards: new Float32Array(n),
+    terminateds: new Uint8Array(n),
+    truncateds: new Uint8Array(n),
+    t: new Int32Array(n),
+    eps_id: new Int32Array(n),
+    agent_index: new Int32Array(n),
+    agent_ids: [],
+    infos: [],
+  };
+  const cols = EXTRA_COLUMNS.filter((c) => live.length > 0 && live.every((x) => x.b[c]));
+  for (const c of cols) out[c] = new Float32Array(n);
+  let at = 0;
+  for (const { b, r } of live) {
+    const k = b.count;
+    if (b.obs.length !== k * O || b.actions.length !== k * A) {
+      throw new RangeError(
+        `concatBatches: runner ${r}'s batch has ${b.obs.length / k} observation and ${
+          b.actions.length / k
+        } action floats per row, runner ${live[0]!.r}'s ${O} and ${A}`,
+      );
+    }
+    out.obs.set(b.obs, at * O);
+    out.new_obs.set(b.new_obs, at * O);
+    out.actions.set(b.actions, at * A);
+    out.rewards.set(b.rewards, at);
+    out.terminateds.set(b.terminateds, at);
+    out.truncateds.set(b.truncateds, at);
+    out.t.set(b.t, at);
+    for (let i = 0; i < k; i++) out.eps_id[at + i] = b.eps_id[i]! * R + r;
+    out.agent_index.set(b.agent_index, at);
+    for (let i = 0; i < k; i++) {
+      out.agent_ids.push(b.agent_ids[i]!);
+      out.infos.push(b.infos[i]!);
+    }
+    for (const c of cols) out[c]!.set(b[c]!, at);
+    at += k;
+  }
+  return out;
+}
