@@ -156,6 +156,14 @@ export function experimentAlgorithmConfig(c: ExperimentConfig): AlgorithmConfig<
       rolloutFragmentLength: c.algorithm.rolloutFragmentLength ??
         Math.max(1, Math.ceil(DEFAULT_ROWS_PER_ITERATION / numEnvs)),
     })
+    .envRunners(
+      c.envRunners === undefined ? {} : {
+        ...c.envRunners,
+        // Each runner builds the same config from the experiment (src/runner/runner_module.ts).
+        runnerModule: new URL("./runner_module.ts", import.meta.url).href,
+        runnerArgs: { experiment: c },
+      },
+    )
     .resources({ backend: c.backend })
     .debugging({ seed: c.seed })
     .training(c.algorithm.hyperparameters as Record<string, unknown>);

@@ -135,7 +135,7 @@ export async function runExperiment(c: ExperimentConfig, o: RunOptions): Promise
     }
     let last: TrainResult | undefined;
     let stoppedBy: RunSummary["stoppedBy"] = "trainSteps";
-    while (algo.collector.envSteps < c.trainSteps) {
+    while (algo.envSteps < c.trainSteps) {
       const r = await algo.train();
       if (c.testFrequency > 0 && r.training_iteration % c.testFrequency === 0) {
         const ev: EvaluationResult = await algo.evaluate({
@@ -165,7 +165,7 @@ export async function runExperiment(c: ExperimentConfig, o: RunOptions): Promise
     return {
       last,
       iterations: algo.iteration,
-      envSteps: algo.collector.envSteps,
+      envSteps: algo.envSteps,
       resumedFrom,
       stoppedBy,
       checkpoint: lastSaved,

@@ -166,3 +166,27 @@ Deno.test("maxStepsPerEpisode truncates every episode; stackSize stacks observat
 function minimalLimit() {
   return { env: { name: "windy_maze" }, algorithm: { name: "PPO" }, trainSteps: 10 };
 }
+
+Deno.test({
+  name: "an experiment file samples in 2 env runners (Web Workers) and learns the same way twice",
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  const run = async () => {
+    const logs = new MemoryLogDir();
+    await runExperiment(
+      tiny({ envRunners: { numEnvRunners: 2 }, trainSteps: 3 * 512, saving: { frequency: 0 } }),
+      { storage: new MemoryStorage(), loggers: [new JsonlLogger(logs)] },
+    );
+    return logs.text(RESULTS_JSONL)!.trim().split("\n").map((l) => JSON.parse(l));
+  };
+  const a = await run();
+  assert.equal(a.length, 3, "2 runners × 8 envs × 32 steps = 512 env steps per iteration");
+  assert.equal(a.at(-1)!.num_env_runners, 2);
+  assert.deepEqual(
+    comparable((await run()).map((l) => JSON.stringify(l)).join("\n")),
+    comparable(
+      a.map((l) => JSON.stringify(l)).join("\n"),
+    ),
+  );
+});

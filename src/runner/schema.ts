@@ -213,6 +213,14 @@ export const experimentSchema = z.strictObject({
   env: envSchema,
   algorithm: algorithmSchema,
   backend: z.enum(["wasm", "cpu"]).default("wasm"),
+  envRunners: z.strictObject({
+    numEnvRunners: count.default(1).describe(
+      "Web Workers sampling in parallel (1: the main thread); env.numEnvs is then per runner",
+    ),
+    overlap: z.boolean().default(false).describe(
+      "sample the next fragment with the previous weights while the learner updates",
+    ),
+  }).optional().describe("parallel sampling (RLlib's env runners; PPO only)"),
   policies: z.record(z.string().min(1), policySchema).optional().describe(
     "policies by id (default: one learned policy, `default_policy`)",
   ),
@@ -334,6 +342,8 @@ export interface ExperimentConfig {
   algorithm: ExperimentAlgorithm;
   /** tfjs backend. */
   backend: "wasm" | "cpu";
+  /** Parallel sampling in Web Workers. */
+  envRunners?: { numEnvRunners: number; overlap: boolean } | undefined;
   /** Policies by id (default: one learned `default_policy`). */
   policies?: Record<string, ExperimentPolicy> | undefined;
   /** Agent id → policy by rule. */

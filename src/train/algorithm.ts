@@ -541,6 +541,11 @@ export class Algorithm<P extends object = object> {
     };
   }
 
+  /** Env steps sampled so far (by the env runners when they sample). */
+  get envSteps(): number {
+    return this.#runners?.envSteps ?? this.collector.envSteps;
+  }
+
   /** Ids of all policies. */
   get policyIds(): string[] {
     return this.#policies.map((s) => s.id);
