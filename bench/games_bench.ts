@@ -16,7 +16,9 @@ const runs = [
   { game: "tic_tac_toe", algo: "dqn", minutes: 10, evalEvery: 25 },
   { game: "tic_tac_toe", algo: "ppo", minutes: 10, evalEvery: 50 },
   { game: "connect_four", algo: "ppo", minutes: 10, evalEvery: 30 },
-  { game: "rock_paper_scissors", algo: "ppo", minutes: 3, evalEvery: 20 },
+  { game: "rock_paper_scissors", algo: "ppo", minutes: 3, evalEvery: 20, opponent: "both" },
+  { game: "rock_paper_scissors", algo: "ppo", minutes: 2, evalEvery: 20, opponent: "beat_last" },
+  { game: "rock_paper_scissors", algo: "ppo", minutes: 2, evalEvery: 20, opponent: "always_same" },
 ].filter((r) => Deno.args.length === 0 || Deno.args.includes(r.game));
 
 const results = [];
@@ -40,6 +42,7 @@ for (const r of runs) {
       "1000",
       "--json",
       json,
+      ...(r.opponent === undefined ? [] : ["--opponent", r.opponent]),
     ],
     stdout: "piped",
     stderr: "inherit",
