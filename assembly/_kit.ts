@@ -439,13 +439,25 @@ export class Kit {
     if (!Layout.ready()) return E_NOT_INIT;
     if (!wasReset) return E_NOT_RESET;
     clearError();
-    const e = changetype<E>(0);
     if (!Kit.validate<E>()) return E_BAD_ACTION;
+    const limit = load<u32>(limitAt + ((<usize> Layout.numEnvs()) << 2));
+    // Two instances of the loop: the one without a limit has no counting code at all.
+    if (limit == 0) Kit.stepAll<E, u8>(0);
+    else Kit.stepAll<E, u16>(limit);
+    return E_OK;
+  }
+
+  /**
+   * Steps every unmasked env; `L` is `u16` when a runtime episode limit is set (counting and
+   * truncating compiled in), `u8` when not (a compile-time choice, no per-env branch).
+   */
+  @inline
+  private static stepAll<E, L>(limit: u32): void {
+    const e = changetype<E>(0);
     const n = Layout.numEnvs();
     const mask = Layout.stepMask();
     const done = Layout.envDone();
     const trunc = Layout.envTruncated();
-    const limit = load<u32>(limitAt + ((<usize> n) << 2));
     for (let i: i32 = 0; i < n; i++) {
       const ui = <usize> i;
       Kit.clearSlots<E>(i, KEEP);
@@ -455,8 +467,7 @@ export class Kit {
         continue;
       }
       let outcome = e.step(i);
-      if (limit != 0) {
-        // Counted only while a limit is set (no cost otherwise).
+      if (sizeof<L>() == 2) {
         const count = limitAt + (ui << 2);
         const steps = load<u32>(count) + 1;
         if (outcome == RUNNING && steps >= limit) outcome = TRUNCATED;
@@ -479,7 +490,6 @@ export class Kit {
       }
       if (!isDefined(e.updateObs)) Kit.writeAllObs<E>(i);
     }
-    return E_OK;
   }
 
   // ---- Protocol pieces (inlined into the drivers) ----
