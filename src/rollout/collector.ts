@@ -1068,62 +1068,112 @@ export class Collector {
    * @returns metrics with RLlib's names
    */
   takeIterationCounts(): EpisodeMetrics {
-    const n = this.#ringCount, P = this.policyIds.length;
-    let sum = 0, min = Infinity, max = -Infinity, len = 0;
-    for (let i = 0; i < n; i++) {
-      const r = this.#ringRet[i]!;
-      sum += r;
-      if (r < min) min = r;
-      if (r > max) max = r;
-      len += this.#ringLen[i]!;
-    }
-    const polMean: Record<string, number> = {};
-    const polMin: Record<string, number> = {};
-    const polMax: Record<string, number> = {};
-    const modMean: Record<string, number> = {};
-    const modMin: Record<string, number> = {};
-    const modMax: Record<string, number> = {};
-    for (let p = 0; p < P; p++) {
-      let agents = 0, total = 0, amin = Infinity, amax = -Infinity;
-      let eps = 0, emin = Infinity, emax = -Infinity;
-      for (let i = 0; i < n; i++) {
-        const j = i * P + p, c = this.#ringPolCount[j]!;
-        if (c === 0) continue;
-        const s = this.#ringPolSum[j]!;
-        agents += c;
-        total += s;
-        amin = Math.min(amin, this.#ringPolMin[j]!);
-        amax = Math.max(amax, this.#ringPolMax[j]!);
-        eps++;
-        emin = Math.min(emin, s);
-        emax = Math.max(emax, s);
-      }
-      if (agents > 0) {
-        const id = this.policyIds[p]!;
-        polMean[id] = total / agents;
-        polMin[id] = amin;
-        polMax[id] = amax;
-        modMean[id] = total / eps;
-        modMin[id] = emin;
-        modMax[id] = emax;
-      }
-    }
-    const out: EpisodeMetrics = {
-      episode_reward_mean: n > 0 ? sum / n : NaN,
-      episode_reward_min: n > 0 ? min : NaN,
-      episode_reward_max: n > 0 ? max : NaN,
-      episode_len_mean: n > 0 ? len / n : NaN,
-      policy_reward_mean: polMean,
-      policy_reward_min: polMin,
-      policy_reward_max: polMax,
-      module_episode_returns_mean: modMean,
-      module_episode_returns_min: modMin,
-      module_episode_returns_max: modMax,
-      episodes_this_iter: this.#episodesIter,
-      episodes_total: this.#episodesTotal,
-      episodes_in_window: n,
-    };
+    const out = windowMetrics(
+      {
+        count: this.#ringCount,
+        ret: this.#ringRet,
+        len: this.#ringLen,
+        polCount: this.#ringPolCount,
+        polSum: this.#ringPolSum,
+        polMin: this.#ringPolMin,
+        polMax: this.#ringPolMax,
+      },
+      this.policyIds,
+      this.#episodesIter,
+      this.#episodesTotal,
+    );
     this.#episodesIter = 0;
     return out;
   }
+}
+
+/** A window of finished episodes (ring buffers; rows `[0, count)` hold episodes). */
+export interface EpisodeWindow {
+  /** Episodes in the window. */
+  count: number;
+  /** Each episode's return. */
+  ret: Float64Array;
+  /** Each episode's length. */
+  len: Float64Array;
+  /** `[episodes × P]` agents of each policy that finished in the episode. */
+  polCount: Int32Array;
+  /** Their returns' sum. */
+  polSum: Float64Array;
+  /** Their returns' minimum. */
+  polMin: Float64Array;
+  /** Their returns' maximum. */
+  polMax: Float64Array;
+}
+
+/**
+ * RLlib's smoothed episode metrics over a window of finished episodes: episode return and length,
+ * `policy_reward_*` per agent-episode, `module_episode_returns_*` per episode (shared by the
+ * collector and the env runners' merged window).
+ * @param w the window
+ * @param policyIds the policies, in index order
+ * @param episodesIter episodes finished this iteration
+ * @param episodesTotal episodes finished in total
+ * @returns the metrics
+ */
+export function windowMetrics(
+  w: EpisodeWindow,
+  policyIds: readonly string[],
+  episodesIter: number,
+  episodesTotal: number,
+): EpisodeMetrics {
+  const n = w.count, P = policyIds.length;
+  let sum = 0, min = Infinity, max = -Infinity, len = 0;
+  for (let i = 0; i < n; i++) {
+    const r = w.ret[i]!;
+    sum += r;
+    if (r < min) min = r;
+    if (r > max) max = r;
+    len += w.len[i]!;
+  }
+  const polMean: Record<string, number> = {};
+  const polMin: Record<string, number> = {};
+  const polMax: Record<string, number> = {};
+  const modMean: Record<string, number> = {};
+  const modMin: Record<string, number> = {};
+  const modMax: Record<string, number> = {};
+  for (let p = 0; p < P; p++) {
+    let agents = 0, total = 0, amin = Infinity, amax = -Infinity;
+    let eps = 0, emin = Infinity, emax = -Infinity;
+    for (let i = 0; i < n; i++) {
+      const j = i * P + p, c = w.polCount[j]!;
+      if (c === 0) continue;
+      const s = w.polSum[j]!;
+      agents += c;
+      total += s;
+      amin = Math.min(amin, w.polMin[j]!);
+      amax = Math.max(amax, w.polMax[j]!);
+      eps++;
+      emin = Math.min(emin, s);
+      emax = Math.max(emax, s);
+    }
+    if (agents > 0) {
+      const id = policyIds[p]!;
+      polMean[id] = total / agents;
+      polMin[id] = amin;
+      polMax[id] = amax;
+      modMean[id] = total / eps;
+      modMin[id] = emin;
+      modMax[id] = emax;
+    }
+  }
+  return {
+    episode_reward_mean: n > 0 ? sum / n : NaN,
+    episode_reward_min: n > 0 ? min : NaN,
+    episode_reward_max: n > 0 ? max : NaN,
+    episode_len_mean: n > 0 ? len / n : NaN,
+    policy_reward_mean: polMean,
+    policy_reward_min: polMin,
+    policy_reward_max: polMax,
+    module_episode_returns_mean: modMean,
+    module_episode_returns_min: modMin,
+    module_episode_returns_max: modMax,
+    episodes_this_iter: episodesIter,
+    episodes_total: episodesTotal,
+    episodes_in_window: n,
+  };
 }

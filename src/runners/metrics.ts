@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { CollectorState, EpisodeMetrics } from "../rollout/collector.ts";
+import { type CollectorState, type EpisodeMetrics, windowMetrics } from "../rollout/collector.ts";
 
 /** Episodes finished in one fragment of one runner, oldest first (at most a window's worth). */
 export interface NewEpisodes {
@@ -196,61 +196,20 @@ export class MetricsWindow {
    * @returns metrics with RLlib's names
    */
   take(): EpisodeMetrics {
-    const n = this.#count, P = this.policyIds.length;
-    let sum = 0, min = Infinity, max = -Infinity, len = 0;
-    for (let i = 0; i < n; i++) {
-      const r = this.#ret[i]!;
-      sum += r;
-      if (r < min) min = r;
-      if (r > max) max = r;
-      len += this.#len[i]!;
-    }
-    const polMean: Record<string, number> = {};
-    const polMin: Record<string, number> = {};
-    const polMax: Record<string, number> = {};
-    const modMean: Record<string, number> = {};
-    const modMin: Record<string, number> = {};
-    const modMax: Record<string, number> = {};
-    for (let p = 0; p < P; p++) {
-      let agents = 0, total = 0, amin = Infinity, amax = -Infinity;
-      let eps = 0, emin = Infinity, emax = -Infinity;
-      for (let i = 0; i < n; i++) {
-        const j = i * P + p, c = this.#polCount[j]!;
-        if (c === 0) continue;
-        const s = this.#polSum[j]!;
-        agents += c;
-        total += s;
-        amin = Math.min(amin, this.#polMin[j]!);
-        amax = Math.max(amax, this.#polMax[j]!);
-        eps++;
-        emin = Math.min(emin, s);
-        emax = Math.max(emax, s);
-      }
-      if (agents > 0) {
-        const id = this.policyIds[p]!;
-        polMean[id] = total / agents;
-        polMin[id] = amin;
-        polMax[id] = amax;
-        modMean[id] = total / eps;
-        modMin[id] = emin;
-        modMax[id] = emax;
-      }
-    }
-    const out: EpisodeMetrics = {
-      episode_reward_mean: n > 0 ? sum / n : NaN,
-      episode_reward_min: n > 0 ? min : NaN,
-      episode_reward_max: n > 0 ? max : NaN,
-      episode_len_mean: n > 0 ? len / n : NaN,
-      policy_reward_mean: polMean,
-      policy_reward_min: polMin,
-      policy_reward_max: polMax,
-      module_episode_returns_mean: modMean,
-      module_episode_returns_min: modMin,
-      module_episode_returns_max: modMax,
-      episodes_this_iter: this.#iter,
-      episodes_total: this.#total,
-      episodes_in_window: n,
-    };
+    const out = windowMetrics(
+      {
+        count: this.#count,
+        ret: this.#ret,
+        len: this.#len,
+        polCount: this.#polCount,
+        polSum: this.#polSum,
+        polMin: this.#polMin,
+        polMax: this.#polMax,
+      },
+      this.policyIds,
+      this.#iter,
+      this.#total,
+    );
     this.#iter = 0;
     return out;
   }
