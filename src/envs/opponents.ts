@@ -18,7 +18,7 @@
  * @module
  */
 
-import type { BatchPolicy } from "../policy/policy.ts";
+import { type BatchPolicy, noLegalActionError, RandomPolicy } from "../policy/policy.ts";
 import type { Pcg32 } from "../rng.ts";
 import { Dict, Discrete, type Space } from "../spaces.ts";
 import {
@@ -60,9 +60,7 @@ export function actionMaskOffset(obsSpace: Space, actionSpace: Space): number {
 }
 
 function noLegalMove(who: string, row: number): never {
-  throw new RangeError(
-    `${who}: observation row ${row} has no legal action in its action_mask (all zeros), expected at least one 1`,
-  );
+  throw noLegalActionError(who, row);
 }
 
 /**
@@ -83,55 +81,16 @@ function noLegalMove(who: string, row: number): never {
  * if (out[0] !== 5) throw new Error("only column 5 is legal");
  * ```
  */
-export class LegalRandomPolicy implements BatchPolicy {
-  /** Flat observation size this policy reads per row. */
-  readonly obsSize: number;
-  /** Packed action size this policy writes per row (1). */
-  readonly actSize = 1;
-  readonly #offset: number;
-  readonly #n: number;
-  readonly #start: number;
+export class LegalRandomPolicy extends RandomPolicy {
   /**
    * Creates the policy.
    * @param obsSpace a Dict observation space with an `action_mask` component
    * @param actionSpace the Discrete action space
+   * @throws {RangeError} when the spaces are not a masked Dict and a Discrete of its size
    */
   constructor(obsSpace: Space, actionSpace: Space) {
-    this.#offset = actionMaskOffset(obsSpace, actionSpace);
-    this.obsSize = obsSpace.flatSize;
-    this.#n = (actionSpace as Discrete).n;
-    this.#start = (actionSpace as Discrete).start;
-  }
-  /**
-   * Draws one legal action per row (see {@linkcode BatchPolicy.act}).
-   * @param obs observation rows
-   * @param rows number of rows
-   * @param rng random stream
-   * @param _explore ignored
-   * @param actionsOut actions written
-   * @throws {RangeError} when a row's mask allows no action
-   */
-  act(
-    obs: Float32Array,
-    rows: number,
-    rng: Pcg32,
-    _explore: boolean,
-    actionsOut: Float32Array,
-  ): void {
-    const n = this.#n;
-    for (let r = 0; r < rows; r++) {
-      const m = r * this.obsSize + this.#offset;
-      let count = 0;
-      for (let k = 0; k < n; k++) if (obs[m + k] === 1) count++;
-      if (count === 0) noLegalMove("LegalRandomPolicy", r);
-      let pick = rng.nextInt(count);
-      for (let k = 0; k < n; k++) {
-        if (obs[m + k] === 1 && pick-- === 0) {
-          actionsOut[r] = this.#start + k;
-          break;
-        }
-      }
-    }
+    actionMaskOffset(obsSpace, actionSpace);
+    super(obsSpace, actionSpace, "LegalRandomPolicy");
   }
 }
 

@@ -143,7 +143,7 @@ export function countLegal(
  */
 export function noLegalActionError(who: string, r: number): RangeError {
   return new RangeError(
-    `${who}: row ${r} has no legal action (its action_mask is all 0); an agent asked to act needs at least one`,
+    `${who}: observation row ${r} has no legal action in its action_mask (all 0); an agent asked to act needs at least one`,
   );
 }
 
@@ -227,19 +227,22 @@ export class RandomPolicy implements BatchPolicy {
   readonly #logp: number;
   readonly #box: Box | null;
   readonly #mask: ActionMaskLayout | null;
+  readonly #name: string;
   /**
    * Creates a uniformly random policy.
    * @param observation the observation space (a masked one makes the policy sample legal
    *   actions only), or just its flat size
    * @param actionSpace a Discrete, MultiDiscrete or Box space
+   * @param name named in errors (default `"RandomPolicy"`)
    * @throws {RangeError} on another action space, or a malformed masked observation space
    */
-  constructor(observation: number | Space, actionSpace: Space) {
+  constructor(observation: number | Space, actionSpace: Space, name = "RandomPolicy") {
     const obsSize = typeof observation === "number" ? observation : observation.flatSize;
     this.obsSize = obsSize;
+    this.#name = name;
     this.#mask = typeof observation === "number"
       ? null
-      : actionMaskLayout(observation, actionSpace, "RandomPolicy");
+      : actionMaskLayout(observation, actionSpace, name);
     if (actionSpace instanceof Box) {
       this.#box = actionSpace;
       this.#heads = [];
@@ -283,8 +286,8 @@ export class RandomPolicy implements BatchPolicy {
     if (mask !== null) {
       const O = this.obsSize, start = this.#starts[0]!, logp = extras?.action_logp;
       for (let r = 0; r < rows; r++) {
-        const n = countLegal(obs, O, r, mask, "RandomPolicy");
-        if (n === 0) throw noLegalActionError("RandomPolicy", r);
+        const n = countLegal(obs, O, r, mask, this.#name);
+        if (n === 0) throw noLegalActionError(this.#name, r);
         let k = rng.nextInt(n), j = 0;
         for (const base = r * O + mask.maskOffset;; j++) {
           if (obs[base + j] === 1 && k-- === 0) break;
