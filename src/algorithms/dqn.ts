@@ -81,6 +81,7 @@ import {
   type Learner,
   type LearnerInfo,
   type ModelParams,
+  withDefaults,
 } from "../train/learner.ts";
 
 /** DQN hyperparameters (RLlib's and RLHive's names in camelCase). */
@@ -163,26 +164,7 @@ export const DEFAULT_DQN_HYPERPARAMS: Readonly<DQNHyperparams> = Object.freeze({
  * @throws {RangeError} naming the field, its value and what is expected
  */
 export function resolveDQNHyperparams(overrides: Partial<DQNHyperparams> = {}): DQNHyperparams {
-  const h: DQNHyperparams = { ...DEFAULT_DQN_HYPERPARAMS };
-  for (const [k, v] of Object.entries(overrides)) {
-    if (!(k in DEFAULT_DQN_HYPERPARAMS)) {
-      throw new RangeError(
-        `Unknown DQN hyperparameter "${k}", expected one of ${
-          Object.keys(DEFAULT_DQN_HYPERPARAMS).join(", ")
-        }`,
-      );
-    }
-    // deno-lint-ignore no-explicit-any
-    if (v !== undefined) (h as any)[k] = v;
-  }
-  const bad = (field: string, expected: string): never => {
-    const v = (h as unknown as Record<string, unknown>)[field];
-    throw new RangeError(
-      `DQN hyperparameter "${field}" must be ${expected}, got ${
-        typeof v === "string" ? JSON.stringify(v) : String(v)
-      }`,
-    );
-  };
+  const { h, bad } = withDefaults("DQN", DEFAULT_DQN_HYPERPARAMS, overrides);
   const num = (x: unknown): x is number => typeof x === "number" && Number.isFinite(x);
   const int = (x: unknown, min: number) => Number.isInteger(x) && (x as number) >= min;
   if (!num(h.lr) || h.lr <= 0) bad("lr", "a finite number > 0");

@@ -79,6 +79,7 @@ import {
   type Learner,
   type LearnerInfo,
   type ModelParams,
+  withDefaults,
 } from "../train/learner.ts";
 
 /** PPO hyperparameters (RLlib's names in camelCase). */
@@ -178,26 +179,7 @@ export const DEFAULT_PPO_HYPERPARAMS: Readonly<PPOHyperparams> = Object.freeze({
  * @throws {RangeError} naming the field, its value and what is expected
  */
 export function resolvePPOHyperparams(overrides: Partial<PPOHyperparams> = {}): PPOHyperparams {
-  const h: PPOHyperparams = { ...DEFAULT_PPO_HYPERPARAMS };
-  for (const [k, v] of Object.entries(overrides)) {
-    if (!(k in DEFAULT_PPO_HYPERPARAMS)) {
-      throw new RangeError(
-        `Unknown PPO hyperparameter "${k}", expected one of ${
-          Object.keys(DEFAULT_PPO_HYPERPARAMS).join(", ")
-        }`,
-      );
-    }
-    // deno-lint-ignore no-explicit-any
-    if (v !== undefined) (h as any)[k] = v;
-  }
-  const bad = (field: string, expected: string): never => {
-    const v = (h as unknown as Record<string, unknown>)[field];
-    throw new RangeError(
-      `PPO hyperparameter "${field}" must be ${expected}, got ${
-        typeof v === "string" ? JSON.stringify(v) : String(v)
-      }`,
-    );
-  };
+  const { h, bad } = withDefaults("PPO", DEFAULT_PPO_HYPERPARAMS, overrides);
   const num = (x: unknown): x is number => typeof x === "number" && Number.isFinite(x);
   if (!num(h.lr) || h.lr <= 0) bad("lr", "a finite number > 0");
   if (h.lrFinal !== null && (!num(h.lrFinal) || h.lrFinal < 0)) {

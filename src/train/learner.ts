@@ -160,3 +160,49 @@ export interface AlgorithmFamily<H extends object, M extends LearningPolicy = Le
    */
   createLearner(policy: M, params: H, policyId: string, seed: number): Learner;
 }
+
+/**
+ * What every algorithm's `resolve` starts with: its defaults overridden by the given fields
+ * (`undefined` keeps a default; an unknown key is refused, naming the known ones), and a reporter
+ * for a field whose value is not what the algorithm expects.
+ *
+ * @example
+ * ```ts
+ * import { withDefaults } from "./learner.ts";
+ * const { h, bad } = withDefaults("Toy", { lr: 0.1 }, { lr: 0.5 });
+ * if (h.lr !== 0.5) throw new Error("overridden");
+ * if (h.lr > 1) bad("lr", "at most 1");
+ * ```
+ *
+ * @param algorithm named in the messages, e.g. `"PPO"`
+ * @param defaults every field with its default
+ * @param overrides any subset
+ * @returns the merged fields and the reporter
+ * @throws {RangeError} on an unknown key
+ */
+export function withDefaults<H extends object>(
+  algorithm: string,
+  defaults: Readonly<H>,
+  overrides: Partial<H>,
+): { h: H; bad: (field: string, expected: string) => never } {
+  const h = { ...defaults } as H;
+  for (const [k, v] of Object.entries(overrides)) {
+    if (!(k in defaults)) {
+      throw new RangeError(
+        `Unknown ${algorithm} hyperparameter "${k}", expected one of ${
+          Object.keys(defaults).join(", ")
+        }`,
+      );
+    }
+    if (v !== undefined) (h as Record<string, unknown>)[k] = v;
+  }
+  const bad = (field: string, expected: string): never => {
+    const v = (h as Record<string, unknown>)[field];
+    throw new RangeError(
+      `${algorithm} hyperparameter "${field}" must be ${expected}, got ${
+        typeof v === "string" ? JSON.stringify(v) : String(v)
+      }`,
+    );
+  };
+  return { h, bad };
+}
