@@ -30,6 +30,11 @@ import {
 
 const ENDED = TERMINATED | TRUNCATED;
 
+/** Copies `n` floats between rows without making a view per row (this runs every step). */
+function copy(dst: Float32Array, at: number, src: Float32Array, from: number, n: number): void {
+  for (let i = 0; i < n; i++) dst[at + i] = src[from + i]!;
+}
+
 /** How one group's rows map from the inner env to the stacked one. */
 interface Plan {
   /** Inner flat size. */
@@ -279,19 +284,13 @@ export class FrameStack implements BatchedEnv {
         if ((f & ENDED) !== 0) {
           // The ended agent's stack: its history, then its final observation.
           const fin = out.finalObs;
-          fin.set(out.obs.subarray(row, row + O), row);
+          copy(fin, row, out.obs, row, O);
           if (k > 1) {
             fin.copyWithin(row + p.outPartOff, row + p.outPartOff + P, row + p.outPartOff + k * P);
           }
-          fin.set(
-            g.finalObs.subarray(src + p.partOff, src + p.partOff + P),
-            row + p.outPartOff + (k - 1) * P,
-          );
+          copy(fin, row + p.outPartOff + (k - 1) * P, g.finalObs, src + p.partOff, P);
           if (p.maskSize > 0) {
-            fin.set(
-              g.finalObs.subarray(src + p.maskIn, src + p.maskIn + p.maskSize),
-              row + p.maskOut,
-            );
+            copy(fin, row + p.maskOut, g.finalObs, src + p.maskIn, p.maskSize);
           }
         }
         const o = out.obs;
@@ -300,12 +299,9 @@ export class FrameStack implements BatchedEnv {
         else if (k > 1) {
           o.copyWithin(row + p.outPartOff, row + p.outPartOff + P, row + p.outPartOff + k * P);
         }
-        o.set(
-          g.obs.subarray(src + p.partOff, src + p.partOff + P),
-          row + p.outPartOff + (k - 1) * P,
-        );
+        copy(o, row + p.outPartOff + (k - 1) * P, g.obs, src + p.partOff, P);
         if (p.maskSize > 0) {
-          o.set(g.obs.subarray(src + p.maskIn, src + p.maskIn + p.maskSize), row + p.maskOut);
+          copy(o, row + p.maskOut, g.obs, src + p.maskIn, p.maskSize);
         }
       }
     });
