@@ -240,7 +240,7 @@ export {
 
 // Wrappers: frame stacking per agent (RLHive's stack_size) and agent groups (RLlib's
 // with_agent_groups).
-export { FrameStack, frameStack, stackedSpace } from "./src/env/frame_stack.ts";
+export { FrameStack, frameStack, newestFrame, stackedSpace } from "./src/env/frame_stack.ts";
 export {
   type AgentGroupsOptions,
   GROUP_INFO,

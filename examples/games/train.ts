@@ -31,7 +31,7 @@ import {
   type EpisodeRef,
   frameStack,
   LegalRandomPolicy,
-  type Pcg32,
+  newestFrame,
   playMatches,
   PPOConfig,
   RpsAlwaysSamePolicy,
@@ -103,31 +103,12 @@ const create = (n: number, s: number) =>
 const probe = create(1, 0);
 const obsSpace = probe.groups[0]!.observationSpace, actSpace = probe.groups[0]!.actionSpace;
 
-/** A policy over single observations, fed the newest frame of stacked rows. */
-class NewestFrame implements BatchPolicy {
-  readonly obsSize: number;
-  readonly actSize: number;
-  readonly #inner: BatchPolicy;
-  #buf = new Float32Array(0);
-  constructor(inner: BatchPolicy, k: number) {
-    this.#inner = inner;
-    this.obsSize = inner.obsSize * k;
-    this.actSize = inner.actSize;
-  }
-  act(obs: Float32Array, rows: number, rng: Pcg32, explore: boolean, out: Float32Array): void {
-    const O = this.#inner.obsSize, K = this.obsSize;
-    if (this.#buf.length < rows * O) this.#buf = new Float32Array(rows * O);
-    for (let r = 0; r < rows; r++) this.#buf.set(obs.subarray(r * K + K - O, r * K + K), r * O);
-    this.#inner.act(this.#buf.subarray(0, rows * O), rows, rng, explore, out);
-  }
-}
-
 /** The fixed opponents of the game, by name. */
 function opponents(): Record<string, BatchPolicy> {
   if (game === "rock_paper_scissors") {
     return {
-      always_same: new NewestFrame(new RpsAlwaysSamePolicy(), STACK),
-      beat_last: new NewestFrame(new RpsBeatLastPolicy(), STACK),
+      always_same: newestFrame(new RpsAlwaysSamePolicy(), STACK),
+      beat_last: newestFrame(new RpsBeatLastPolicy(), STACK),
     };
   }
   return {

@@ -15,6 +15,8 @@
  * @module
  */
 
+import type { BatchPolicy } from "../policy/policy.ts";
+import type { Pcg32 } from "../rng.ts";
 import { Dict, type Space, Tuple } from "../spaces.ts";
 import {
   ACTIVE,
@@ -363,4 +365,27 @@ export class FrameStack implements BatchedEnv {
  */
 export function frameStack(env: BatchedEnv, k: number): BatchedEnv {
   return k === 1 ? env : new FrameStack(env, k);
+}
+
+/**
+ * A policy written for single observations, fed the newest of the `k` frames of stacked rows (a
+ * fixed opponent in a frame-stacked env). A plain (not masked) stack: the newest frame is the
+ * last `obsSize` floats of a row.
+ * @param inner the policy of single observations
+ * @param k frames per stacked row (1: `inner` itself)
+ * @returns the policy of stacked rows
+ */
+export function newestFrame(inner: BatchPolicy, k: number): BatchPolicy {
+  if (k === 1) return inner;
+  const O = inner.obsSize;
+  let buf = new Float32Array(0);
+  return {
+    obsSize: O * k,
+    actSize: inner.actSize,
+    act(obs: Float32Array, rows: number, rng: Pcg32, explore: boolean, out: Float32Array) {
+      if (buf.length < rows * O) buf = new Float32Array(rows * O);
+      for (let r = 0; r < rows; r++) copy(buf, r * O, obs, (r + 1) * O * k - O, O);
+      inner.act(buf.subarray(0, rows * O), rows, rng, explore, out);
+    },
+  };
 }

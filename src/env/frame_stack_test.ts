@@ -7,7 +7,7 @@ import { Box, Dict, Discrete, Tuple } from "../spaces.ts";
 import { ACTIVE, type BatchedEnv, SPAWNED, TERMINATED, TRUNCATED } from "./batched.ts";
 import { checkEnv } from "./check_env.ts";
 import { fromDictEnv } from "./from_dict.ts";
-import { FrameStack, stackedSpace } from "./frame_stack.ts";
+import { FrameStack, newestFrame, stackedSpace } from "./frame_stack.ts";
 import type { MultiAgentEnv, StepResult } from "./multi_agent.ts";
 
 /**
@@ -173,4 +173,21 @@ Deno.test("frame stacks save and load with the inner env's state", () => {
   b.step();
   assert.deepEqual(b.groups[0]!.obs, a.groups[0]!.obs);
   assert.throws(() => new FrameStack(createWindyMaze(2), 2).loadState(state), /do not fit/);
+});
+
+Deno.test("newestFrame feeds a single-observation policy the newest frame of each stacked row", () => {
+  const seen: number[][] = [];
+  const inner = {
+    obsSize: 2,
+    actSize: 1,
+    act(obs: Float32Array, rows: number, _rng: Pcg32, _e: boolean, out: Float32Array) {
+      for (let r = 0; r < rows; r++) seen.push([obs[2 * r]!, obs[2 * r + 1]!]), out[r] = r;
+    },
+  };
+  const p = newestFrame(inner, 3);
+  assert.equal(p.obsSize, 6);
+  const out = new Float32Array(2);
+  p.act(new Float32Array([0, 0, 1, 1, 2, 3, 9, 9, 8, 8, 7, 6]), 2, new Pcg32(1), false, out);
+  assert.deepEqual(seen, [[2, 3], [7, 6]]);
+  assert.equal(newestFrame(inner, 1), inner);
 });

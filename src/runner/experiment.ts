@@ -18,10 +18,9 @@ import {
   RpsBeatLastPolicy,
   TicTacToeMinimaxPolicy,
 } from "../envs/opponents.ts";
-import { frameStack } from "../env/frame_stack.ts";
+import { frameStack, newestFrame } from "../env/frame_stack.ts";
 import { setEpisodeLimit } from "../env/wasm.ts";
 import type { BatchPolicy } from "../policy/policy.ts";
-import type { Pcg32 } from "../rng.ts";
 import type { Space } from "../spaces.ts";
 import {
   createHierarchicalWindyMaze,
@@ -43,27 +42,6 @@ const FIXED_POLICIES: Record<
   rps_always_same: () => new RpsAlwaysSamePolicy(),
   rps_beat_last: () => new RpsBeatLastPolicy(),
 };
-
-/**
- * A fixed policy of single observations fed the newest of `k` stacked frames (`stackSize`), so
- * the games' heuristics play in stacked envs too.
- */
-function newestFrame(inner: BatchPolicy, k: number): BatchPolicy {
-  if (k === 1) return inner;
-  const O = inner.obsSize;
-  let buf = new Float32Array(0);
-  return {
-    obsSize: O * k,
-    actSize: inner.actSize,
-    act(obs: Float32Array, rows: number, rng: Pcg32, explore: boolean, out: Float32Array) {
-      if (buf.length < rows * O) buf = new Float32Array(rows * O);
-      for (let r = 0; r < rows; r++) {
-        buf.set(obs.subarray((r + 1) * O * k - O, (r + 1) * O * k), r * O);
-      }
-      inner.act(buf.subarray(0, rows * O), rows, rng, explore, out);
-    },
-  };
-}
 
 /** The env of an experiment, `numEnvs` of them batched, seeded from `seed`. */
 export function createExperimentEnv(
