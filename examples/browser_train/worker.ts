@@ -77,6 +77,8 @@ async function train(req: TrainRequest): Promise<void> {
     // tfjs's WASM binaries, served by serve.ts beside the page.
     await initBackend({ backend: "wasm", wasm: new URL("/tfjs/", self.location.href) });
   }
+  // examples/hierarchical.ts's configuration, written out: that module imports node:util and
+  // the Deno file helpers, which a browser bundle cannot load.
   const algo = await new PPOConfig()
     .environment(({ numEnvs, seed }) => createHierarchicalWindyMaze(numEnvs, { seed }))
     .envRunners({ numEnvs, rolloutFragmentLength: Math.ceil(4096 / numEnvs) })

@@ -6,15 +6,10 @@
  * @module
  */
 
-import {
-  createHierarchicalWindyMaze,
-  exportPolicy,
-  exportPolicyFromCheckpoint,
-  PPOConfig,
-  windyMazeWasmBytes,
-} from "@coop/rl";
+import { exportPolicy, exportPolicyFromCheckpoint, windyMazeWasmBytes } from "@coop/rl";
 import { FileStorage } from "@coop/rl/runtime";
 import { bundleForBrowser } from "../_web.ts";
+import { exampleConfig } from "../hierarchical.ts";
 
 /** The two policies of the hierarchical windy maze. */
 export const POLICY_IDS = ["high_level_policy", "low_level_policy"] as const;
@@ -42,18 +37,8 @@ export async function exportedPolicies(
       low_level_policy: await exportPolicyFromCheckpoint(storage, name, "low_level_policy"),
     };
   }
-  const algo = await new PPOConfig()
-    .environment(({ numEnvs, seed }) => createHierarchicalWindyMaze(numEnvs, { seed }))
-    .envRunners({ numEnvs: 64, rolloutFragmentLength: 64 })
-    .training({ entropyCoeff: 0.01 })
-    .multiAgent({
-      policies: {
-        high_level_policy: { config: { gamma: 0.9, numEpochs: 30, minibatchSize: 128 } },
-        low_level_policy: { config: { gamma: 0.0, lr: 6e-3 } },
-      },
-      policyMappingFn: (id) =>
-        id.startsWith("low_level_") ? "low_level_policy" : "high_level_policy",
-    })
+  // examples/hierarchical.ts's configuration (the seed script's), 64 envs.
+  const algo = await exampleConfig({ flat: false, seed: 0, numEnvs: 64, backend: "wasm" })
     .build();
   try {
     for (let i = 0; i < iterations; i++) await algo.train();
