@@ -151,6 +151,12 @@ export interface BatchedEnv {
    */
   readonly episodeMetrics?: EpisodeMetricsView;
   /**
+   * Optional: true when each episode is a match between its agents (a game: the higher return
+   * wins). Training and evaluation results then carry `win_rates`: each policy's wins, draws
+   * and losses against each policy it met. The package's games set it.
+   */
+  readonly competitive?: boolean;
+  /**
    * Optional: the env's whole state as bytes, for checkpoints: `loadState` of those bytes on an
    * env built with the same options puts it back exactly (same observations, random streams,
    * agent ids), so training continues bit for bit.

@@ -227,6 +227,10 @@ export class FrameStack implements BatchedEnv {
   get episodeMetrics(): EpisodeMetricsView | undefined {
     return this.inner.episodeMetrics;
   }
+  /** Whether the inner env's episodes are matches. */
+  get competitive(): boolean | undefined {
+    return this.inner.competitive;
+  }
 
   /**
    * The agent id in a slot.

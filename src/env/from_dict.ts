@@ -54,6 +54,11 @@ export interface FromDictOptions {
   groupOf?: (agentId: string) => string;
   /** Env `i` is reset with a seed derived from `(seed, i)` (default 0). */
   seed?: number;
+  /**
+   * Each episode is a match between its agents, the higher return winning: results then carry
+   * `win_rates` (see {@linkcode BatchedEnv.competitive}; default false).
+   */
+  competitive?: boolean;
 }
 
 /**
@@ -128,6 +133,8 @@ export class DictBatchedEnv extends SlotEnv {
   readonly envs: readonly MultiAgentEnv[];
   /** Ended agents keep their slots until their episode ends (late rewards reach them). */
   readonly holdsEndedAgents = true;
+  /** Each episode is a match (the options' `competitive`). */
+  readonly competitive: boolean;
   /** `[N]` 1 for the envs the last `step` advanced (those not masked), 0 after `reset`. */
   readonly envStepped: Uint8Array;
   readonly #specs: DictGroupSpec[];
@@ -162,6 +169,7 @@ export class DictBatchedEnv extends SlotEnv {
     this.#specs = opts.groups;
     this.#groupOf = opts.groupOf;
     this.#seed = opts.seed ?? 0;
+    this.competitive = opts.competitive === true;
     this.#ids = new Array(this.numSlots).fill("");
     this.#used = new Uint8Array(this.numSlots);
     this.#infos = new Array(this.numSlots).fill(undefined);

@@ -78,6 +78,8 @@ export interface WasmEnvDescriptor {
    * `numEpisodeMetrics()`. The loader then views them as `episodeMetrics`.
    */
   readonly metrics?: readonly string[];
+  /** Each episode is a match between its agents (see {@linkcode BatchedEnv.competitive}). */
+  readonly competitive?: boolean;
 }
 
 /** Where a WASM env module comes from. */
@@ -209,6 +211,8 @@ export class WasmBatchedEnv implements BatchedEnv {
    * a module without episode metrics.
    */
   readonly episodeMetrics?: EpisodeMetricsView;
+  /** Each episode is a match (the descriptor's `competitive`). */
+  readonly competitive: boolean;
 
   #x: WasmEnvExports;
   #wasReset = false;
@@ -306,6 +310,7 @@ export class WasmBatchedEnv implements BatchedEnv {
       };
     }
     this.descriptor = descriptor;
+    this.competitive = descriptor.competitive === true;
     this.memory = x.memory;
     this.#x = x;
     this.#groupDescs = descriptor.groups;

@@ -131,6 +131,7 @@ export function connectFourDescriptor(
       agentId: (j) => CONNECT_FOUR_AGENT_IDS[j]!,
     }],
     metrics: CONNECT_FOUR_METRIC_NAMES,
+    competitive: true,
   };
 }
 

@@ -76,6 +76,7 @@ export const RPS_DESCRIPTOR: WasmEnvDescriptor = {
     agentId: (j) => RPS_AGENT_IDS[j]!,
   }],
   metrics: RPS_METRIC_NAMES,
+  competitive: true,
 };
 
 let compiled: WebAssembly.Module | undefined;

@@ -100,6 +100,7 @@ export function ticTacToeDescriptor(
       agentId: (j) => TIC_TAC_TOE_AGENT_IDS[j]!,
     }],
     metrics: TIC_TAC_TOE_METRIC_NAMES,
+    competitive: true,
   };
 }
 

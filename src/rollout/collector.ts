@@ -213,6 +213,33 @@ export interface EpisodeMetrics {
   episodes_total: number;
   /** Episodes the smoothed metrics average over (up to the smoothing window). */
   episodes_in_window: number;
+  /**
+   * Only for competitive envs ({@linkcode BatchedEnv.competitive}: episodes are matches): per
+   * policy, its wins, draws and losses against each policy it met, over the episodes of the
+   * window. An episode counts when exactly two policies acted in it (each agent's return
+   * compared with the other policy's mean agent return: higher wins, equal draws, lower
+   * loses), or one policy acted with exactly two agents (a mirror match: both seats count, so
+   * `win_rate` equals `loss_rate`). Episodes with three or more policies are left out.
+   */
+  win_rates?: Record<string, Record<string, MatchRecord>>;
+}
+
+/** One policy's matches against one opponent policy (see `EpisodeMetrics.win_rates`). */
+export interface MatchRecord {
+  /** Games (seat-games in a mirror match) counted. */
+  games: number;
+  /** Games won. */
+  wins: number;
+  /** Games drawn. */
+  draws: number;
+  /** Games lost. */
+  losses: number;
+  /** `wins / games`. */
+  win_rate: number;
+  /** `draws / games`. */
+  draw_rate: number;
+  /** `losses / games`. */
+  loss_rate: number;
 }
 
 /** Per-policy scratch for one step. */
@@ -1081,6 +1108,7 @@ export class Collector {
       this.policyIds,
       this.#episodesIter,
       this.#episodesTotal,
+      this.env.competitive === true,
     );
     this.#episodesIter = 0;
     return out;
@@ -1113,6 +1141,7 @@ export interface EpisodeWindow {
  * @param policyIds the policies, in index order
  * @param episodesIter episodes finished this iteration
  * @param episodesTotal episodes finished in total
+ * @param matches add `win_rates` (the env is competitive)
  * @returns the metrics
  */
 export function windowMetrics(
@@ -1120,6 +1149,7 @@ export function windowMetrics(
   policyIds: readonly string[],
   episodesIter: number,
   episodesTotal: number,
+  matches = false,
 ): EpisodeMetrics {
   const n = w.count, P = policyIds.length;
   let sum = 0, min = Infinity, max = -Infinity, len = 0;
@@ -1175,5 +1205,62 @@ export function windowMetrics(
     episodes_this_iter: episodesIter,
     episodes_total: episodesTotal,
     episodes_in_window: n,
+    ...(matches ? { win_rates: windowWinRates(w, policyIds) } : {}),
   };
+}
+
+/**
+ * Each policy's wins, draws and losses against the policies it met in the window's episodes
+ * (the rules of `EpisodeMetrics.win_rates`).
+ * @param w the window
+ * @param policyIds the policies, in index order
+ * @returns records by policy, then by opponent policy
+ */
+export function windowWinRates(
+  w: EpisodeWindow,
+  policyIds: readonly string[],
+): Record<string, Record<string, MatchRecord>> {
+  const P = policyIds.length;
+  // [P × P × 3]: wins, draws, losses of row policy against column policy.
+  const c = new Float64Array(P * P * 3);
+  const add = (p: number, q: number, sign: number) => {
+    c[(p * P + q) * 3 + (sign > 0 ? 0 : sign === 0 ? 1 : 2)]!++;
+  };
+  for (let i = 0; i < w.count; i++) {
+    let first = -1, second = -1, present = 0;
+    for (let p = 0; p < P; p++) {
+      if (w.polCount[i * P + p]! === 0) continue;
+      if (present === 0) first = p;
+      else second = p;
+      present++;
+    }
+    if (present === 2) {
+      const a = w.polSum[i * P + first]! / w.polCount[i * P + first]!;
+      const b = w.polSum[i * P + second]! / w.polCount[i * P + second]!;
+      add(first, second, Math.sign(a - b));
+      add(second, first, Math.sign(b - a));
+    } else if (present === 1 && w.polCount[i * P + first]! === 2) {
+      const lo = w.polMin[i * P + first]!, hi = w.polMax[i * P + first]!;
+      add(first, first, Math.sign(hi - lo));
+      add(first, first, Math.sign(lo - hi));
+    }
+  }
+  const out: Record<string, Record<string, MatchRecord>> = {};
+  for (let p = 0; p < P; p++) {
+    for (let q = 0; q < P; q++) {
+      const k = (p * P + q) * 3;
+      const wins = c[k]!, draws = c[k + 1]!, losses = c[k + 2]!, games = wins + draws + losses;
+      if (games === 0) continue;
+      (out[policyIds[p]!] ??= {})[policyIds[q]!] = {
+        games,
+        wins,
+        draws,
+        losses,
+        win_rate: wins / games,
+        draw_rate: draws / games,
+        loss_rate: losses / games,
+      };
+    }
+  }
+  return out;
 }

@@ -105,6 +105,8 @@ export class MetricsWindow {
   #count = 0;
   #iter = 0;
   #total = 0;
+  /** Whether the metrics carry `win_rates` (the env is competitive; default false). */
+  competitive = false;
 
   /**
    * An empty window.
@@ -209,6 +211,7 @@ export class MetricsWindow {
       this.policyIds,
       this.#iter,
       this.#total,
+      this.competitive,
     );
     this.#iter = 0;
     return out;

@@ -427,7 +427,9 @@ export class Algorithm<P extends object = object> {
     });
     this.#runners = {
       pool,
-      metrics: new MetricsWindow(this.policyIds),
+      metrics: Object.assign(new MetricsWindow(this.policyIds), {
+        competitive: this.env.competitive === true,
+      }),
       envSteps: 0,
       agentSteps: new Float64Array(this.#policies.length),
       syncs: 0,
