@@ -8,6 +8,7 @@
  * deno task run -c configs/chicken_yard.json --seed 3 --train-steps 200000 --run-name cy3
  * deno task run -c configs/windy_maze_flat.json --algorithm.hyperparameters.lr 0.001
  * deno task run --resume runs/cy3            # after a crash or kill -9: continue it
+ * deno task run -p tic_tac_toe -a my_dqn.json -l loggers.json   # RLHive's -p/-a/-e/-l
  * ```
  *
  * @module
@@ -21,10 +22,31 @@ import type { CheckpointStorage } from "../train/storage.ts";
 import { FileStorage } from "./files.ts";
 import { createLoggers, hostFacts, writeReport } from "./log_files.ts";
 
+/** The presets in the package's `configs/` directory (for `-p`). */
+export const PRESETS: readonly string[] = [
+  "windy_maze_flat",
+  "windy_maze_hierarchical",
+  "chicken_yard",
+  "chicken_yard_continuous",
+  "tic_tac_toe",
+  "connect_four",
+  "rock_paper_scissors",
+];
+
 const HELP = `Usage: deno task run -c <config.json> [--field value ...]
+       deno task run -p <preset> [-a agent.json] [-e env.json] [-l loggers.json] [--field value ...]
        deno task run --resume <run dir> [--field value ...]
 
-  -c, --config FILE    an experiment file (presets in configs/; schema in configs/schema.json)
+  -c, --config FILE    an experiment file (schema in configs/schema.json)
+  -p, --preset-config NAME
+                       one of the package's presets instead (configs/NAME.json), -c winning
+                       when both are given: ${PRESETS.join(", ")}
+  -a, --agent-config FILE
+                       replaces the config's "algorithm" section with this file's JSON
+  -e, --env-config FILE
+                       replaces the config's "env" section
+  -l, --logger-config FILE
+                       replaces the config's "loggers" list
   --resume DIR         continue the run in DIR from its newest checkpoint (its config.json,
                        with any overrides given here)
   --out DIR            where run directories go (default runs); the run's directory is
@@ -61,6 +83,22 @@ export class CliError extends Error {
 function camel(key: string): string {
   return key.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 }
+
+/** The runner's own flags (the rest are overrides). */
+const OWN_FLAGS = [
+  "-c",
+  "--config",
+  "-p",
+  "--preset-config",
+  "-a",
+  "--agent-config",
+  "-e",
+  "--env-config",
+  "-l",
+  "--logger-config",
+  "--resume",
+  "--out",
+];
 
 /**
  * Splits `--a.b-c value` / `--a.b-c=value` pairs into dotted camelCase paths and values.
@@ -121,10 +159,15 @@ export function applyOverrides(config: unknown, overrides: [string[], unknown][]
   return root;
 }
 
-async function readJson(path: string, what: string): Promise<unknown> {
+async function readJson(path: string | URL, what: string): Promise<unknown> {
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    text = typeof path === "string" || path.protocol === "file:"
+      ? await Deno.readTextFile(path)
+      : await fetch(path).then((r) => {
+        if (!r.ok) throw new Error(`HTTP ${r.status}`);
+        return r.text();
+      });
   } catch (e) {
     throw new CliError(`${path}: cannot read ${what} (${e instanceof Error ? e.message : e})`);
   }
@@ -147,7 +190,7 @@ export async function planFromArgs(args: readonly string[]): Promise<CliPlan | u
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const name = a.split("=")[0]!;
-    if (["-c", "--config", "--resume", "--out"].includes(name)) {
+    if (OWN_FLAGS.includes(name)) {
       own.push(a);
       if (!a.includes("=") && i + 1 < args.length) own.push(args[++i]!);
     } else if (a === "-h" || a === "--help") own.push(a);
@@ -157,6 +200,10 @@ export async function planFromArgs(args: readonly string[]): Promise<CliPlan | u
     args: own,
     options: {
       config: { type: "string", short: "c" },
+      "preset-config": { type: "string", short: "p" },
+      "agent-config": { type: "string", short: "a" },
+      "env-config": { type: "string", short: "e" },
+      "logger-config": { type: "string", short: "l" },
       resume: { type: "string" },
       out: { type: "string", default: "runs" },
       help: { type: "boolean", short: "h", default: false },
@@ -169,8 +216,13 @@ export async function planFromArgs(args: readonly string[]): Promise<CliPlan | u
   const overrides = parseOverrides(rest);
   const shown = rest.length > 0 ? ` with overrides ${rest.join(" ")}` : "";
   if (v.resume !== undefined) {
-    if (v.config !== undefined) {
-      throw new CliError("--resume continues a run with its own config.json: drop -c");
+    const given =
+      (["config", "preset-config", "agent-config", "env-config", "logger-config"] as const)
+        .filter((k) => v[k] !== undefined);
+    if (given.length > 0) {
+      throw new CliError(
+        `--resume continues a run with its own config.json: drop --${given.join(", --")}`,
+      );
     }
     const runDir = v.resume.replace(/\/+$/, "");
     const file = `${runDir}/${CONFIG_FILE}`;
@@ -188,12 +240,40 @@ export async function planFromArgs(args: readonly string[]): Promise<CliPlan | u
       resume: true,
     };
   }
-  if (v.config === undefined) {
-    throw new CliError("expected -c <config.json> or --resume <run dir> (see --help)");
+  const preset = v["preset-config"];
+  if (v.config === undefined && preset === undefined) {
+    throw new CliError(
+      "expected -c <config.json>, -p <preset> or --resume <run dir> (see --help)",
+    );
   }
-  const json = await readJson(v.config, "an experiment config");
-  const config = parseExperiment(applyOverrides(json, overrides), `${v.config}${shown}`);
-  const base = v.config.split("/").pop()!.replace(/\.json$/, "");
+  let json: unknown, source: string;
+  if (v.config !== undefined) {
+    json = await readJson(v.config, "an experiment config");
+    source = v.config;
+  } else {
+    const name = preset!.replace(/\.json$/, "");
+    if (!PRESETS.includes(name)) {
+      throw new CliError(`-p ${preset}: no such preset; expected one of ${PRESETS.join(", ")}`);
+    }
+    json = await readJson(new URL(`../../configs/${name}.json`, import.meta.url), "a preset");
+    source = `preset ${name}`;
+  }
+  if (json === null || typeof json !== "object" || Array.isArray(json)) {
+    throw new CliError(`${source}: expected a JSON object (an experiment config)`);
+  }
+  const sections = [
+    ["agent-config", "algorithm"],
+    ["env-config", "env"],
+    ["logger-config", "loggers"],
+  ] as const;
+  for (const [flag, key] of sections) {
+    const file = v[flag];
+    if (file === undefined) continue;
+    (json as Record<string, unknown>)[key] = await readJson(file, `the config's "${key}" section`);
+    source += ` with ${key} from ${file}`;
+  }
+  const config = parseExperiment(applyOverrides(json, overrides), `${source}${shown}`);
+  const base = (v.config ?? preset!).split("/").pop()!.replace(/\.json$/, "");
   return { config, runDir: `${v.out}/${config.runName ?? base}`, resume: false };
 }
 
