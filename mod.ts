@@ -168,6 +168,13 @@ export {
   type StopCriteria,
   type TrainResult,
 } from "./src/train/algorithm.ts";
+export {
+  type Callbacks,
+  Episode,
+  type EpisodeCallbackArgs,
+  EpisodeHooks,
+  validateCallbacks,
+} from "./src/train/callbacks.ts";
 
 // Checkpoints, storage and inference.
 export { type CheckpointStorage, joinPath, MemoryStorage } from "./src/train/storage.ts";
@@ -258,8 +265,11 @@ export {
   type CollectorState,
   type EpisodeMetrics,
   type EpisodeRef,
+  type EpisodeWindow,
+  type MatchRecord,
   type PolicyMappingFn,
   type RoutedPolicy,
+  windowWinRates,
 } from "./src/rollout/collector.ts";
 export {
   type BufferRows,

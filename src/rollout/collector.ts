@@ -98,6 +98,17 @@ export interface CollectorOptions {
    * episodes per env.
    */
   onEpisodeEnd?: (envIndex: number) => boolean;
+  /**
+   * Called when env `envIndex`'s episode starts: after the env's reset (the first `collect`, or
+   * the auto-reset in the step that ended the last episode), before its first agents are
+   * mapped to policies. The episode's id is already the new one.
+   */
+  onEpisodeStart?: (envIndex: number) => void;
+  /**
+   * Called after every step that advanced env `envIndex`'s time without ending its episode
+   * (RLlib's `on_episode_step`). Costs a pass over the envs per step only when set.
+   */
+  onEpisodeStep?: (envIndex: number) => void;
 }
 
 /**
@@ -583,6 +594,8 @@ export class Collector {
       for (let i = 0; i < this.env.numEnvs; i++) {
         this.#episodes[i]!.episodeId = this.#epId[i] = this.#nextEpisodeId++;
       }
+      const start = this.#opts.onEpisodeStart;
+      if (start !== undefined) { for (let i = 0; i < this.env.numEnvs; i++) start(i); }
       this.#spawnPass();
       this.#started = true;
     } else {
@@ -823,8 +836,12 @@ export class Collector {
     }
     // Finished episodes: release the agents held for late rewards.
     const envDone = env.envDone;
+    const onStep = this.#opts.onEpisodeStep;
     for (let e = 0; e < N; e++) {
-      if (envDone[e] === 0) continue;
+      if (envDone[e] === 0) {
+        if (onStep !== undefined && (stepped === undefined || stepped[e] !== 0)) onStep(e);
+        continue;
+      }
       if (this.#holds) this.#releaseHeld(e);
       this.#finishEpisode(e);
     }
@@ -900,6 +917,31 @@ export class Collector {
     this.#epLen[e] = 0;
     this.#epAgents[e] = 0;
     this.#episodes[e]!.episodeId = this.#epId[e] = this.#nextEpisodeId++;
+    this.#opts.onEpisodeStart?.(e);
+  }
+
+  /**
+   * Env `e`'s episode so far: its id, length in env steps and return over all agents. Read in
+   * the episode hooks (at `onEpisodeEnd`, the episode that just ended).
+   * @param e env index
+   * @returns the episode's id, length and return
+   */
+  episodeStats(e: number): { episodeId: number; length: number; totalReward: number } {
+    return { episodeId: this.#epId[e]!, length: this.#epLen[e]!, totalReward: this.#epRet[e]! };
+  }
+
+  /**
+   * Env `e`'s episode: per policy, the summed return of its agents that have finished (all of
+   * them, in `onEpisodeEnd`); policies without a finished agent are left out.
+   * @param e env index
+   * @returns policy id → summed return
+   */
+  episodePolicyReturns(e: number): Record<string, number> {
+    const P = this.policyIds.length, out: Record<string, number> = {};
+    for (let p = 0; p < P; p++) {
+      if (this.#epPolCount[e * P + p]! > 0) out[this.policyIds[p]!] = this.#epPolSum[e * P + p]!;
+    }
+    return out;
   }
 
   /**

@@ -21,6 +21,7 @@
  * @module
  */
 
+import { EpisodeHooks } from "./callbacks.ts";
 import type { BatchedEnv, SlotGroup } from "../env/batched.ts";
 import { restoreSeed } from "../env/from_dict.ts";
 import {
@@ -88,6 +89,12 @@ export interface TrainResult extends EpisodeMetrics {
   learn_time_s: number;
   /** Learner results per trained policy. */
   info: { learner: Record<string, LearnerInfo> };
+  /**
+   * Over the episodes that ended in this iteration: the env's `episodeMetrics` and what the
+   * callbacks wrote into `episode.customMetrics`, as `<name>_mean`, `_min` and `_max` (RLlib's
+   * `custom_metrics`; NaN values skipped; NaN for an env metric no episode defined).
+   */
+  custom_metrics: Record<string, number>;
   /** The tfjs backend that ran the models. */
   backend: BackendInfo;
   /** The evaluation run after this iteration (every `evaluationInterval`-th iteration). */
@@ -338,6 +345,8 @@ export class Algorithm<P extends object = object> {
   #lastCheckpoint: { iteration: number; path: string } | undefined;
   /** Env runners in workers (see `envRunners`), when used. */
   #runners: RunnerState | undefined;
+  /** The training collector's episode hooks (callbacks, custom metrics). */
+  readonly #hooks: EpisodeHooks;
 
   private constructor(
     config: AlgorithmSettings<P>,
@@ -366,6 +375,7 @@ export class Algorithm<P extends object = object> {
         inference: undefined,
       };
     });
+    this.#hooks = new EpisodeHooks(env, config.callbacks, false);
     this.collector = new Collector({
       env,
       policyIds: ids,
@@ -373,7 +383,9 @@ export class Algorithm<P extends object = object> {
       resolvePolicy: (p, group, agentId) => this.#resolve(p, group, agentId),
       fragmentLength: config.rolloutFragmentLength,
       seed: seeds?.collectorSeed ?? config.seed,
+      ...this.#hooks.options(),
     });
+    this.#hooks.attach(this.collector);
     // Policies whose spaces are declared are built now, so they exist before any agent maps.
     this.#policies.forEach((slot, p) => {
       if (slot.obsSpace !== undefined && slot.actSpace !== undefined) this.#build(p);
@@ -403,6 +415,7 @@ export class Algorithm<P extends object = object> {
     });
     const algo = new Algorithm(config, env, backend, seeds);
     if (usesWorkers(config)) await algo.#startRunners();
+    await config.callbacks?.onAlgorithmInit?.({ algorithm: algo });
     return algo;
   }
 
@@ -751,6 +764,15 @@ export class Algorithm<P extends object = object> {
       const buf = c.buffer(p);
       if (slot.learner !== undefined && buf !== undefined) slot.learner.postprocess(buf);
     });
+    const onSampleEnd = this.config.callbacks?.onSampleEnd;
+    if (onSampleEnd !== undefined) {
+      const batches: Record<string, SampleBatch> = {};
+      this.#policies.forEach((slot, p) => {
+        const buf = c.buffer(p);
+        if (slot.learner !== undefined && buf !== undefined) batches[slot.id] = buf.compact();
+      });
+      onSampleEnd({ algorithm: this, samples: { policy_batches: batches } });
+    }
   }
 
   /**
@@ -801,6 +823,10 @@ export class Algorithm<P extends object = object> {
     if (ck.checkpointFreq > 0 && this.iteration % ck.checkpointFreq === 0) {
       result.checkpoint = await this.save();
     }
+    await this.config.callbacks?.onTrainResult?.({
+      algorithm: this,
+      result: result as unknown as Record<string, unknown>,
+    });
     return result;
   }
 
@@ -836,6 +862,7 @@ export class Algorithm<P extends object = object> {
       sample_time_s: (t1 - t0) / 1000,
       learn_time_s: (t2 - t1) / 1000,
       info: { learner },
+      custom_metrics: this.#hooks.takeCustomMetrics(),
       backend: this.backend,
     };
   }
@@ -980,6 +1007,7 @@ export class Algorithm<P extends object = object> {
       sample_time_s: (t1 - t0) / 1000,
       learn_time_s: (t2 - t1) / 1000,
       info: { learner },
+      custom_metrics: this.#hooks.takeCustomMetrics(),
       backend: this.backend,
       num_env_runners: rs.pool.numRunners,
       num_weight_syncs: rs.syncs,
@@ -1074,8 +1102,9 @@ export class Algorithm<P extends object = object> {
   /**
    * Runs `episodes` episodes with the current policies on envs of their own, built with the
    * config's env creator and a seed of their own, and reports RLlib's episode metrics over
-   * them, plus the env's `episodeMetrics` as `custom_metrics` (`<name>_mean`, `_min`,
-   * `_max`). The training envs, the collector and every training random stream are untouched,
+   * them, plus the env's `episodeMetrics` and the callbacks' `episode.customMetrics` as
+   * `custom_metrics` (`<name>_mean`, `_min`, `_max`); the callbacks see these episodes with
+   * `evaluation: true`. The training envs, the collector and every training random stream are untouched,
    * so evaluating does not change what training does. Env `i` of the `numEnvs` runs its share
    * of the episodes (`episodes / numEnvs`, the first `episodes % numEnvs` one more): only
    * its first episodes count, so short episodes are not favoured. Policies act greedily unless
@@ -1107,10 +1136,9 @@ export class Algorithm<P extends object = object> {
     const quota = new Int32Array(N);
     for (let i = 0; i < N; i++) quota[i] = Math.floor(K / N) + (i < K % N ? 1 : 0);
     let remaining = K;
-    const names = env.episodeMetrics?.names ?? [];
-    const M = names.length;
-    const sum = new Float64Array(M), count = new Float64Array(M);
-    const min = new Float64Array(M).fill(Infinity), max = new Float64Array(M).fill(-Infinity);
+    const cb = this.config.callbacks;
+    await cb?.onEvaluateStart?.({ algorithm: this });
+    const hooks = new EpisodeHooks(env, cb, true);
     const collector = new Collector({
       env,
       policyIds: this.policyIds,
@@ -1123,39 +1151,29 @@ export class Algorithm<P extends object = object> {
       seed,
       explore,
       smoothingWindow: K,
-      onEpisodeEnd: (e) => {
+      ...hooks.options((e) => {
         if (quota[e] === 0) return false;
         quota[e]!--;
         remaining--;
-        const values = env.episodeMetrics?.values;
-        for (let k = 0; k < M && values !== undefined; k++) {
-          const v = values[e * M + k]!;
-          if (Number.isNaN(v)) continue;
-          sum[k] = sum[k]! + v;
-          count[k]!++;
-          if (v < min[k]!) min[k] = v;
-          if (v > max[k]!) max[k] = v;
-        }
         return true;
-      },
+      }),
     });
+    hooks.attach(collector);
     while (remaining > 0) collector.collect();
-    const custom: Record<string, number> = {};
-    names.forEach((name, k) => {
-      const n = count[k]!;
-      custom[`${name}_mean`] = n > 0 ? sum[k]! / n : NaN;
-      custom[`${name}_min`] = n > 0 ? min[k]! : NaN;
-      custom[`${name}_max`] = n > 0 ? max[k]! : NaN;
-    });
-    return {
+    const result: EvaluationResult = {
       ...collector.takeIterationCounts(),
-      custom_metrics: custom,
+      custom_metrics: hooks.takeCustomMetrics(),
       num_episodes: K,
       num_env_steps_sampled: collector.envSteps,
       explore,
       seed,
       time_s: (performance.now() - t0) / 1000,
     };
+    await cb?.onEvaluateEnd?.({
+      algorithm: this,
+      evaluationMetrics: result as unknown as Record<string, unknown>,
+    });
+    return result;
   }
 
   #storage(storage: CheckpointStorage | undefined, what: string): CheckpointStorage {

@@ -8,6 +8,7 @@
  * @module
  */
 
+import type { Callbacks } from "./callbacks.ts";
 import { Algorithm } from "./algorithm.ts";
 import type { AlgorithmFamily, ModelParams } from "./learner.ts";
 import {
@@ -129,6 +130,19 @@ export class AlgorithmConfig<P extends object> {
    */
   resources(p: Partial<BackendParams>): this {
     Object.assign(this.config.backend, p);
+    return this;
+  }
+
+  /**
+   * Sets the callbacks (RLlib's `.callbacks(...)`): an object, or an instance of your class,
+   * with any of `onAlgorithmInit`, `onEpisodeStart`, `onEpisodeStep`, `onEpisodeEnd`,
+   * `onSampleEnd`, `onTrainResult`, `onEvaluateStart`, `onEvaluateEnd` (see `Callbacks`).
+   * Env runners in workers take the callbacks of their runner module's config.
+   * @param c the callbacks
+   * @returns this
+   */
+  callbacks(c: Callbacks): this {
+    this.config.callbacks = c;
     return this;
   }
 

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { type Callbacks, validateCallbacks } from "./callbacks.ts";
 import type { BatchedEnv } from "../env/batched.ts";
 import type { PolicyMappingFn } from "../rollout/collector.ts";
 import type { BatchPolicy } from "../policy/policy.ts";
@@ -126,6 +127,8 @@ export interface AlgorithmSettings<P extends object = object> {
   evaluation: EvaluationParams;
   /** Checkpoints. */
   checkpoint: CheckpointParams;
+  /** User code called during training and evaluation (RLlib's callbacks). */
+  callbacks?: Callbacks;
   /**
    * Parallel env runners (Web Workers); unset, or one runner without `overlap`, samples on the
    * main thread as always.
@@ -419,6 +422,7 @@ export function validateSettings<P extends object>(c: AlgorithmSettings<P>): voi
   positiveInt("numEnvs", c.numEnvs);
   positiveInt("rolloutFragmentLength", c.rolloutFragmentLength);
   validateEnvRunners(c);
+  validateCallbacks(c.callbacks);
   if (!Number.isSafeInteger(c.seed) || c.seed < 0) {
     throw new RangeError(`seed must be a non-negative safe integer, got ${c.seed}`);
   }
