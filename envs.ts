@@ -108,6 +108,16 @@ export {
   restoreSeed,
 } from "./src/env/from_dict.ts";
 export { checkEnv, type CheckEnvOptions, type CheckEnvReport } from "./src/env/check_env.ts";
+export {
+  BatchedSingleAgentEnv,
+  makeMultiAgent,
+  MultiAgentBatchedEnv,
+  type MultiAgentBatchedOptions,
+  multiAgentId,
+  type SingleAgentEnv,
+  type SingleAgentResetResult,
+  type SingleAgentStepResult,
+} from "./src/env/make_multi_agent.ts";
 
 // The hierarchy helper.
 export {
@@ -225,6 +235,12 @@ export {
   RPS_TIE_REWARD,
   RPS_WIN_REWARD,
 } from "./src/envs/rock_paper_scissors.ts";
+// Classic control (Gymnasium's CartPole-v1 and Pendulum-v1; `numAgents`: RLlib's
+// MultiAgentCartPole and MultiAgentPendulum).
+export * from "./src/envs/cartpole.ts";
+export { cartpoleWasmBytes } from "./src/envs/_generated/cartpole_wasm.ts";
+export * from "./src/envs/pendulum.ts";
+export { pendulumWasmBytes } from "./src/envs/_generated/pendulum_wasm.ts";
 // Fixed opponents for the games (BatchPolicy implementations, no TensorFlow.js).
 export type { BatchPolicy, PolicyExtras } from "./src/policy/policy.ts";
 export type { ExtraColumn } from "./src/rollout/buffer.ts";

@@ -13,9 +13,11 @@ import {
   ACTIVE,
   type BatchedEnv,
   Collector,
+  createCartPole,
   createChickenYard,
   createConnectFour,
   createHierarchicalWindyMaze,
+  createPendulum,
   createRockPaperScissors,
   createTicTacToe,
   createWindyMaze,
@@ -302,6 +304,15 @@ if (import.meta.main) {
     1024,
     seconds,
   );
+  // Classic control (bench/cartpole_bench.ts has more): 1024 carts / pendulums per call.
+  benchEnv("cartpole_batched_1024", createCartPole(1024, { seed: 0 }), 1024, seconds);
+  benchEnv(
+    "multi_agent_cartpole_512x2",
+    createCartPole(512, { seed: 0, numAgents: 2 }),
+    1024,
+    seconds,
+  );
+  benchEnv("pendulum_batched_1024", createPendulum(1024, { seed: 0 }), 1024, seconds);
   benchDictEnv("windy_maze_dict", new DictEnv(createWindyMaze(1, { seed: 0 })), seconds);
   benchRollout(
     "rollout_hierarchical_windy_maze_random_64",

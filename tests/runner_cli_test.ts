@@ -86,13 +86,13 @@ Deno.test("deno task run: overrides, bad input, resume refusals", async (t) => {
     });
     await t.step("an unknown env, algorithm or key; a wrong type", async () => {
       await refused(
-        /tiny\.json with overrides --env\.name cartpole: invalid experiment config:\n\s+env\.name: .*windy_maze.*; got "cartpole"/,
+        /tiny\.json with overrides --env\.name mountain_car: invalid experiment config:\n\s+env\.name: .*windy_maze.*; got "mountain_car"/,
         "-c",
         file,
         "--out",
         tmp,
         "--env.name",
-        "cartpole",
+        "mountain_car",
       );
       await refused(/algorithm\.name: .*PPO.*; got "SAC"/, "-c", file, "--algorithm.name", "SAC");
       await refused(/\(top level\): unknown key "trainStep"/, "-c", file, "--train-step", "5");

@@ -8,8 +8,10 @@
 import { DQNConfig } from "../algorithms/dqn_config.ts";
 import { PPOConfig } from "../algorithms/ppo_config.ts";
 import type { BatchedEnv } from "../env/batched.ts";
+import { createCartPole } from "../envs/cartpole.ts";
 import { createChickenYard } from "../envs/chicken_yard.ts";
 import { createConnectFour } from "../envs/connect_four.ts";
+import { createPendulum } from "../envs/pendulum.ts";
 import { createRockPaperScissors } from "../envs/rock_paper_scissors.ts";
 import { createTicTacToe } from "../envs/tic_tac_toe.ts";
 import {
@@ -63,6 +65,10 @@ function baseEnv(env: ExperimentConfig["env"], numEnvs: number, seed: number): B
       return createTicTacToe(numEnvs, { seed, ...env.options });
     case "rock_paper_scissors":
       return createRockPaperScissors(numEnvs, { seed });
+    case "cartpole":
+      return createCartPole(numEnvs, { seed, ...env.options });
+    case "pendulum":
+      return createPendulum(numEnvs, { seed, ...env.options });
     case "windy_maze":
       return createWindyMaze(numEnvs, { seed });
     case "hierarchical_windy_maze":

@@ -108,6 +108,9 @@ export const envSchema = z.discriminatedUnion("name", [
     numEnvs: count.default(64),
     options: z.strictObject({
       horizon: count.optional().describe("steps of a low-level agent (default 25)"),
+const numAgentsSchema = count.optional().describe(
+  'independent copies per env, agent ids "0", "1", ... (RLlib\'s make_multi_agent); omitted: one agent, "default_agent"',
+);
       timeline: timeline.optional(),
     }).default({}),
   }),
@@ -148,6 +151,20 @@ export const envSchema = z.discriminatedUnion("name", [
 /** The kinds of policy an experiment can declare: learned, random, or a game's fixed opponent. */
 export const POLICY_CLASSES = [
   "learned",
+  z.strictObject({
+    name: z.literal("cartpole").describe(
+      "Gymnasium's CartPole-v1; with numAgents, RLlib's MultiAgentCartPole",
+    ),
+    numEnvs: count.default(64),
+    options: z.strictObject({ numAgents: numAgentsSchema }).default({}),
+  }),
+  z.strictObject({
+    name: z.literal("pendulum").describe(
+      "Gymnasium's Pendulum-v1 (Box action); with numAgents, RLlib's MultiAgentPendulum",
+    ),
+    numEnvs: count.default(64),
+    options: z.strictObject({ numAgents: numAgentsSchema }).default({}),
+  }),
   "random",
   "connect_four_heuristic",
   "tic_tac_toe_minimax",
@@ -305,6 +322,8 @@ export type ExperimentAlgorithm = {
   rolloutFragmentLength?: number | undefined;
   /** Hyperparameters and model shape. */
   hyperparameters: Partial<DQNHyperparams & ModelParams>;
+  | { name: "cartpole"; numEnvs: number; options: { numAgents?: number | undefined } }
+  | { name: "pendulum"; numEnvs: number; options: { numAgents?: number | undefined } }
 };
 
 /** One policy of an experiment. */

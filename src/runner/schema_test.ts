@@ -75,8 +75,8 @@ Deno.test("bad configs are refused with the path of each field and what was expe
   const { trainSteps: _, ...noSteps } = minimal();
   const [missing] = problems(noSteps);
   assert.match(missing!, /^trainSteps: .*; got nothing \(missing\)$/);
-  const [env] = problems({ ...minimal(), env: { name: "cartpole" } });
-  assert.match(env!, /^env\.name: .*windy_maze.*chicken_yard.*; got "cartpole"$/);
+  const [env] = problems({ ...minimal(), env: { name: "mountain_car" } });
+  assert.match(env!, /^env\.name: .*windy_maze.*chicken_yard.*; got "mountain_car"$/);
   const [opt] = problems({ ...minimal(), env: { name: "windy_maze", options: { wind: 1 } } });
   assert.equal(opt, `env.options: unknown key "wind"`);
   const [hp] = problems({

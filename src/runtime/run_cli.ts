@@ -31,6 +31,7 @@ export const PRESETS: readonly string[] = [
   "tic_tac_toe",
   "connect_four",
   "rock_paper_scissors",
+  "multi_agent_cartpole",
 ];
 
 const HELP = `Usage: deno task run -c <config.json> [--field value ...]
