@@ -20,6 +20,25 @@
  *   `huberDelta` 1 is PyTorch's `SmoothL1Loss`), the model's hand-written backward pass, and an
  *   Adam step with global-norm clipping (`src/optim/adam.ts`); `guardUpdate` restores the
  *   weights, the optimiser and the target network when anything turns non-finite.
+ * - **Prioritized replay** (`prioritizedReplay`, RLlib's and RLHive's Rainbow part): the buffer
+ *   samples rows ∝ `p^α` (`prioritizedReplayAlpha`) from a sum tree, each row's Huber loss is
+ *   multiplied by its importance weight `(N·P(i))^−β / max` (β from `prioritizedReplayBeta`,
+ *   linearly to 1 over `prioritizedReplayBetaTimesteps` env steps, {@linkcode betaAt}), and after
+ *   each gradient step the batch's rows get priority `|δ| + prioritizedReplayEps` (δ from before
+ *   the step); new rows get the largest priority so far. The priorities are in checkpoints and
+ *   roll back with a failed update.
+ * - **Dueling** (`dueling`): the Q-network is `V + A − mean(A)` (mean over legal actions; see
+ *   `src/policy/q_model.ts`).
+ * - **Distributional, C51** (`numAtoms` > 1, `vMin`, `vMax`): the network gives each legal
+ *   action a categorical distribution on the atoms; the target is {@linkcode c51Targets}'s
+ *   projection of the target network's distribution of `a*` (`a*` as for the plain targets:
+ *   online argmax with `doubleQ`, over legal actions), the loss the cross-entropy (weighted by
+ *   the importance weights with prioritized replay, whose priorities are then the cross-entropy
+ *   + ε, as RLlib's), and `mean_td_error` the gap between the expected values.
+ * - **Noisy nets** (`noisy`): every dense layer is `μ + σ ⊙ ε` with factorised Gaussian ε; the
+ *   learner draws one noise sample per network and gradient step from the sampling stream, the
+ *   collector one per `act` call from its stream (so runs stay reproducible and resumable), and
+ *   σ is learned with μ.
  * - **Target network**: every `targetUpdateFreq` gradient steps,
  *   `θ_target ← τ·θ + (1 − τ)·θ_target` (`tau` 1: a hard copy).
  * - **Exploration**: epsilon-greedy in the policy's `act` with the collector's stream; epsilon
@@ -84,6 +103,8 @@ import {
   withDefaults,
 } from "../train/learner.ts";
 
+const EMPTY64 = new Float64Array(0);
+
 /** DQN hyperparameters (RLlib's and RLHive's names in camelCase). */
 export interface DQNHyperparams {
   /** Adam learning rate (> 0). */
@@ -126,6 +147,46 @@ export interface DQNHyperparams {
   adamBeta2: number;
   /** Adam ε (> 0). */
   adamEpsilon: number;
+  /**
+   * Dueling Q-network: `Q = V + A − mean(A)`, the mean over the legal actions of a masked row
+   * (`src/policy/q_model.ts`). Default false (RLHive's DQN; RLlib's default is true).
+   */
+  dueling: boolean;
+  /**
+   * Prioritized experience replay (Schaul et al.): rows drawn with probability ∝ `p^α`, the loss
+   * weighted by importance weights, priorities `|δ| + prioritizedReplayEps` after each step.
+   * Default false (uniform replay).
+   */
+  prioritizedReplay: boolean;
+  /** Priority exponent α ≥ 0 (0.6; 0 samples uniformly). */
+  prioritizedReplayAlpha: number;
+  /** Importance-sampling exponent β in [0, 1] at the start (0.4). */
+  prioritizedReplayBeta: number;
+  /**
+   * Env steps over which β goes linearly from `prioritizedReplayBeta` to 1 (integer ≥ 0; 0, the
+   * default, keeps β constant, as RLlib does).
+   */
+  prioritizedReplayBetaTimesteps: number;
+  /** ε added to `|δ|` for a new priority (> 0; 1e-6), so no row's probability is 0. */
+  prioritizedReplayEps: number;
+  /**
+   * Atoms of distributional DQN (C51; integer ≥ 1, RLlib's `num_atoms`): 1, the default, is
+   * plain DQN; K > 1 learns a categorical return distribution on K atoms from `vMin` to `vMax`
+   * with the projected target and a cross-entropy loss.
+   */
+  numAtoms: number;
+  /** The smallest atom of C51 (finite, < `vMax`; −10). */
+  vMin: number;
+  /** The largest atom of C51 (finite, > `vMin`; 10). */
+  vMax: number;
+  /**
+   * Noisy nets (factorised Gaussian noise on every dense layer, `src/policy/q_model.ts`; default
+   * false). Exploration then comes from the noise: set `epsilonInitial` and `epsilonFinal` to 0
+   * for noise alone (RLlib's and RLHive's Rainbow).
+   */
+  noisy: boolean;
+  /** σ₀ of noisy layers (> 0; 0.5): σ starts at `σ₀ / √fan_in`. */
+  noisySigma0: number;
 }
 
 /** The DQN defaults (RLHive's DQN where it fits batched collection). */
@@ -148,6 +209,17 @@ export const DEFAULT_DQN_HYPERPARAMS: Readonly<DQNHyperparams> = Object.freeze({
   adamBeta1: 0.9,
   adamBeta2: 0.999,
   adamEpsilon: 1e-8,
+  dueling: false,
+  prioritizedReplay: false,
+  prioritizedReplayAlpha: 0.6,
+  prioritizedReplayBeta: 0.4,
+  prioritizedReplayBetaTimesteps: 0,
+  prioritizedReplayEps: 1e-6,
+  numAtoms: 1,
+  vMin: -10,
+  vMax: 10,
+  noisy: false,
+  noisySigma0: 0.5,
 });
 
 /**
@@ -194,6 +266,25 @@ export function resolveDQNHyperparams(overrides: Partial<DQNHyperparams> = {}): 
     bad("adamBeta2", "a number in [0, 1)");
   }
   if (!num(h.adamEpsilon) || h.adamEpsilon <= 0) bad("adamEpsilon", "a finite number > 0");
+  if (typeof h.dueling !== "boolean") bad("dueling", "true or false");
+  if (typeof h.prioritizedReplay !== "boolean") bad("prioritizedReplay", "true or false");
+  if (!num(h.prioritizedReplayAlpha) || h.prioritizedReplayAlpha < 0) {
+    bad("prioritizedReplayAlpha", "a finite number >= 0");
+  }
+  if (!num(h.prioritizedReplayBeta) || h.prioritizedReplayBeta < 0 || h.prioritizedReplayBeta > 1) {
+    bad("prioritizedReplayBeta", "a number in [0, 1]");
+  }
+  if (!int(h.prioritizedReplayBetaTimesteps, 0)) {
+    bad("prioritizedReplayBetaTimesteps", "an integer >= 0");
+  }
+  if (!num(h.prioritizedReplayEps) || h.prioritizedReplayEps <= 0) {
+    bad("prioritizedReplayEps", "a finite number > 0");
+  }
+  if (!int(h.numAtoms, 1)) bad("numAtoms", "an integer >= 1 (1: not distributional)");
+  if (!num(h.vMin)) bad("vMin", "a finite number");
+  if (!num(h.vMax) || h.vMax <= h.vMin) bad("vMax", `a finite number > vMin (${h.vMin})`);
+  if (typeof h.noisy !== "boolean") bad("noisy", "true or false");
+  if (!num(h.noisySigma0) || h.noisySigma0 <= 0) bad("noisySigma0", "a finite number > 0");
   return h;
 }
 
@@ -220,6 +311,32 @@ export function epsilonAt(
   const frac = Math.max(0, timesteps) / h.epsilonTimesteps;
   if (frac >= 1) return h.epsilonFinal;
   return h.epsilonInitial + (h.epsilonFinal - h.epsilonInitial) * frac;
+}
+
+/**
+ * Prioritized replay's importance-sampling exponent: `prioritizedReplayBeta` at 0 env steps,
+ * linearly to 1 at `prioritizedReplayBetaTimesteps` (constant when that is 0).
+ *
+ * @example
+ * ```ts
+ * import { betaAt } from "./dqn.ts";
+ * const h = { prioritizedReplayBeta: 0.4, prioritizedReplayBetaTimesteps: 100 };
+ * if (Math.abs(betaAt(h, 50) - 0.7) > 1e-12 || betaAt(h, 200) !== 1) throw new Error();
+ * if (betaAt({ ...h, prioritizedReplayBetaTimesteps: 0 }, 1e6) !== 0.4) throw new Error();
+ * ```
+ *
+ * @param h the schedule's hyperparameters
+ * @param timesteps env steps sampled so far
+ * @returns β in [0, 1]
+ */
+export function betaAt(
+  h: Pick<DQNHyperparams, "prioritizedReplayBeta" | "prioritizedReplayBetaTimesteps">,
+  timesteps: number,
+): number {
+  if (h.prioritizedReplayBetaTimesteps === 0) return h.prioritizedReplayBeta;
+  const frac = Math.max(0, timesteps) / h.prioritizedReplayBetaTimesteps;
+  if (frac >= 1) return 1;
+  return h.prioritizedReplayBeta + (1 - h.prioritizedReplayBeta) * frac;
 }
 
 /** N-step transitions of one fragment, compact, in the order of its closed rows. */
@@ -319,10 +436,13 @@ export function computeNStep(
       }
       j = nx;
     }
-    out.obs.set(buf.obs.subarray(i * O, i * O + O), k * O);
-    out.actions.set(buf.act.subarray(i * A, i * A + A), k * A);
+    // Element loops, not `subarray` views: no object per row.
+    for (let c = 0; c < O; c++) {
+      out.obs[k * O + c] = buf.obs[i * O + c]!;
+      out.nextObs[k * O + c] = boot[bootRow * O + c]!;
+    }
+    for (let c = 0; c < A; c++) out.actions[k * A + c] = buf.act[i * A + c]!;
     out.rewards[k] = ret;
-    out.nextObs.set(boot.subarray(bootRow * O, bootRow * O + O), k * O);
     out.discounts[k] = disc;
     out.steps[k] = steps;
     k++;
@@ -402,13 +522,111 @@ export function dqnTargets(p: DQNTargetInput, out: Float64Array | Float32Array):
   }
 }
 
+/** Inputs of {@linkcode c51Targets}. */
+export interface C51TargetInput {
+  /** Rows `B`. */
+  rows: number;
+  /** Actions `n`. */
+  numActions: number;
+  /** `[K]` the atoms `z_k`, evenly spaced from `vMin` to `vMax` (K ≥ 2). */
+  atoms: ArrayLike<number>;
+  /** `[B]` (n-step) rewards. */
+  rewards: ArrayLike<number>;
+  /** `[B]` bootstrap factors (0: no bootstrap). */
+  discounts: ArrayLike<number>;
+  /** `[B × n × K]` the target network's log-probabilities of the bootstrap observations. */
+  nextLogProbs: ArrayLike<number>;
+  /**
+   * `[B × n]` the Q-values that pick `a*` in `s'`: the online network's (double Q) or the target
+   * network's.
+   */
+  nextQ: ArrayLike<number>;
+  /** The bootstrap observations (`[B × obsSize]`), read for their action masks. */
+  nextObs?: ArrayLike<number>;
+  /** Floats per observation row (with `mask`). */
+  obsSize?: number;
+  /** The action-mask layout, or null/absent: every action is legal. */
+  mask?: ActionMaskLayout | null;
+}
+
+/**
+ * C51's projected target distribution (Bellemare et al., Algorithm 1): with `a*` the argmax of
+ * `nextQ` over the legal actions of `s'` (the first of equal values), each atom `z_j` of
+ * `p(s', a*)` moves to `Tz_j = clip(R + d·z_j, vMin, vMax)` and its probability is split between
+ * the two neighbouring atoms in proportion to closeness (all of it to one atom when `Tz_j` hits
+ * one). A row with `d` = 0 (terminated) puts all its mass at `clip(R)`; a row whose reward or
+ * discount is not finite gets NaN (so the loss is not finite and the update rolls back).
+ *
+ * @example Three atoms −1, 0, 1 by hand
+ * ```ts
+ * import { c51Targets } from "./dqn.ts";
+ * const m = new Float64Array(3);
+ * c51Targets({
+ *   rows: 1, numActions: 1, atoms: [-1, 0, 1], rewards: [0.5], discounts: [0.5],
+ *   nextLogProbs: [0.2, 0.3, 0.5].map(Math.log), nextQ: [0],
+ * }, m);
+ * // Tz = 0, 0.5, 1: 0.2 to atom 0 (z = 0), 0.3 split in halves, 0.5 to atom 1
+ * if (Math.abs(m[1]! - 0.35) > 1e-12 || Math.abs(m[2]! - 0.65) > 1e-12 || m[0] !== 0) throw new Error();
+ * ```
+ *
+ * @param inp the batch
+ * @param out `[B × K]` target probabilities written
+ * @throws {RangeError} when a bootstrapped row's `s'` has no legal action
+ */
+export function c51Targets(inp: C51TargetInput, out: Float64Array): void {
+  const { rows, numActions: n, atoms: z, rewards, discounts, nextLogProbs: lp, nextQ } = inp;
+  const K = z.length, vMin = z[0]!, vMax = z[K - 1]!, dz = (vMax - vMin) / (K - 1);
+  const mask = inp.mask ?? null, O = inp.obsSize ?? 0, nextObs = inp.nextObs;
+  out.fill(0, 0, rows * K);
+  const place = (r: number, tz: number, p: number) => {
+    const c = tz < vMin ? vMin : tz > vMax ? vMax : tz;
+    let b = (c - vMin) / dz;
+    if (b > K - 1) b = K - 1;
+    const l = Math.floor(b), u = Math.ceil(b);
+    if (l === u) out[r * K + l] = out[r * K + l]! + p;
+    else {
+      out[r * K + l] = out[r * K + l]! + p * (u - b);
+      out[r * K + u] = out[r * K + u]! + p * (b - l);
+    }
+  };
+  for (let r = 0; r < rows; r++) {
+    const d = discounts[r]!, R = rewards[r]!;
+    if (!Number.isFinite(R) || !Number.isFinite(d)) {
+      out.fill(NaN, r * K, r * K + K); // a corrupted row: the loss turns non-finite
+      continue;
+    }
+    if (d === 0) {
+      place(r, R, 1);
+      continue;
+    }
+    let best = -1, max = -Infinity;
+    for (let a = 0; a < n; a++) {
+      if (mask !== null && nextObs !== undefined && nextObs[r * O + mask.maskOffset + a] !== 1) {
+        continue;
+      }
+      const q = nextQ[r * n + a]!;
+      if (best < 0 || q > max) {
+        max = q;
+        best = a;
+      }
+    }
+    if (best < 0) {
+      throw new RangeError(
+        `C51 target of row ${r}: its bootstrap observation has no legal action (action_mask all 0) but the transition did not terminate; an env must terminate an agent that has no move`,
+      );
+    }
+    const base = (r * n + best) * K;
+    for (let j = 0; j < K; j++) place(r, R + d * z[j]!, Math.exp(lp[base + j]!));
+  }
+}
+
 /** Statistics of one DQN `learn` call, averaged over its gradient steps (RLlib-like names). */
 export interface DQNStats {
-  /** Mean Huber loss. */
+  /** Mean Huber loss (C51: mean cross-entropy to the projected target), importance-weighted. */
   loss: number;
   /** Mean Q(s, a) of the sampled transitions. */
   mean_q: number;
-  /** Mean target y. */
+  /** Mean target y (C51: the projected target's expected value). */
   mean_target: number;
   /** Mean |Q(s, a) − y|. */
   mean_td_error: number;
@@ -426,6 +644,10 @@ export interface DQNStats {
   num_target_updates: number;
   /** Transitions in the replay buffer. */
   replay_size: number;
+  /** Prioritized replay only: the importance-sampling exponent β of this call. */
+  cur_beta?: number;
+  /** Prioritized replay only: the mean importance weight of the sampled rows. */
+  mean_is_weight?: number;
 }
 
 /** A {@linkcode DQNLearner}'s state, for checkpoints. */
@@ -485,6 +707,13 @@ export class DQNLearner implements Learner {
   #qNext = new Float32Array(0);
   #qOnline = new Float32Array(0);
   #y = new Float64Array(0);
+  /** `|δ| + ε` of the last batch's rows (prioritized replay). */
+  #prio = new Float64Array(0);
+  /** C51's projected targets `[B × K]`. */
+  #m = new Float64Array(0);
+  /** Undo log of one `update` call's priority changes: rows and their earlier priorities. */
+  #undoRows = new Int32Array(0);
+  #undoPrio = new Float64Array(0);
 
   /**
    * Creates a learner with an empty replay buffer, a fresh Adam state and a target network
@@ -504,9 +733,33 @@ export class DQNLearner implements Learner {
     this.hyperparams = Object.freeze(resolveDQNHyperparams(hyperparams));
     this.policy = policy;
     this.policyId = policyId;
+    const h0 = this.hyperparams, o = policy.options;
+    if (
+      policy.numAtoms !== h0.numAtoms ||
+      (h0.numAtoms > 1 && ((o.vMin ?? -10) !== h0.vMin || (o.vMax ?? 10) !== h0.vMax))
+    ) {
+      throw new RangeError(
+        `DQN hyperparameters numAtoms ${h0.numAtoms}, vMin ${h0.vMin}, vMax ${h0.vMax} differ from the Q-network of policy "${policyId}" (numAtoms ${policy.numAtoms}, vMin ${o.vMin}, vMax ${o.vMax}); build the QPolicy with the same options`,
+      );
+    }
+    if (policy.noisy !== h0.noisy || (h0.noisy && (o.noisySigma0 ?? 0.5) !== h0.noisySigma0)) {
+      throw new RangeError(
+        `DQN hyperparameters noisy ${h0.noisy}, noisySigma0 ${h0.noisySigma0} differ from the Q-network of policy "${policyId}" (noisy ${policy.noisy}, noisySigma0 ${o.noisySigma0}); build the QPolicy with the same options`,
+      );
+    }
+    if (policy.dueling !== this.hyperparams.dueling) {
+      throw new RangeError(
+        `DQN hyperparameter "dueling" is ${this.hyperparams.dueling} but the Q-network of policy "${policyId}" is ${
+          policy.dueling ? "" : "not "
+        }dueling; build the QPolicy with the same dueling option`,
+      );
+    }
     this.target = new QPolicy(policy.options);
     this.target.setFlatWeights(policy.getFlatWeights());
-    this.replay = new ReplayBuffer(this.hyperparams.replayCapacity, policy.obsSize, 1);
+    this.replay = new ReplayBuffer(this.hyperparams.replayCapacity, policy.obsSize, 1, {
+      prioritized: this.hyperparams.prioritizedReplay,
+      alpha: this.hyperparams.prioritizedReplayAlpha,
+    });
     this.optimizer = new Adam(policy.numParams);
     this.#params = new Float32Array(policy.numParams);
     this.#grad = new Float32Array(policy.numParams);
@@ -591,8 +844,9 @@ export class DQNLearner implements Learner {
 
   /**
    * `steps` gradient steps on batches drawn from the replay buffer, with a rollback: when a
-   * loss, gradient or weight turns non-finite, the weights, the optimiser, the target network
-   * and the counters return to what they were before the call, and it throws.
+   * loss, gradient or weight turns non-finite, the weights, the optimiser, the target network,
+   * the counters and the replay's priorities return to what they were before the call, and it
+   * throws.
    * @param steps gradient steps (≥ 1)
    * @param rng the sampling stream (default: the learner's own)
    * @returns the statistics averaged over the steps
@@ -604,29 +858,41 @@ export class DQNLearner implements Learner {
     }
     const target = this.#targetFlat.slice();
     const counters = [this.#gradSteps, this.#targetUpdates];
+    const maxPriority = this.replay.maxPriority;
+    const undo = { count: 0 };
     try {
       return guardUpdate(
         `DQN update of policy "${this.policyId}"`,
         this.policy,
         this.optimizer,
-        () => this.#update(steps, rng),
+        () => this.#update(steps, rng, undo),
       );
     } catch (e) {
       this.#targetFlat.set(target);
       this.target.setFlatWeights(target);
       [this.#gradSteps, this.#targetUpdates] = counters as [number, number];
+      if (this.replay.prioritized) {
+        this.replay.restorePriorities(undo.count, this.#undoRows, this.#undoPrio, maxPriority);
+      }
       throw e;
     }
   }
 
-  #update(steps: number, rng: Pcg32): DQNStats {
+  #update(steps: number, rng: Pcg32, undo: { count: number }): DQNStats {
     const h = this.hyperparams, policy = this.policy, B = h.trainBatchSize;
     const n = policy.numActions, start = policy.actionStart;
     if (this.#qNext.length < B * n) {
       this.#qNext = new Float32Array(B * n);
       this.#qOnline = new Float32Array(B * n);
       this.#y = new Float64Array(B);
+      this.#prio = new Float64Array(B);
     }
+    const per = this.replay.prioritized, replay = this.replay, prio = this.#prio;
+    if (per && this.#undoRows.length < steps * B) {
+      this.#undoRows = new Int32Array(steps * B);
+      this.#undoPrio = new Float64Array(steps * B);
+    }
+    const beta = per ? betaAt(h, this.#timesteps) : 1, eps = h.prioritizedReplayEps;
     const y = this.#y, kappa = h.huberDelta;
     policy.getFlatWeights(this.#params);
     const adam = {
@@ -637,43 +903,115 @@ export class DQNLearner implements Learner {
       gradClip: h.gradClip,
     };
     let batch: ReplayBatch;
-    let lossSum = 0, qSum = 0, tdSum = 0, ySum = 0, gnormSum = 0;
+    let lossSum = 0, qSum = 0, tdSum = 0, ySum = 0, gnormSum = 0, wSum = 0;
+    // The Huber loss of δ = Q(s, a) − y, each row weighted by its importance weight (1 when
+    // uniform), mean over the batch; |δ| + ε is the row's new priority.
     const loss = (q: Float32Array, _v: Float32Array, dQ: Float32Array): void => {
+      const w = batch.weights;
       for (let r = 0; r < B; r++) {
-        const a = batch.actions[r]! - start;
+        const a = batch.actions[r]! - start, wr = w[r]!;
         const qa = q[r * n + a]!, d = qa - y[r]!, ad = Math.abs(d);
-        lossSum += (ad <= kappa ? 0.5 * d * d : kappa * (ad - 0.5 * kappa)) / B;
-        dQ[r * n + a] = (ad <= kappa ? d : kappa * Math.sign(d)) / B;
+        lossSum += wr * (ad <= kappa ? 0.5 * d * d : kappa * (ad - 0.5 * kappa)) / B;
+        dQ[r * n + a] = wr * (ad <= kappa ? d : kappa * Math.sign(d)) / B;
         qSum += qa / B;
         tdSum += ad / B;
         ySum += y[r]! / B;
+        wSum += wr / B;
+        prio[r] = ad + eps;
+      }
+    };
+    const K = h.numAtoms, z = policy.atoms;
+    if (K > 1 && this.#m.length < B * K) this.#m = new Float64Array(B * K);
+    const m = this.#m;
+    // C51: the cross-entropy −Σ_k m_k log p_k(s, a) of each row, weighted by its importance
+    // weight, mean over the batch; d/dlogit_k = w·(p_k − m_k)/B; the priority is the
+    // cross-entropy + ε (RLlib's choice).
+    const distLoss = (logp: Float64Array, dL: Float64Array): void => {
+      const w = batch.weights;
+      for (let r = 0; r < B; r++) {
+        const a = batch.actions[r]! - start, wr = w[r]!, base = (r * n + a) * K;
+        let ce = 0, qa = 0, ym = 0;
+        for (let k = 0; k < K; k++) {
+          const p = Math.exp(logp[base + k]!), mk = m[r * K + k]!;
+          if (mk !== 0) ce -= mk * logp[base + k]!;
+          qa += z[k]! * p;
+          ym += z[k]! * mk;
+          dL[base + k] = (wr * (p - mk)) / B;
+        }
+        lossSum += (wr * ce) / B;
+        qSum += qa / B;
+        ySum += ym / B;
+        tdSum += Math.abs(qa - ym) / B;
+        wSum += wr / B;
+        prio[r] = ce + eps;
       }
     };
     for (let s = 0; s < steps; s++) {
-      batch = this.replay.sample(B, rng);
+      batch = replay.sample(B, rng, beta);
+      // Noisy nets: one noise sample per network and step, drawn after the batch (the online
+      // net's serves its double-Q pick and its gradient; setFlatWeights below clears it).
+      policy.sampleNoise(rng);
+      this.target.sampleNoise(rng);
       let boot = false;
       for (let r = 0; r < B && !boot; r++) boot = batch.discounts[r] !== 0;
-      if (boot) {
-        this.target.qValues(batch.nextObs, B, this.#qNext);
-        if (h.doubleQ) policy.qValues(batch.nextObs, B, this.#qOnline);
+      if (K > 1) {
+        let lpT: Float64Array = EMPTY64;
+        if (boot) {
+          lpT = this.target.logProbs(batch.nextObs, B);
+          // Double Q: the online net picks a*; else the target net's expected values.
+          if (h.doubleQ) policy.qValues(batch.nextObs, B, this.#qOnline);
+          else {
+            for (let j = 0; j < B * n; j++) {
+              let q = 0;
+              for (let k = 0; k < K; k++) q += z[k]! * Math.exp(lpT[j * K + k]!);
+              this.#qNext[j] = q; // illegal actions: 0, never read (c51Targets skips them)
+            }
+          }
+        }
+        c51Targets({
+          rows: B,
+          numActions: n,
+          atoms: z,
+          rewards: batch.rewards,
+          discounts: batch.discounts,
+          nextLogProbs: lpT,
+          nextQ: h.doubleQ ? this.#qOnline : this.#qNext,
+          nextObs: batch.nextObs,
+          obsSize: policy.obsSize,
+          mask: policy.actionMask,
+        }, m);
+        const before = lossSum;
+        policy.computeDistributionalGradients(batch.obs, B, distLoss, this.#grad);
+        if (!Number.isFinite(lossSum)) {
+          throw new NonFiniteError(
+            `the loss is ${lossSum - before} at gradient step ${s + 1} of ${steps}`,
+          );
+        }
+      } else {
+        if (boot) {
+          this.target.qValues(batch.nextObs, B, this.#qNext);
+          if (h.doubleQ) policy.qValues(batch.nextObs, B, this.#qOnline);
+        }
+        dqnTargets({
+          rows: B,
+          numActions: n,
+          rewards: batch.rewards,
+          discounts: batch.discounts,
+          nextQTarget: this.#qNext,
+          nextQOnline: h.doubleQ ? this.#qOnline : null,
+          nextObs: batch.nextObs,
+          obsSize: policy.obsSize,
+          mask: policy.actionMask,
+        }, y);
+        const before = lossSum;
+        policy.computeGradients(batch.obs, B, loss, this.#grad);
+        if (!Number.isFinite(lossSum)) {
+          throw new NonFiniteError(
+            `the loss is ${lossSum - before} at gradient step ${s + 1} of ${steps}`,
+          );
+        }
       }
-      dqnTargets({
-        rows: B,
-        numActions: n,
-        rewards: batch.rewards,
-        discounts: batch.discounts,
-        nextQTarget: this.#qNext,
-        nextQOnline: h.doubleQ ? this.#qOnline : null,
-        nextObs: batch.nextObs,
-        obsSize: policy.obsSize,
-        mask: policy.actionMask,
-      }, y);
-      const before = lossSum;
-      policy.computeGradients(batch.obs, B, loss, this.#grad);
       const where = `at gradient step ${s + 1} of ${steps}`;
-      if (!Number.isFinite(lossSum)) {
-        throw new NonFiniteError(`the loss is ${lossSum - before} ${where}`);
-      }
       const gnorm = this.optimizer.step(this.#params, this.#grad, adam);
       if (!Number.isFinite(gnorm)) throw new NonFiniteError(`grad_gnorm is ${gnorm} ${where}`);
       try {
@@ -683,10 +1021,20 @@ export class DQNLearner implements Learner {
           `the new weights are not finite ${where} (${(e as Error).message})`,
         );
       }
+      if (per) {
+        const base = undo.count, idx = batch.indices;
+        for (let r = 0; r < B; r++) {
+          this.#undoRows[base + r] = idx[r]!;
+          this.#undoPrio[base + r] = replay.priority(idx[r]!);
+        }
+        undo.count += B;
+        replay.updatePriorities(B, idx, prio);
+      }
       gnormSum += gnorm;
       this.#gradSteps++;
       if (this.#gradSteps % h.targetUpdateFreq === 0) this.#updateTarget();
     }
+    this.target.clearNoise();
     return {
       loss: lossSum / steps,
       mean_q: qSum / steps,
@@ -699,6 +1047,7 @@ export class DQNLearner implements Learner {
       num_grad_steps_total: this.#gradSteps,
       num_target_updates: this.#targetUpdates,
       replay_size: this.replay.size,
+      ...(per ? { cur_beta: beta, mean_is_weight: wSum / steps } : {}),
     };
   }
 
@@ -797,6 +1146,12 @@ export const DQN: AlgorithmFamily<DQNHyperparams, QPolicy> = Object.freeze({
       encoderSize: params.encoderSize,
       features: params.features,
       seed,
+      dueling: params.dueling,
+      numAtoms: params.numAtoms,
+      vMin: params.vMin,
+      vMax: params.vMax,
+      noisy: params.noisy,
+      noisySigma0: params.noisySigma0,
     });
   },
   createLearner(

@@ -23,6 +23,25 @@ import { DQN, type DQNHyperparams } from "./dqn.ts";
  *   });
  * if (config.config.training.nStep !== 3) throw new Error("set");
  * ```
+ *
+ * @example Rainbow's parts: dueling, prioritized replay, C51, noisy nets (exploring alone)
+ * ```ts
+ * import { DQNConfig } from "./dqn_config.ts";
+ * const config = new DQNConfig().training({
+ *   nStep: 3,
+ *   dueling: true,
+ *   prioritizedReplay: true,
+ *   prioritizedReplayAlpha: 0.5,
+ *   prioritizedReplayBetaTimesteps: 100_000, // β 0.4 → 1
+ *   numAtoms: 51,
+ *   vMin: -10,
+ *   vMax: 10,
+ *   noisy: true,
+ *   epsilonInitial: 0,
+ *   epsilonFinal: 0,
+ * });
+ * if (config.config.training.numAtoms !== 51) throw new Error("set");
+ * ```
  */
 export class DQNConfig extends AlgorithmConfig<DQNHyperparams> {
   /** A DQN config with the trainer's DQN defaults. */

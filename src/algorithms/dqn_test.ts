@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import {
+  betaAt,
+  c51Targets,
   computeNStep,
   DQN,
   DQNLearner,
@@ -222,6 +224,88 @@ Deno.test("dqnTargets by hand: double Q, plain max, masked argmax over legal act
   );
 });
 
+Deno.test("c51Targets by hand: the projection splits each atom between its neighbours, clips at vMin/vMax, terminal rows, masked a*", () => {
+  const atoms = [-1, 0, 1];
+  const P = (xs: number[]) => xs.map((p) => Math.log(p));
+  // Next-state distributions, 2 actions per row.
+  const nextLogProbs = [
+    ...P([1, 1e-300, 1e-300]),
+    ...P([0.2, 0.3, 0.5]), // row 0: a* = 1 (Q 0 vs 1)
+    ...P([1, 1e-300, 1e-300]),
+    ...P([1, 1e-300, 1e-300]), // row 1: terminal, not read
+    ...P([0.5, 0.5, 1e-300]),
+    ...P([0.1, 0.1, 0.8]), // row 2: clipped at vMax
+    ...P([0.6, 0.4, 1e-300]),
+    ...P([0, 0, 1].map((p) => p + 1e-300)), // row 3: only 0 legal
+  ];
+  const nextQ = [0, 1, 0, 0, 0, 1, -1, 5];
+  const m = new Float64Array(12);
+  const nextObs = [1, 1, 9, /**/ 1, 1, 9, /**/ 1, 1, 9, /**/ 1, 0, 9];
+  const mask = {
+    maskOffset: 0,
+    size: 2,
+    obsOffset: 2,
+    obsSize: 1,
+    observations: new Box(0, 9, [1]),
+  };
+  c51Targets({
+    rows: 4,
+    numActions: 2,
+    atoms,
+    rewards: [0.5, -0.25, 5, 0],
+    discounts: [0.5, 0, 0.9, 1],
+    nextLogProbs,
+    nextQ,
+    nextObs,
+    obsSize: 3,
+    mask,
+  }, m);
+  const want = [
+    [0, 0.35, 0.65], // Tz = 0, 0.5, 1: 0.2 → z=0; 0.3 halved; 0.5 → z=1
+    [0.25, 0.75, 0], // all mass at −0.25: 1/4 to −1, 3/4 to 0
+    [0, 0, 1], // R = 5: every Tz clipped to 1
+    [0.6, 0.4, 0], // a* = 0 (the only legal action), R 0, d 1: the distribution itself
+  ];
+  want.forEach((row, r) =>
+    row.forEach((x, k) =>
+      assert.ok(close(m[r * 3 + k]!, x, 1e-12), `row ${r}: ${m.subarray(r * 3, r * 3 + 3)}`)
+    )
+  );
+  // Mass is conserved on random inputs.
+  const rng = new Pcg32(3), K = 7, z = Array.from({ length: K }, (_, k) => -3 + k);
+  for (let t = 0; t < 50; t++) {
+    const p = Array.from({ length: K }, () => rng.nextFloat() + 0.01),
+      s = p.reduce((a, b) => a + b);
+    const out = new Float64Array(K);
+    c51Targets({
+      rows: 1,
+      numActions: 1,
+      atoms: z,
+      rewards: [rng.nextFloat() * 8 - 4],
+      discounts: [rng.nextFloat()],
+      nextLogProbs: p.map((x) => Math.log(x / s)),
+      nextQ: [0],
+    }, out);
+    assert.ok(close(out.reduce((a, b) => a + b), 1, 1e-12) && out.every((x) => x >= 0));
+  }
+  assert.throws(
+    () =>
+      c51Targets({
+        rows: 1,
+        numActions: 2,
+        atoms,
+        rewards: [0],
+        discounts: [0.5],
+        nextLogProbs: nextLogProbs.slice(0, 6),
+        nextQ: [0, 0],
+        nextObs: [0, 0, 0],
+        obsSize: 3,
+        mask,
+      }, m),
+    /C51 target of row 0: its bootstrap observation has no legal action/,
+  );
+});
+
 /** A learner on a 2-action Q-network with a hand-filled replay buffer. */
 async function learnerWith(h: Partial<DQNHyperparams>, obsSpace: Space = new Box(-1, 1, [2])) {
   await initBackend({ backend: "cpu" });
@@ -230,6 +314,11 @@ async function learnerWith(h: Partial<DQNHyperparams>, obsSpace: Space = new Box
     actionSpace: new Discrete(obsSpace instanceof Dict ? 3 : 2),
     hidden: [5],
     seed: 2,
+    dueling: h.dueling ?? false,
+    noisy: h.noisy ?? false,
+    numAtoms: h.numAtoms ?? 1,
+    vMin: h.vMin ?? -10,
+    vMax: h.vMax ?? 10,
   });
   const l = new DQNLearner(q, { learningStarts: 0, trainBatchSize: 4, lr: 0.01, ...h }, "p", 1);
   return { q, l };
@@ -356,6 +445,35 @@ Deno.test("hyperparameters: defaults, and bad values named", () => {
     () => resolveDQNHyperparams({ epsilonFinal: 2 }),
     /"epsilonFinal" must be a number in \[0, 1\], got 2/,
   );
+  assert.equal(h.dueling, false);
+  assert.equal(h.prioritizedReplay, false);
+  assert.equal(h.prioritizedReplayAlpha, 0.6);
+  assert.equal(h.prioritizedReplayBeta, 0.4);
+  assert.equal(h.prioritizedReplayBetaTimesteps, 0);
+  assert.equal(h.prioritizedReplayEps, 1e-6);
+  for (
+    const [bad, msg] of [
+      [{ dueling: "yes" }, /"dueling" must be true or false, got "yes"/],
+      [{ prioritizedReplay: 1 }, /"prioritizedReplay" must be true or false, got 1/],
+      [{ prioritizedReplayAlpha: -0.1 }, /"prioritizedReplayAlpha" must be a finite number >= 0/],
+      [
+        { prioritizedReplayBeta: 1.2 },
+        /"prioritizedReplayBeta" must be a number in \[0, 1\], got 1.2/,
+      ],
+      [
+        { prioritizedReplayBetaTimesteps: 2.5 },
+        /"prioritizedReplayBetaTimesteps" must be an integer >= 0, got 2.5/,
+      ],
+      [{ prioritizedReplayEps: 0 }, /"prioritizedReplayEps" must be a finite number > 0, got 0/],
+      [{ numAtoms: 0 }, /"numAtoms" must be an integer >= 1 \(1: not distributional\), got 0/],
+      [{ vMin: NaN }, /"vMin" must be a finite number, got NaN/],
+      [{ vMin: 2, vMax: 1 }, /"vMax" must be a finite number > vMin \(2\), got 1/],
+      [{ noisy: null }, /"noisy" must be true or false, got null/],
+      [{ noisySigma0: -1 }, /"noisySigma0" must be a finite number > 0, got -1/],
+    ] as const
+  ) {
+    assert.throws(() => resolveDQNHyperparams(bad as Partial<DQNHyperparams>), msg);
+  }
   assert.throws(
     // deno-lint-ignore no-explicit-any
     () => resolveDQNHyperparams({ nstep: 3 } as any),
@@ -383,6 +501,233 @@ Deno.test("a non-finite update restores the weights, the optimiser, the target n
   const after = l.getState();
   assert.deepEqual({ ...after, replay: null }, { ...before.s, replay: null });
   assert.deepEqual(l.target.getFlatWeights(), before.s.target);
+  l.dispose();
+  q.dispose();
+});
+
+// ---------------------------------------------------------------------------------------------
+// Prioritized replay and dueling in the learner.
+
+const huber = (d: number, k: number) =>
+  Math.abs(d) <= k ? 0.5 * d * d : k * (Math.abs(d) - 0.5 * k);
+
+Deno.test("prioritized replay in the learner: importance-weighted Huber loss, priorities |δ|+ε after the step, β annealed", async () => {
+  for (const dueling of [false, true]) {
+    const eps = 0.01, kappa = 0.3;
+    const { q, l } = await learnerWith({
+      dueling,
+      prioritizedReplay: true,
+      prioritizedReplayAlpha: 0.7,
+      prioritizedReplayBeta: 0.5,
+      prioritizedReplayBetaTimesteps: 100,
+      prioritizedReplayEps: eps,
+      doubleQ: false,
+      huberDelta: kappa,
+      targetUpdateFreq: 1000,
+    });
+    const obs = f([0.1, 0.2, -0.3, 0.4, 0.9, -0.8, 0.5, 0.5]);
+    const next = f([0.3, 0.1, 0, 0, -0.2, 0.6, 0.7, 0.7]);
+    l.replay.add(4, obs, f([0, 1, 1, 0]), f([1, -1, 0.5, 2]), next, f([0.9, 0, 0.9, 0.81]));
+    assert.deepEqual([0, 1, 2, 3].map((i) => l.replay.priority(i)), [1, 1, 1, 1]);
+    l.replay.updatePriorities(4, [0, 1, 2, 3], [0.2, 1.5, 0.7, 0.05]);
+    l.beforeSample(50);
+    const beta = betaAt(l.hyperparams, 50);
+    assert.equal(beta, 0.75);
+    // The batch the update draws (same state, same stream), and the TD errors by hand.
+    const drawn = l.replay.sample(4, new Pcg32(7), beta);
+    const idx = Array.from(drawn.indices.subarray(0, 4)),
+      w = Array.from(drawn.weights.subarray(0, 4));
+    assert.ok(new Set(idx).size >= 2 && w.some((x) => x < 1), `${idx} ${w}`);
+    const Q = new Float32Array(8), QT = new Float32Array(8);
+    q.qValues(obs, 4, Q);
+    l.target.qValues(next, 4, QT);
+    const delta = (i: number) => {
+      const a = l.replay.actions[i]!, d = l.replay.discounts[i]!;
+      const y = l.replay.rewards[i]! + (d === 0 ? 0 : d * Math.max(QT[2 * i]!, QT[2 * i + 1]!));
+      return Q[2 * i + a]! - y;
+    };
+    const wantLoss = idx.reduce((s, i, r) => s + w[r]! * huber(delta(i), kappa), 0) / 4;
+    // The gradient of the weighted loss, by the model's backward pass: its norm is grad_gnorm.
+    const g = new Float32Array(q.numParams);
+    q.computeGradients(drawn.obs.slice(0, 8), 4, (_q, _v, dQ) => {
+      idx.forEach((i, r) => {
+        const d = delta(i), a = l.replay.actions[i]!;
+        dQ[2 * r + a] = (w[r]! * (Math.abs(d) <= kappa ? d : kappa * Math.sign(d))) / 4;
+      });
+    }, g);
+    const wantNorm = Math.sqrt(g.reduce((s, x) => s + x * x, 0));
+    const untouched = [0, 1, 2, 3].filter((i) => !idx.includes(i));
+    const old = untouched.map((i) => l.replay.priority(i));
+    const stats = l.update(1, new Pcg32(7));
+    assert.ok(close(stats.loss, wantLoss, 1e-6), `${stats.loss} vs ${wantLoss}`);
+    assert.ok(close(stats.grad_gnorm, wantNorm, 1e-5), `${stats.grad_gnorm} vs ${wantNorm}`);
+    assert.equal(stats.cur_beta, 0.75);
+    assert.ok(close(stats.mean_is_weight!, w.reduce((a, b) => a + b) / 4, 1e-12));
+    for (const i of idx) {
+      const want = Math.abs(delta(i)) + eps;
+      assert.ok(
+        close(l.replay.priority(i), want, 1e-5),
+        `row ${i}: ${l.replay.priority(i)} vs ${want}`,
+      );
+    }
+    assert.deepEqual(untouched.map((i) => l.replay.priority(i)), old, "rows not drawn keep theirs");
+    assert.equal(l.replay.maxPriority, Math.max(1.5, ...idx.map((i) => l.replay.priority(i))));
+    // β reaches 1 at prioritizedReplayBetaTimesteps and stays.
+    l.beforeSample(100);
+    assert.equal(l.update(1).cur_beta, 1);
+    assert.equal(betaAt({ ...l.hyperparams, prioritizedReplayBetaTimesteps: 0 }, 1e9), 0.5);
+    l.dispose();
+    q.dispose();
+  }
+});
+
+Deno.test("prioritized replay: a non-finite update also rolls back the priorities changed by its earlier steps", async () => {
+  // lr 1e30: the first step's weights are finite but huge, the second step's Q-values overflow.
+  const { q, l } = await learnerWith({ prioritizedReplay: true, lr: 1e30, gradClip: null });
+  l.replay.add(2, f([0.1, 0.2, -0.5, 0.3]), f([1, 0]), f([1, 3]), f([0.3, 0.4, 0, 0]), f([0.9, 0]));
+  const before = { w: q.getFlatWeights(), s: l.getState() };
+  assert.throws(() => l.update(3, new Pcg32(1)), /at gradient step 2 of 3/);
+  assert.deepEqual(q.getFlatWeights(), before.w);
+  assert.deepEqual(l.getState(), before.s, "priorities and maxPriority too");
+  l.dispose();
+  q.dispose();
+});
+
+Deno.test("dueling: the learner refuses a Q-network built without the same dueling option", async () => {
+  const { q } = await learnerWith({});
+  assert.throws(
+    () => new DQNLearner(q, { dueling: true }, "p"),
+    /"dueling" is true but the Q-network of policy "p" is not dueling/,
+  );
+  q.dispose();
+});
+
+Deno.test("C51 in the learner: importance-weighted cross-entropy to the projected target, priorities CE + ε", async () => {
+  for (const doubleQ of [true, false]) {
+    const eps = 0.001;
+    const { q, l } = await learnerWith({
+      numAtoms: 5,
+      vMin: -2,
+      vMax: 2,
+      dueling: true,
+      prioritizedReplay: true,
+      prioritizedReplayEps: eps,
+      gamma: 0.9,
+      doubleQ,
+    });
+    const obs = f([0.1, 0.2, -0.3, 0.4, 0.9, -0.8]), next = f([0.3, 0.1, 0, 0, -0.2, 0.6]);
+    l.replay.add(3, obs, f([0, 1, 1]), f([1, -1, 0.5]), next, f([0.9, 0, 0.81]));
+    l.replay.updatePriorities(3, [0, 1, 2], [1.2, 0.1, 0.9]);
+    // A target network whose argmax differs from the online one's in a bootstrapped row.
+    const qOn = new Float32Array(6), qT = new Float32Array(6), s0 = l.getState();
+    q.qValues(next, 3, qOn);
+    for (let seed = 0;; seed++) {
+      const rng = new Pcg32(seed);
+      l.setState({ ...s0, target: s0.target.map((x) => x + 2 * (rng.nextFloat() - 0.5)) });
+      l.target.qValues(next, 3, qT);
+      if ([0, 2].some((r) => (qOn[2 * r]! >= qOn[2 * r + 1]!) !== (qT[2 * r]! >= qT[2 * r + 1]!))) {
+        break;
+      }
+    }
+    const drawn = l.replay.sample(4, new Pcg32(7), 0.4);
+    const idx = Array.from(drawn.indices.subarray(0, 4)),
+      w = Array.from(drawn.weights.subarray(0, 4));
+    assert.ok(idx.includes(0) && idx.includes(2), `${idx}`);
+    // By hand: a* from the online Q-values of s' (double Q), the target net's distribution of a*,
+    // projected; CE against the online distribution of (s, a).
+    const lpT = Float64Array.from(l.target.logProbs(next, 3));
+    const m = new Float64Array(15);
+    c51Targets({
+      rows: 3,
+      numActions: 2,
+      atoms: q.atoms,
+      rewards: l.replay.rewards.subarray(0, 3),
+      discounts: l.replay.discounts.subarray(0, 3),
+      nextLogProbs: lpT,
+      nextQ: doubleQ ? qOn : qT, // a*: online argmax, or the target net's
+    }, m);
+    // The gradient of the weighted CE: its norm is grad_gnorm.
+    const g = new Float32Array(q.numParams);
+    q.computeDistributionalGradients(drawn.obs.slice(0, 8), 4, (lp4, dL) => {
+      idx.forEach((i, r) => {
+        const a = l.replay.actions[i]!;
+        for (let k = 0; k < 5; k++) {
+          dL[(r * 2 + a) * 5 + k] =
+            (w[r]! * (Math.exp(lp4[(r * 2 + a) * 5 + k]!) - m[i * 5 + k]!)) /
+            4;
+        }
+      });
+    }, g);
+    const wantNorm = Math.sqrt(g.reduce((t, x) => t + x * x, 0));
+    const lp = Float64Array.from(q.logProbs(obs, 3));
+    const ce = (i: number) => {
+      const a = l.replay.actions[i]!;
+      let s = 0;
+      for (let k = 0; k < 5; k++) s -= m[i * 5 + k]! * lp[(i * 2 + a) * 5 + k]!;
+      return s;
+    };
+    const want = idx.reduce((s, i, r) => s + w[r]! * ce(i), 0) / 4;
+    const stats = l.update(1, new Pcg32(7));
+    assert.ok(close(stats.loss, want, 1e-5), `${stats.loss} vs ${want}`);
+    assert.ok(close(stats.grad_gnorm, wantNorm, 1e-5), `${stats.grad_gnorm} vs ${wantNorm}`);
+    for (const i of idx) assert.ok(close(l.replay.priority(i), ce(i) + eps, 1e-5), `row ${i}`);
+    assert.ok(Number.isFinite(stats.mean_q) && Math.abs(stats.mean_q) <= 2);
+    // A corrupted reward: the loss is not finite, everything rolls back.
+    const st = l.getState(), w0 = q.getFlatWeights();
+    l.replay.rewards[0] = NaN;
+    assert.throws(() => l.update(2, new Pcg32(1)), /the loss is NaN at gradient step 1 of 2/);
+    l.replay.rewards[0] = st.replay.rewards[0]!;
+    assert.deepEqual(l.getState(), st, "Adam, target, counters, priorities");
+    assert.deepEqual(q.getFlatWeights(), w0);
+    // Plain computeGradients is refused for a C51 network; the learner checks its options.
+    assert.throws(() => q.computeGradients(obs, 1, () => {}, new Float32Array(q.numParams)), /C51/);
+    assert.throws(
+      () => new DQNLearner(q, { numAtoms: 5, vMin: -2, vMax: 3, dueling: true }, "p"),
+      /numAtoms 5, vMin -2, vMax 3 differ from the Q-network of policy "p"/,
+    );
+    l.dispose();
+    q.dispose();
+  }
+});
+
+Deno.test("noisy nets in the learner: one noise sample per network and step after the batch; σ learns; the net is back on μ", async () => {
+  const { q, l } = await learnerWith({ noisy: true, doubleQ: true, gamma: 0.9, huberDelta: 10 });
+  const obs = f([0.1, 0.2, -0.3, 0.4, 0.9, -0.8]), next = f([0.3, 0.1, 0, 0, -0.2, 0.6]);
+  l.replay.add(3, obs, f([0, 1, 1]), f([1, -1, 0.5]), next, f([0.9, 0, 0.81]));
+  // By hand, with the same draws: the batch, then the online net's noise, then the target's.
+  const rng = new Pcg32(4), drawn = l.replay.sample(4, rng);
+  const idx = Array.from(drawn.indices.subarray(0, 4));
+  q.sampleNoise(rng);
+  l.target.sampleNoise(rng);
+  const Q = new Float32Array(6), QnOn = new Float32Array(6), QnT = new Float32Array(6);
+  q.qValues(obs, 3, Q);
+  q.qValues(next, 3, QnOn);
+  l.target.qValues(next, 3, QnT);
+  l.target.clearNoise();
+  q.clearNoise();
+  const want = idx.reduce((s, i) => {
+    const a = l.replay.actions[i]!, d = l.replay.discounts[i]!;
+    const best = QnOn[2 * i]! >= QnOn[2 * i + 1]! ? 0 : 1;
+    const y = l.replay.rewards[i]! + (d === 0 ? 0 : d * QnT[2 * i + best]!);
+    return s + 0.5 * (Q[2 * i + a]! - y) ** 2;
+  }, 0) / 4;
+  const w0 = q.getFlatWeights(), P = q.numParams / 2;
+  const stats = l.update(1, new Pcg32(4));
+  assert.ok(close(stats.loss, want, 1e-5), `${stats.loss} vs ${want}`);
+  const w1 = q.getFlatWeights();
+  assert.ok(w1.subarray(P).some((x, k) => x !== w0[P + k]), "σ is learned");
+  // Back on μ: Q-values of the μ network (a fresh policy with the same [μ, σ], no noise drawn).
+  const fresh = new QPolicy({ ...q.options });
+  fresh.setFlatWeights(w1);
+  const a = new Float32Array(6), b = new Float32Array(6);
+  q.qValues(obs, 3, a);
+  fresh.qValues(obs, 3, b);
+  assert.deepEqual(a, b);
+  fresh.dispose();
+  assert.throws(
+    () => new DQNLearner(q, { noisy: false }, "p"),
+    /noisy false, noisySigma0 0.5 differ from the Q-network of policy "p" \(noisy true/,
+  );
   l.dispose();
   q.dispose();
 });
@@ -425,7 +770,30 @@ class Chain implements MultiAgentEnv {
   }
 }
 
-export function chainConfig(seed: number) {
+/** Dueling + prioritized replay (β annealed), for the learning and checkpoint tests. */
+export const RAINBOW: Partial<DQNHyperparams> = Object.freeze({
+  dueling: true,
+  prioritizedReplay: true,
+  prioritizedReplayBetaTimesteps: 2000,
+});
+
+/** C51 on top of {@linkcode RAINBOW}. */
+export const C51: Partial<DQNHyperparams> = Object.freeze({
+  ...RAINBOW,
+  numAtoms: 11,
+  vMin: -1,
+  vMax: 1.5,
+});
+
+/** Every part: C51, dueling, prioritized replay, noisy nets exploring alone (ε = 0). */
+export const RAINBOW_NOISY: Partial<DQNHyperparams> = Object.freeze({
+  ...C51,
+  noisy: true,
+  epsilonInitial: 0,
+  epsilonFinal: 0,
+});
+
+export function chainConfig(seed: number, extra: Partial<DQNHyperparams> = {}) {
   return new DQNConfig()
     .environment(({ numEnvs, seed }) =>
       fromDictEnv(() => new Chain(), numEnvs, {
@@ -445,28 +813,42 @@ export function chainConfig(seed: number) {
       targetUpdateFreq: 20,
       epsilonTimesteps: 1500,
       epsilonFinal: 0.05,
+      ...extra,
     })
     .evaluation({ evaluationDuration: 20, evaluationNumEnvs: 4 })
     .debugging({ seed });
 }
 
-Deno.test("DQN learns the chain (bootstrapping over 4 steps) within a few seconds", async () => {
-  const algo = await chainConfig(1).build();
-  const t0 = performance.now();
-  let ev = await algo.evaluate();
-  const before = ev.episode_len_mean;
-  for (let i = 0; i < 40; i++) await algo.train();
-  ev = await algo.evaluate();
-  const s = (performance.now() - t0) / 1000;
-  assert.equal(
-    ev.episode_reward_mean,
-    1,
-    `greedy return ${ev.episode_reward_mean} (before ${before})`,
-  );
-  assert.equal(ev.episode_len_mean, 4, "the shortest way");
-  assert.ok(s < 30, `took ${s} s`);
-  algo.dispose();
-});
+for (
+  const [name, extra] of [
+    ["", {}],
+    [" with dueling + prioritized replay", RAINBOW],
+    [" with C51 + dueling + prioritized replay", C51],
+    [" with noisy nets (ε 0) + C51 + dueling + prioritized replay", RAINBOW_NOISY],
+  ] as const
+) {
+  Deno.test(`DQN${name} learns the chain (bootstrapping over 4 steps) within a few seconds`, async () => {
+    const algo = await chainConfig(1, extra).build();
+    const t0 = performance.now();
+    let ev = await algo.evaluate();
+    const before = ev.episode_len_mean;
+    let last: TrainResult | undefined;
+    for (let i = 0; i < 40; i++) last = await algo.train();
+    ev = await algo.evaluate();
+    const s = (performance.now() - t0) / 1000;
+    assert.equal(
+      ev.episode_reward_mean,
+      1,
+      `greedy return ${ev.episode_reward_mean} (before ${before})`,
+    );
+    assert.equal(ev.episode_len_mean, 4, "the shortest way");
+    assert.ok(s < 30, `took ${s} s`);
+    const stats = last!.info.learner.default_policy!.learner_stats;
+    assert.equal(stats.cur_beta !== undefined, extra.prioritizedReplay === true);
+    assert.equal((algo.getModel("default_policy") as QPolicy).dueling, extra.dueling === true);
+    algo.dispose();
+  });
+}
 
 Deno.test("determinism: the same seed gives the same weights and learner state; another seed differs", async () => {
   const run = async (seed: number) => {
@@ -484,7 +866,7 @@ Deno.test("determinism: the same seed gives the same weights and learner state; 
   assert.notDeepEqual(a.w, c.w);
 });
 
-export function relayConfig(): DQNConfig {
+export function relayConfig(extra: Partial<DQNHyperparams> = {}): DQNConfig {
   return new DQNConfig()
     .environment(({ numEnvs, seed }) => new RelayEnv(numEnvs, seed))
     .envRunners({ numEnvs: 6, rolloutFragmentLength: 7 })
@@ -496,6 +878,7 @@ export function relayConfig(): DQNConfig {
       trainingIntensity: 3,
       targetUpdateFreq: 4,
       epsilonTimesteps: 200,
+      ...extra,
     })
     .multiAgent({
       policies: {
@@ -507,56 +890,71 @@ export function relayConfig(): DQNConfig {
     .debugging({ seed: 5 });
 }
 
-Deno.test("checkpoint: N iterations = N/2 + save + restore into a fresh trainer + N/2, bit for bit (replay, target, Adam, epsilon; held rows; two policies)", async () => {
-  const storage = new MemoryStorage();
-  const clean = (r: Record<string, unknown>) => {
-    const {
-      time_this_iter_s: _a,
-      time_total_s: _b,
-      sample_time_s: _c,
-      learn_time_s: _d,
-      env_steps_per_s: _e,
-      checkpoint: _f,
-      ...rest
-    } = r;
-    return rest;
-  };
-  const n = 8;
-  const straight = await relayConfig().build();
-  const results: unknown[] = [];
-  for (let i = 0; i < n; i++) results.push(clean({ ...(await straight.train()) }));
-  const first = await relayConfig().checkpointing({ storage }).build();
-  const resumed: unknown[] = [];
-  for (let i = 0; i < n / 2; i++) resumed.push(clean({ ...(await first.train()) }));
-  const path = await first.save();
-  // One policy for inference, without the env: a Q-network with the saved weights.
-  const restored = await policyFromCheckpoint(storage, path, "first", { families: [DQN] });
-  assert.ok(restored.model instanceof QPolicy);
-  assert.deepEqual(restored.model.getFlatWeights(), first.getModel("first")!.getFlatWeights());
-  const greedy = restored.computeSingleAction([1, 2], { explore: false });
-  assert.ok(greedy === 0 || greedy === 1 || greedy === 2);
-  restored.dispose();
-  first.dispose();
-  const second = await relayConfig().checkpointing({ storage }).build();
-  const info = await second.restore({ path });
-  assert.equal(info.envRestored, true);
-  assert.deepEqual(info.changes, []);
-  for (let i = 0; i < n / 2; i++) resumed.push(clean({ ...(await second.train()) }));
-  assert.deepEqual(resumed, results);
-  const ls = (a: Algorithm<DQNHyperparams>, id: string) =>
-    (a.getLearner(id) as DQNLearner).getState();
-  for (const id of ["first", "second"]) {
-    assert.deepEqual(
-      second.getModel(id)!.getFlatWeights(),
-      straight.getModel(id)!.getFlatWeights(),
-    );
-    assert.deepEqual(ls(second, id), ls(straight, id));
-    const s = ls(straight, id);
-    assert.ok(s.replay.size > 0 && s.targetUpdates > 0 && s.step > 0, id);
-  }
-  straight.dispose();
-  second.dispose();
-});
+for (
+  const [name, extra] of [
+    ["", {}],
+    [", dueling + prioritized replay", RAINBOW],
+    [", C51 + dueling + prioritized replay", C51],
+    [", noisy nets + C51 + dueling + prioritized replay", RAINBOW_NOISY],
+  ] as const
+) {
+  Deno.test(`checkpoint${name}: N iterations = N/2 + save + restore into a fresh trainer + N/2, bit for bit (replay, priorities, target, Adam, epsilon; held rows; two policies)`, async () => {
+    const storage = new MemoryStorage();
+    const clean = (r: Record<string, unknown>) => {
+      const {
+        time_this_iter_s: _a,
+        time_total_s: _b,
+        sample_time_s: _c,
+        learn_time_s: _d,
+        env_steps_per_s: _e,
+        checkpoint: _f,
+        ...rest
+      } = r;
+      return rest;
+    };
+    const n = 8;
+    const straight = await relayConfig(extra).build();
+    const results: unknown[] = [];
+    for (let i = 0; i < n; i++) results.push(clean({ ...(await straight.train()) }));
+    const first = await relayConfig(extra).checkpointing({ storage }).build();
+    const resumed: unknown[] = [];
+    for (let i = 0; i < n / 2; i++) resumed.push(clean({ ...(await first.train()) }));
+    const path = await first.save();
+    // One policy for inference, without the env: a Q-network with the saved weights.
+    const restored = await policyFromCheckpoint(storage, path, "first", { families: [DQN] });
+    assert.ok(restored.model instanceof QPolicy);
+    assert.equal(restored.model.dueling, extra.dueling === true);
+    assert.deepEqual(restored.model.getFlatWeights(), first.getModel("first")!.getFlatWeights());
+    const greedy = restored.computeSingleAction([1, 2], { explore: false });
+    assert.ok(greedy === 0 || greedy === 1 || greedy === 2);
+    restored.dispose();
+    first.dispose();
+    const second = await relayConfig(extra).checkpointing({ storage }).build();
+    const info = await second.restore({ path });
+    assert.equal(info.envRestored, true);
+    assert.deepEqual(info.changes, []);
+    for (let i = 0; i < n / 2; i++) resumed.push(clean({ ...(await second.train()) }));
+    assert.deepEqual(resumed, results);
+    const ls = (a: Algorithm<DQNHyperparams>, id: string) =>
+      (a.getLearner(id) as DQNLearner).getState();
+    for (const id of ["first", "second"]) {
+      assert.deepEqual(
+        second.getModel(id)!.getFlatWeights(),
+        straight.getModel(id)!.getFlatWeights(),
+      );
+      assert.deepEqual(ls(second, id), ls(straight, id));
+      const s = ls(straight, id);
+      assert.ok(s.replay.size > 0 && s.targetUpdates > 0 && s.step > 0, id);
+      if (extra.prioritizedReplay) {
+        const p = s.replay.priorities!;
+        assert.equal(p.length, s.replay.size);
+        assert.ok(p.some((x) => x !== 1) && s.replay.maxPriority! > 1, `${id}: priorities updated`);
+      } else assert.equal(s.replay.priorities, null);
+    }
+    straight.dispose();
+    second.dispose();
+  });
+}
 
 /** Results without wall-clock fields, weights and learner states as hex (JSON-comparable). */
 export function fingerprint(algo: Algorithm<DQNHyperparams>, results: TrainResult[]): string {
@@ -588,54 +986,64 @@ export function fingerprint(algo: Algorithm<DQNHyperparams>, results: TrainResul
   return JSON.stringify({ timeless, policies });
 }
 
-Deno.test("checkpoint: restored in a fresh process, DQN goes on bit for bit", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "coop_dqn_resume_" });
-  try {
-    const straight = await relayConfig().build();
-    const all: TrainResult[] = [];
-    for (let i = 0; i < 6; i++) all.push(await straight.train());
-    const want = fingerprint(straight, all.slice(3));
-    straight.dispose();
-    const first = await relayConfig().checkpointing({ storage: new FileStorage(dir) }).build();
-    for (let i = 0; i < 3; i++) await first.train();
-    await first.save();
-    first.dispose();
-    const script = await Deno.makeTempFile({ suffix: ".ts" });
-    await Deno.writeTextFile(
-      script,
-      `import { fingerprint, relayConfig } from ${JSON.stringify(import.meta.url)};
+for (
+  const [name, extra] of [
+    ["", {}],
+    [", dueling + prioritized replay", RAINBOW],
+    [", C51 + dueling + prioritized replay", C51],
+    [", noisy nets + C51 + dueling + prioritized replay", RAINBOW_NOISY],
+  ] as const
+) {
+  Deno.test(`checkpoint${name}: restored in a fresh process, DQN goes on bit for bit`, async () => {
+    const dir = await Deno.makeTempDir({ prefix: "coop_dqn_resume_" });
+    try {
+      const straight = await relayConfig(extra).build();
+      const all: TrainResult[] = [];
+      for (let i = 0; i < 6; i++) all.push(await straight.train());
+      const want = fingerprint(straight, all.slice(3));
+      straight.dispose();
+      const first = await relayConfig(extra).checkpointing({ storage: new FileStorage(dir) })
+        .build();
+      for (let i = 0; i < 3; i++) await first.train();
+      await first.save();
+      first.dispose();
+      const script = await Deno.makeTempFile({ suffix: ".ts" });
+      await Deno.writeTextFile(
+        script,
+        `import { fingerprint, relayConfig } from ${JSON.stringify(import.meta.url)};
 import { FileStorage } from ${JSON.stringify(new URL("../runtime/files.ts", import.meta.url).href)};
-const algo = await relayConfig().checkpointing({ storage: new FileStorage(${
-        JSON.stringify(dir)
-      }) }).build();
+const algo = await relayConfig(${JSON.stringify(extra)}).checkpointing({ storage: new FileStorage(${
+          JSON.stringify(dir)
+        }) }).build();
 await algo.restore();
 const results = [];
 for (let i = 0; i < 3; i++) results.push(await algo.train());
 console.log(fingerprint(algo, results));
 algo.dispose();
 `,
-    );
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--config",
-        new URL("../../deno.json", import.meta.url).pathname,
-        "--allow-read",
-        "--allow-write",
-        "--allow-env",
-        "--allow-sys",
-        script,
-      ],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    await Deno.remove(script);
-    assert.ok(out.success, new TextDecoder().decode(out.stderr));
-    assert.equal(new TextDecoder().decode(out.stdout).trim(), want);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+      );
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "--config",
+          new URL("../../deno.json", import.meta.url).pathname,
+          "--allow-read",
+          "--allow-write",
+          "--allow-env",
+          "--allow-sys",
+          script,
+        ],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      await Deno.remove(script);
+      assert.ok(out.success, new TextDecoder().decode(out.stderr));
+      assert.equal(new TextDecoder().decode(out.stdout).trim(), want);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
 
 /**
  * Two players, turn-based, masked, rewards deferred to the end: p1 then p2 each see a context
@@ -706,45 +1114,60 @@ export class MaskedDuel implements MultiAgentEnv {
   }
 }
 
-Deno.test("multi-agent: two DQN policies learn a masked turn-based game with deferred rewards", async () => {
-  const algo = await new DQNConfig()
-    .environment(({ numEnvs, seed }) =>
-      fromDictEnv(() => new MaskedDuel(), numEnvs, {
-        groups: [{
-          name: "players",
-          slotsPerEnv: 2,
-          observationSpace: MaskedDuel.obs,
-          actionSpace: MaskedDuel.act,
-        }],
-        seed,
+for (
+  const [name, extra] of [
+    ["", {}],
+    [" (dueling + prioritized replay)", RAINBOW],
+    [" (C51, plain replay)", { numAtoms: 11, vMin: -1, vMax: 1.5 }],
+    [" (noisy nets alone, ε 0, + dueling)", {
+      noisy: true,
+      dueling: true,
+      epsilonInitial: 0,
+      epsilonFinal: 0,
+    }],
+  ] as const
+) {
+  Deno.test(`multi-agent: two DQN policies${name} learn a masked turn-based game with deferred rewards`, async () => {
+    const algo = await new DQNConfig()
+      .environment(({ numEnvs, seed }) =>
+        fromDictEnv(() => new MaskedDuel(), numEnvs, {
+          groups: [{
+            name: "players",
+            slotsPerEnv: 2,
+            observationSpace: MaskedDuel.obs,
+            actionSpace: MaskedDuel.act,
+          }],
+          seed,
+        })
+      )
+      .envRunners({ numEnvs: 16, rolloutFragmentLength: 8 })
+      .training({
+        hidden: [16],
+        lr: 3e-3,
+        learningStarts: 64,
+        trainingIntensity: 2,
+        targetUpdateFreq: 25,
+        epsilonTimesteps: 600,
+        gamma: 0.9,
+        ...extra,
       })
-    )
-    .envRunners({ numEnvs: 16, rolloutFragmentLength: 8 })
-    .training({
-      hidden: [16],
-      lr: 3e-3,
-      learningStarts: 64,
-      trainingIntensity: 2,
-      targetUpdateFreq: 25,
-      epsilonTimesteps: 600,
-      gamma: 0.9,
-    })
-    .multiAgent({ policies: ["p1", "p2"], policyMappingFn: (id) => id })
-    .evaluation({ evaluationDuration: 60, evaluationNumEnvs: 8 })
-    .debugging({ seed: 2 })
-    .resources({ backend: "cpu" })
-    .build();
-  const first = await algo.train();
-  // Random (masked) play: each player right half of the time.
-  assert.ok(first.episode_reward_mean > 0.5 && first.episode_reward_mean < 1.5);
-  for (let i = 0; i < 15; i++) await algo.train();
-  const ev = await algo.evaluate();
-  assert.equal(ev.episode_reward_mean, 2, `both players always right: ${ev.episode_reward_mean}`);
-  for (const id of ["p1", "p2"]) {
-    assert.ok((algo.getLearner(id) as DQNLearner).gradientSteps > 0, id);
-  }
-  algo.dispose();
-});
+      .multiAgent({ policies: ["p1", "p2"], policyMappingFn: (id) => id })
+      .evaluation({ evaluationDuration: 60, evaluationNumEnvs: 8 })
+      .debugging({ seed: 2 })
+      .resources({ backend: "cpu" })
+      .build();
+    const first = await algo.train();
+    // Random (masked) play: each player right half of the time.
+    assert.ok(first.episode_reward_mean > 0.5 && first.episode_reward_mean < 1.5);
+    for (let i = 0; i < 15; i++) await algo.train();
+    const ev = await algo.evaluate();
+    assert.equal(ev.episode_reward_mean, 2, `both players always right: ${ev.episode_reward_mean}`);
+    for (const id of ["p1", "p2"]) {
+      assert.ok((algo.getLearner(id) as DQNLearner).gradientSteps > 0, id);
+    }
+    algo.dispose();
+  });
+}
 
 Deno.test('masked game: PPO learns it too (masked logits), and a "random" opponent plays legal moves only', async () => {
   const algo = await new PPOConfig()

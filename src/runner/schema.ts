@@ -84,6 +84,19 @@ export const dqnHyperparamsSchema = z.strictObject({
   adamBeta1: z.number().min(0).lt(1),
   adamBeta2: z.number().min(0).lt(1),
   adamEpsilon: positive,
+  dueling: z.boolean().describe("dueling Q-network: V + A − mean(A) (mean over legal actions)"),
+  prioritizedReplay: z.boolean().describe("prioritized experience replay (else uniform)"),
+  prioritizedReplayAlpha: nonNegative.describe("priority exponent α (0: uniform)"),
+  prioritizedReplayBeta: unit.describe("importance-sampling exponent β at the start"),
+  prioritizedReplayBetaTimesteps: z.int().nonnegative().describe(
+    "env steps over which β goes linearly to 1 (0: constant β)",
+  ),
+  prioritizedReplayEps: positive.describe("ε added to |TD error| for a new priority"),
+  numAtoms: count.describe("atoms of distributional DQN (C51); 1: plain DQN"),
+  vMin: z.number().describe("the smallest C51 atom"),
+  vMax: z.number().describe("the largest C51 atom (> vMin)"),
+  noisy: z.boolean().describe("noisy nets: factorised Gaussian noise on every dense layer"),
+  noisySigma0: positive.describe("σ₀ of noisy layers: σ starts at σ₀ / √fan_in"),
 }).partial();
 
 // The schemas and the fluent config's types cannot drift: each must infer exactly the interface.
