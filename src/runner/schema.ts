@@ -108,6 +108,9 @@ const _dqnTypes: Exact<z.infer<typeof dqnHyperparamsSchema>, Partial<DQNHyperpar
 void _ppoTypes, _modelTypes, _dqnTypes;
 
 const timeline = z.enum(["alternating", "overlapping"]);
+const numAgentsSchema = count.optional().describe(
+  'independent copies per env, agent ids "0", "1", ... (RLlib\'s make_multi_agent); omitted: one agent, "default_agent"',
+);
 
 /** The envs an experiment file can name, each with its own options. */
 export const envSchema = z.discriminatedUnion("name", [
@@ -121,9 +124,6 @@ export const envSchema = z.discriminatedUnion("name", [
     numEnvs: count.default(64),
     options: z.strictObject({
       horizon: count.optional().describe("steps of a low-level agent (default 25)"),
-const numAgentsSchema = count.optional().describe(
-  'independent copies per env, agent ids "0", "1", ... (RLlib\'s make_multi_agent); omitted: one agent, "default_agent"',
-);
       timeline: timeline.optional(),
     }).default({}),
   }),
@@ -152,19 +152,6 @@ const numAgentsSchema = count.optional().describe(
     options: z.strictObject({}).default({}),
   }),
   z.strictObject({
-    name: z.literal("chicken_yard").describe("two robots, a high and a low level each"),
-    numEnvs: count.default(256),
-    options: z.strictObject({
-      targetMode: z.enum(["target", "any"]).optional(),
-      lowAction: z.enum(["discrete", "continuous"]).optional(),
-    }).default({}),
-  }),
-]);
-
-/** The kinds of policy an experiment can declare: learned, random, or a game's fixed opponent. */
-export const POLICY_CLASSES = [
-  "learned",
-  z.strictObject({
     name: z.literal("cartpole").describe(
       "Gymnasium's CartPole-v1; with numAgents, RLlib's MultiAgentCartPole",
     ),
@@ -178,6 +165,19 @@ export const POLICY_CLASSES = [
     numEnvs: count.default(64),
     options: z.strictObject({ numAgents: numAgentsSchema }).default({}),
   }),
+  z.strictObject({
+    name: z.literal("chicken_yard").describe("two robots, a high and a low level each"),
+    numEnvs: count.default(256),
+    options: z.strictObject({
+      targetMode: z.enum(["target", "any"]).optional(),
+      lowAction: z.enum(["discrete", "continuous"]).optional(),
+    }).default({}),
+  }),
+]);
+
+/** The kinds of policy an experiment can declare: learned, random, or a game's fixed opponent. */
+export const POLICY_CLASSES = [
+  "learned",
   "random",
   "connect_four_heuristic",
   "tic_tac_toe_minimax",
@@ -311,6 +311,8 @@ export type ExperimentEnv =
     options: { illegalMove?: "error" | "forfeit" | undefined };
   }
   | { name: "rock_paper_scissors"; numEnvs: number; options: Record<string, never> }
+  | { name: "cartpole"; numEnvs: number; options: { numAgents?: number | undefined } }
+  | { name: "pendulum"; numEnvs: number; options: { numAgents?: number | undefined } }
   | {
     name: "chicken_yard";
     numEnvs: number;
@@ -335,8 +337,6 @@ export type ExperimentAlgorithm = {
   rolloutFragmentLength?: number | undefined;
   /** Hyperparameters and model shape. */
   hyperparameters: Partial<DQNHyperparams & ModelParams>;
-  | { name: "cartpole"; numEnvs: number; options: { numAgents?: number | undefined } }
-  | { name: "pendulum"; numEnvs: number; options: { numAgents?: number | undefined } }
 };
 
 /** One policy of an experiment. */
