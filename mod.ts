@@ -176,6 +176,14 @@ export {
   validateCallbacks,
 } from "./src/train/callbacks.ts";
 
+// Remote env runners (HTTP, e.g. workerd / Cloudflare Workers).
+export {
+  httpRunner,
+  type HttpRunnerHandler,
+  type HttpRunnerOptions,
+} from "./src/runners/http_runner.ts";
+export type { RunnerConfigSource } from "./src/runners/core.ts";
+
 // Checkpoints, storage and inference.
 export { type CheckpointStorage, joinPath, MemoryStorage } from "./src/train/storage.ts";
 export {

@@ -12,10 +12,7 @@
  */
 
 import { benchEnv } from "./env_bench.ts";
-import { createCartPole } from "../src/envs/cartpole.ts";
-import { createPendulum } from "../src/envs/pendulum.ts";
-import { PPOConfig } from "../src/algorithms/ppo_config.ts";
-import type { TrainResult } from "../src/train/algorithm.ts";
+import { createCartPole, createPendulum, PPOConfig, type TrainResult } from "@coop/rl";
 
 /** Batched throughput of the single- and multi-agent versions. */
 function envs(seconds: number): void {

@@ -250,6 +250,17 @@ export const experimentSchema = z.strictObject({
     overlap: z.boolean().default(false).describe(
       "sample the next fragment with the previous weights while the learner updates",
     ),
+    remoteRunners: z.array(
+      z.url({
+        protocol: /^https?$/,
+        error: "expected an absolute http(s) URL of a runner, e.g. http://127.0.0.1:9101",
+      }),
+    ).min(1).optional().describe(
+      "base URLs of remote env runners (HTTP runners, e.g. workerd or Cloudflare Workers serving this experiment's env and policies), one runner each, instead of Web Workers; numEnvRunners is then their number",
+    ),
+    remoteTimeoutMs: count.default(30_000).describe(
+      "ms one request to a remote runner may take before the runner counts as lost and its fragment is re-issued to another",
+    ),
   }).optional().describe("parallel sampling (RLlib's env runners; PPO only)"),
   policies: z.record(z.string().min(1), policySchema).optional().describe(
     "policies by id (default: one learned policy, `default_policy`)",
@@ -374,8 +385,13 @@ export interface ExperimentConfig {
   algorithm: ExperimentAlgorithm;
   /** tfjs backend. */
   backend: "wasm" | "cpu";
-  /** Parallel sampling in Web Workers. */
-  envRunners?: { numEnvRunners: number; overlap: boolean } | undefined;
+  /** Parallel sampling in Web Workers or remote runners. */
+  envRunners?: {
+    numEnvRunners: number;
+    overlap: boolean;
+    remoteRunners?: string[] | undefined;
+    remoteTimeoutMs: number;
+  } | undefined;
   /** Policies by id (default: one learned `default_policy`). */
   policies?: Record<string, ExperimentPolicy> | undefined;
   /** Agent id → policy by rule. */

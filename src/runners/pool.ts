@@ -31,8 +31,41 @@ interface Pending {
   reject: (e: Error) => void;
 }
 
+/**
+ * What the trainer asks of its env runners, wherever they run: Web Workers
+ * ({@linkcode RunnerPool}) or HTTP runners (`RemoteRunnerPool` in `remote_pool.ts`).
+ */
+export interface EnvRunnerPool {
+  /** Number of runners (fragments per `sample`). */
+  readonly numRunners: number;
+  /**
+   * Asks for one fragment per runner, all sampled with the same weights.
+   * @param timesteps env steps sampled so far (the learners' schedules)
+   * @param weights per policy, the weights to sample with (null: unchanged)
+   * @param spaces per policy, its spaces when built on the trainer
+   * @returns `numRunners` fragments, in runner order
+   */
+  sample(
+    timesteps: number,
+    weights: (Float32Array | null)[],
+    spaces: (PolicySpaces | null)[],
+  ): Promise<FragmentMessage[]>;
+  /**
+   * Each runner's state, for checkpoints.
+   * @returns the states, in runner order
+   */
+  saveStates(): Promise<Uint8Array[]>;
+  /**
+   * Restores each runner's state.
+   * @param states one per runner, in runner order
+   */
+  restoreStates(states: readonly Uint8Array[]): Promise<void>;
+  /** Ends the runners (or the connections to them); pending and later requests reject. */
+  terminate(): void;
+}
+
 /** A pool of env runners in Web Workers. */
-export class RunnerPool {
+export class RunnerPool implements EnvRunnerPool {
   /** Number of runners. */
   readonly numRunners: number;
   readonly #workers: Worker[];

@@ -1,12 +1,14 @@
 /**
- * The messages between the trainer (main thread) and its env runners (Web Workers), and the
- * helpers both sides share: seeds per runner, concatenating per-policy batches in runner
- * order, and the transfer list of a batch. Plain data and typed arrays only, so the same
- * protocol works with Deno's and browsers' `Worker` and Node's worker threads.
+ * The messages between the trainer (main thread) and its env runners (Web Workers, or remote
+ * runners over HTTP), and the helpers both sides share: seeds per runner, concatenating
+ * per-policy batches in runner order, and the transfer list of a batch. Plain data and typed
+ * arrays only, so the same protocol works with Deno's and browsers' `Worker`, Node's worker
+ * threads, and HTTP bodies (`codec.ts`).
  *
  * @module
  */
 
+import type { BatchedEnv } from "../env/batched.ts";
 import { EXTRA_COLUMNS, NO_INFO, type SampleBatch } from "../rollout/buffer.ts";
 import { Pcg32 } from "../rng.ts";
 import type { SpaceJSON } from "../train/checkpoint.ts";
@@ -21,6 +23,12 @@ export interface PolicySpaces {
   /** The agent the spaces were inferred from, if they were. */
   inferredFrom: string | null;
 }
+
+/** The content type of runner messages over HTTP (`codec.ts` bodies). */
+export const RUNNER_CONTENT_TYPE = "application/x-coop-runner";
+
+/** The HTTP header marking an answer as the runner's own error (not the transport's). */
+export const RUNNER_ERROR_HEADER = "x-coop-runner-error";
 
 /** What the trainer sends a runner once. */
 export interface InitMessage {
@@ -54,6 +62,11 @@ export interface InitMessage {
   envSeed: number;
   /** Seed of this runner's action sampling. */
   collectorSeed: number;
+  /**
+   * The trainer's env, as {@linkcode envSignature} describes it: a runner whose env differs (a
+   * remote runner serving another env, a stale deployment) refuses to start, naming both.
+   */
+  env?: string;
 }
 
 /** The trainer asks for one fragment. */
@@ -68,6 +81,13 @@ export interface SampleMessage {
   weights: (Float32Array | null)[];
   /** Per policy: its spaces when built on the trainer (null: not built there). */
   spaces: (PolicySpaces | null)[];
+  /** The version of `weights` (remote runners: the runner remembers the one it holds). */
+  weightsVersion?: number;
+  /**
+   * True when `weights` are left out because the runner already holds `weightsVersion` (a
+   * runner holding another version answers with an error).
+   */
+  weightsOmitted?: boolean;
 }
 
 /** The trainer asks for a runner's state (a checkpoint of its trainer) or gives one back. */
@@ -133,6 +153,18 @@ export interface StateReply {
 
 /** What a runner can send the trainer. */
 export type FromRunner = ReadyMessage | FragmentMessage | StateReply | ErrorMessage;
+
+/**
+ * What a runner and its trainer must agree on about the env: its class and its slot groups
+ * with their spaces.
+ * @param env the env
+ * @returns a one-line description
+ */
+export function envSignature(env: BatchedEnv): string {
+  return `${env.constructor.name} with groups [${
+    env.groups.map((g) => `${g.name}: ${g.observationSpace} → ${g.actionSpace}`).join("; ")
+  }]`;
+}
 
 /**
  * The seeds of runner `r` of a run seeded `seed`. As on the main thread, where the env and the

@@ -47,14 +47,16 @@ import {
   policyParams,
   type PolicySpec,
   splitParams,
+  usesRemoteRunners,
   usesWorkers,
   validateSettings,
 } from "./settings.ts";
 import { type ComputeOptions, InferencePolicy } from "./inference.ts";
 import { type CheckpointStorage, joinPath } from "./storage.ts";
-import { RunnerPool } from "../runners/pool.ts";
+import { type EnvRunnerPool, RunnerPool } from "../runners/pool.ts";
+import { RemoteRunnerPool } from "../runners/remote_pool.ts";
 import type { FragmentMessage, PolicySpaces } from "../runners/protocol.ts";
-import { concatBatches, unpackBatch } from "../runners/protocol.ts";
+import { concatBatches, envSignature, unpackBatch } from "../runners/protocol.ts";
 import { MetricsWindow, type MetricsWindowState } from "../runners/metrics.ts";
 import {
   checkpointName,
@@ -101,7 +103,10 @@ export interface TrainResult extends EpisodeMetrics {
   evaluation?: EvaluationResult;
   /** The checkpoint saved after this iteration (every `checkpointFreq`-th iteration). */
   checkpoint?: string;
-  /** Env runners (Web Workers) that sampled; absent when sampling ran on the main thread. */
+  /**
+   * Env runners (Web Workers or remote runners) that sampled; absent when sampling ran on the
+   * main thread.
+   */
   num_env_runners?: number;
   /** Weight broadcasts to the env runners so far (with runners). */
   num_weight_syncs?: number;
@@ -110,6 +115,10 @@ export interface TrainResult extends EpisodeMetrics {
    * weights it updated: 0 without `overlap`, 1 with it (after the first iteration).
    */
   weights_staleness?: number;
+  /** With remote env runners: the runners not lost so far. */
+  num_healthy_env_runners?: number;
+  /** With remote env runners: fragment requests re-issued to another runner so far. */
+  num_fragment_reissues?: number;
 }
 
 /**
@@ -126,7 +135,7 @@ export interface RunnerSeeds {
 
 /** The trainer's side of sampling in env runners. */
 interface RunnerState {
-  pool: RunnerPool;
+  pool: EnvRunnerPool;
   metrics: MetricsWindow;
   envSteps: number;
   agentSteps: Float64Array;
@@ -425,8 +434,8 @@ export class Algorithm<P extends object = object> {
     for (const slot of this.#policies) {
       policyConfigs[slot.id] = slot.spec.config as Record<string, unknown> | undefined;
     }
-    const pool = await RunnerPool.start(Math.max(1, r.numEnvRunners), {
-      runnerModule: r.runnerModule!,
+    const init = {
+      runnerModule: r.runnerModule ?? "(remote)",
       runnerArgs: r.runnerArgs,
       family: c.family.name,
       numEnvs: c.numEnvs,
@@ -437,7 +446,11 @@ export class Algorithm<P extends object = object> {
       policyIds: this.policyIds,
       backend: { ...c.backend },
       seed: c.seed,
-    });
+      env: envSignature(this.env),
+    };
+    const pool: EnvRunnerPool = usesRemoteRunners(c)
+      ? await RemoteRunnerPool.start(r.remoteRunners!, init, { timeoutMs: r.remoteTimeoutMs })
+      : await RunnerPool.start(Math.max(1, r.numEnvRunners), init);
     this.#runners = {
       pool,
       metrics: Object.assign(new MetricsWindow(this.policyIds), {
@@ -1012,6 +1025,12 @@ export class Algorithm<P extends object = object> {
       num_env_runners: rs.pool.numRunners,
       num_weight_syncs: rs.syncs,
       weights_staleness: staleness,
+      ...(rs.pool instanceof RemoteRunnerPool
+        ? {
+          num_healthy_env_runners: rs.pool.stats().healthy,
+          num_fragment_reissues: rs.pool.stats().reissued,
+        }
+        : {}),
     };
   }
 

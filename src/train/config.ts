@@ -79,7 +79,8 @@ export class AlgorithmConfig<P extends object> {
    * Sets how experience is collected.
    * @param p `numEnvs` (envs batched per step; per runner with runners) and
    *   `rolloutFragmentLength` (step calls per env per iteration); for parallel sampling in Web
-   *   Workers, `numEnvRunners`, `runnerModule`, `runnerArgs` and `overlap` (see
+   *   Workers, `numEnvRunners`, `runnerModule`, `runnerArgs` and `overlap`; in remote (HTTP)
+   *   runners, `remoteRunners` (their URLs) and `remoteTimeoutMs` (see
    *   {@linkcode EnvRunnerParams})
    * @returns this
    */

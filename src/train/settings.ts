@@ -16,6 +16,7 @@ import type { Pcg32 } from "../rng.ts";
 import type { Space } from "../spaces.ts";
 import type { AlgorithmFamily, ModelParams } from "./learner.ts";
 import type { CheckpointStorage } from "./storage.ts";
+import { encodeMessage } from "../runners/codec.ts";
 
 /** Builds the batched env the trainer steps. */
 export type EnvCreator = (ctx: EnvContext) => BatchedEnv | Promise<BatchedEnv>;
@@ -163,24 +164,54 @@ export interface EnvRunnerParams {
    * async sampling, one update stale; results report `weights_staleness`).
    */
   overlap: boolean;
+  /**
+   * Base URLs of remote env runners (HTTP runners, `httpRunner` of `src/runners/http_runner.ts`,
+   * e.g. workerd processes or Cloudflare Workers), one runner each, instead of Web Workers:
+   * `numEnvRunners` is then their number (leave it unset), `runnerModule` is not used (each
+   * runner serves the config it was bundled with) and `runnerArgs` reach that config. A runner
+   * that fails or times out is dropped and its fragment re-issued to another (see
+   * `src/runners/remote_pool.ts`).
+   */
+  remoteRunners: string[] | undefined;
+  /**
+   * How long one request to a remote runner may take before it counts as lost, in ms (a runner
+   * samples its re-issued requests after its own, so allow two fragments' time). With `overlap`
+   * the clock runs while the learner updates and timers fire only after the update: keep it
+   * above an update's duration.
+   */
+  remoteTimeoutMs: number;
 }
 
-/** The env runner defaults: one runner on the main thread, no overlap. */
+/**
+ * The env runner defaults: one runner on the main thread, no overlap, no remote runners
+ * (a remote request may take 30 s).
+ */
 export const DEFAULT_ENV_RUNNERS: Readonly<EnvRunnerParams> = Object.freeze({
   numEnvRunners: 1,
   runnerModule: undefined,
   runnerArgs: undefined,
   overlap: false,
+  remoteRunners: undefined,
+  remoteTimeoutMs: 30_000,
 });
 
 /**
- * Whether a config samples in workers (more than one runner, or `overlap`).
+ * Whether a config samples in env runners (more than one runner, `overlap`, or remote runners).
  * @param c the settings
- * @returns true when env runners run in Web Workers
+ * @returns true when env runners (Web Workers or remote runners) sample
  */
 export function usesWorkers<P extends object>(c: AlgorithmSettings<P>): boolean {
   const r = c.envRunners;
-  return r !== undefined && (r.numEnvRunners > 1 || r.overlap);
+  return r !== undefined && (r.numEnvRunners > 1 || r.overlap || usesRemoteRunners(c));
+}
+
+/**
+ * Whether a config samples in remote (HTTP) env runners.
+ * @param c the settings
+ * @returns true when `envRunners.remoteRunners` is set
+ */
+export function usesRemoteRunners<P extends object>(c: AlgorithmSettings<P>): boolean {
+  return c.envRunners?.remoteRunners !== undefined;
 }
 
 /** Algorithm families whose post-processing writes only the batch's columns (runner-safe). */
@@ -193,8 +224,11 @@ function validateEnvRunners<P extends object>(c: AlgorithmSettings<P>): void {
   if (typeof r.overlap !== "boolean") {
     throw new RangeError(`envRunners.overlap must be a boolean, got ${JSON.stringify(r.overlap)}`);
   }
+  const remote = r.remoteRunners !== undefined;
+  if (remote) validateRemoteRunners(r);
   if (!usesWorkers(c)) return;
-  if (typeof r.runnerModule !== "string" || r.runnerModule === "") {
+  // Each remote runner serves the config it was bundled with: no module to import.
+  if (!remote && (typeof r.runnerModule !== "string" || r.runnerModule === "")) {
     throw new RangeError(
       `envRunners.runnerModule is needed with numEnvRunners ${r.numEnvRunners}${
         r.overlap ? " and overlap" : ""
@@ -203,14 +237,16 @@ function validateEnvRunners<P extends object>(c: AlgorithmSettings<P>): void {
         `new URL("./my_config.ts", import.meta.url).href`,
     );
   }
-  try {
-    new URL(r.runnerModule);
-  } catch {
-    throw new RangeError(
-      `envRunners.runnerModule must be an absolute URL (new URL("./x.ts", import.meta.url).href), got ${
-        JSON.stringify(r.runnerModule)
-      }`,
-    );
+  if (!remote) {
+    try {
+      new URL(r.runnerModule!);
+    } catch {
+      throw new RangeError(
+        `envRunners.runnerModule must be an absolute URL (new URL("./x.ts", import.meta.url).href), got ${
+          JSON.stringify(r.runnerModule)
+        }`,
+      );
+    }
   }
   if (!RUNNER_FAMILIES.includes(c.family.name)) {
     throw new RangeError(
@@ -227,6 +263,18 @@ function validateEnvRunners<P extends object>(c: AlgorithmSettings<P>): void {
         "(a fragment is always in flight); turn overlap off to checkpoint",
     );
   }
+  if (remote) {
+    try {
+      encodeMessage([r.runnerArgs, c.envConfig, c.training]);
+    } catch (e) {
+      throw new RangeError(
+        `envRunners: runnerArgs, envConfig and the training params must be plain data (JSON values and typed arrays) to reach remote runners: ${
+          (e as Error).message
+        }`,
+      );
+    }
+    return;
+  }
   try {
     structuredClone([r.runnerArgs, c.envConfig, c.training]);
   } catch (e) {
@@ -236,6 +284,47 @@ function validateEnvRunners<P extends object>(c: AlgorithmSettings<P>): void {
       }`,
     );
   }
+}
+
+function validateRemoteRunners(r: EnvRunnerParams): void {
+  const urls = r.remoteRunners as unknown;
+  if (!Array.isArray(urls) || urls.length === 0) {
+    throw new RangeError(
+      `envRunners.remoteRunners must be a non-empty list of runner URLs (e.g. ["http://127.0.0.1:9101"]), got ${
+        JSON.stringify(urls)
+      }`,
+    );
+  }
+  const seen = new Map<string, number>();
+  urls.forEach((u: unknown, i) => {
+    let url: URL | undefined;
+    try {
+      url = typeof u === "string" ? new URL(u) : undefined;
+    } catch {
+      url = undefined;
+    }
+    if (url === undefined || (url.protocol !== "http:" && url.protocol !== "https:")) {
+      throw new RangeError(
+        `envRunners.remoteRunners[${i}] must be an absolute http(s) URL of a runner (e.g. "http://127.0.0.1:9101"), got ${
+          JSON.stringify(u)
+        }`,
+      );
+    }
+    const key = url.href.replace(/\/$/, "");
+    const j = seen.get(key);
+    if (j !== undefined) {
+      throw new RangeError(
+        `envRunners.remoteRunners[${i}] repeats remoteRunners[${j}] (${key}): each URL is one runner holding its own envs, so list each once`,
+      );
+    }
+    seen.set(key, i);
+  });
+  if (r.numEnvRunners !== 1 && r.numEnvRunners !== urls.length) {
+    throw new RangeError(
+      `envRunners.numEnvRunners is ${r.numEnvRunners} with ${urls.length} remoteRunners: the remote runners are the runners (one per URL); leave numEnvRunners unset`,
+    );
+  }
+  positiveInt("envRunners.remoteTimeoutMs", r.remoteTimeoutMs);
 }
 
 /** The evaluation defaults: off, 10 episodes, greedy. */
