@@ -195,6 +195,7 @@ export class RunnerCore {
         batches,
         built,
         episodes,
+        customMetrics: a.takeCustomMetricSums(),
         seconds: (performance.now() - t0) / 1000,
       },
       transfer,

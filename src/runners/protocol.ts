@@ -125,6 +125,11 @@ export interface FragmentMessage {
   built: (PolicySpaces | null)[];
   /** The episodes finished in the fragment. */
   episodes: NewEpisodes;
+  /**
+   * The custom metrics of the fragment's finished episodes (the env's episode metrics and
+   * what the runner's callbacks wrote), as `[sum, min, max, count]` per name.
+   */
+  customMetrics: Record<string, number[]>;
   /** Seconds the runner spent sampling and post-processing. */
   seconds: number;
 }

@@ -72,6 +72,7 @@ function fakeFetch(runners: FakeRunner[]): typeof fetch {
         polMin: new Float64Array(0),
         polMax: new Float64Array(0),
       },
+      customMetrics: {},
       seconds: r,
     };
     switch (b) {

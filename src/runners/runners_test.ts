@@ -372,3 +372,16 @@ Deno.test("concatBatches: runner order, unique episode ids, shared columns", () 
   assert.equal(concatBatches([null, batch(0, 3, 0, 0)]).count, 0);
   assert.throws(() => concatBatches([batch(1, 3, 0, 0), batch(1, 2, 0, 0)]), /floats per row/);
 });
+
+Deno.test("the runners' callbacks run in the workers; their custom metrics reach the results", async () => {
+  const results = await run(await runnersConfig(2, false, { lengthMetric: true }).build(), 8);
+  const first = results.findIndex((r) => r.episodes_this_iter > 0);
+  assert.ok(first >= 0, "episodes ended");
+  for (const r of results.slice(0, first)) assert.deepEqual(r.custom_metrics, {});
+  const r = results[first]!;
+  assert.ok(r.episodes_total <= 100, "the window holds exactly this iteration's episodes");
+  // The mean length two ways: the runners' callbacks and the trainer's episode window.
+  assert.ok(Math.abs(r.custom_metrics.len_mean! - r.episode_len_mean) < 1e-9);
+  const m = r.custom_metrics;
+  assert.ok(m.len_min! >= 1 && m.len_min! <= m.len_mean! && m.len_mean! <= m.len_max!);
+});

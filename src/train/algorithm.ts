@@ -943,6 +943,7 @@ export class Algorithm<P extends object = object> {
       envSteps += f.envSteps;
       f.agentSteps.forEach((n, p) => rs.agentSteps[p] = rs.agentSteps[p]! + n);
       rs.metrics.add(f.episodes);
+      this.#hooks.mergeSums(f.customMetrics);
     }
     rs.envSteps += envSteps;
     const batches = this.#policies.map((_slot, p) => {
@@ -1116,6 +1117,16 @@ export class Algorithm<P extends object = object> {
     return Array.isArray(obs)
       ? p.computeActions(obs, opts)
       : p.computeActions(obs as Readonly<Record<string, unknown>>, opts);
+  }
+
+  /**
+   * The custom metrics' raw sums (`[sum, min, max, count]` per name) of the training episodes
+   * that ended since the last call, taken out of the next result: what an env runner sends
+   * its trainer with each fragment.
+   * @returns the sums by name
+   */
+  takeCustomMetricSums(): Record<string, number[]> {
+    return this.#hooks.takeSums();
   }
 
   /**

@@ -290,6 +290,33 @@ export class EpisodeHooks {
   }
 
   /**
+   * The raw sums of the episodes that ended since the last call (`[sum, min, max, count]` per
+   * name, to merge elsewhere with {@linkcode EpisodeHooks.mergeSums}), and starts over.
+   * @returns the sums by name
+   */
+  takeSums(): Record<string, number[]> {
+    const out: Record<string, number[]> = {};
+    for (const [name, a] of this.#acc) out[name] = [...a];
+    this.#resetAcc();
+    return out;
+  }
+
+  /**
+   * Adds sums taken elsewhere (an env runner's) to this aggregate.
+   * @param sums `[sum, min, max, count]` by name
+   */
+  mergeSums(sums: Readonly<Record<string, readonly number[]>>): void {
+    for (const [name, [sum, min, max, n]] of Object.entries(sums)) {
+      let a = this.#acc.get(name);
+      if (a === undefined) this.#acc.set(name, a = [0, Infinity, -Infinity, 0]);
+      a[0] += sum!;
+      if (min! < a[1]) a[1] = min!;
+      if (max! > a[2]) a[2] = max!;
+      a[3] += n!;
+    }
+  }
+
+  /**
    * The custom metrics of the episodes that ended since the last call (`<name>_mean`, `_min`,
    * `_max`; NaN values skipped; NaN for an env metric no episode defined), and starts over.
    * @returns the metrics

@@ -15,6 +15,8 @@ import type { BatchedEnv } from "../../env/batched.ts";
 export interface MazeRunnerArgs {
   /** The fault to inject, if any. */
   fault?: "action" | "env" | "module";
+  /** Callbacks that write each episode's length into `customMetrics.len`. */
+  lengthMetric?: boolean;
 }
 
 /**
@@ -30,6 +32,11 @@ export function config(args: MazeRunnerArgs = {}): PPOConfig {
       return args.fault === "env" ? failingStep(env, 5) : env;
     })
     .envRunners({ numEnvs: 8, rolloutFragmentLength: 64 })
+    .callbacks(
+      args.lengthMetric === true
+        ? { onEpisodeEnd: ({ episode }) => void (episode.customMetrics.len = episode.length) }
+        : {},
+    )
     .training({ entropyCoeff: 0.01 })
     .multiAgent({
       policies: {
