@@ -1,8 +1,9 @@
 /**
- * Single-observation inference: an exported policy (plain TS, no tfjs) against tfjs's
- * (`InferencePolicy` over an `ActorCriticModel`, WASM backend), greedy, for the windy maze's
- * and the chicken yard's policy shapes. Prints JSON: microseconds per call (median of 5 runs
- * of N calls) and the speed-up.
+ * Single-observation inference: an exported policy (no tfjs; its WebAssembly SIMD kernel and its
+ * plain-JS kernel) against tfjs's (`InferencePolicy` over an `ActorCriticModel`, WASM backend),
+ * greedy, for the windy maze's and the chicken yard's policy shapes (the shipped configs:
+ * 64×64 tanh, the chicken yard's relational features). Prints JSON: microseconds per call and
+ * the speed-ups, from interleaved rounds (medians), so that a loaded machine slows all alike.
  *
  * ```sh
  * deno task bench:export
@@ -28,21 +29,18 @@ import {
 import { ExportedPolicy } from "@coop/rl/policy";
 
 const backend = await initBackend({ backend: "wasm" });
-const N = 2000;
+const ROUNDS = 15, N = 500;
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[s.length >> 1]!;
 }
 
-function time(f: () => void): number {
-  const runs: number[] = [];
-  for (let r = 0; r < 5; r++) {
-    const t0 = performance.now();
-    for (let i = 0; i < N; i++) f();
-    runs.push(((performance.now() - t0) * 1000) / N);
-  }
-  return median(runs);
+/** Microseconds per call of `f` over N calls. */
+function usPerCall(f: () => void): number {
+  const t0 = performance.now();
+  for (let i = 0; i < N; i++) f();
+  return ((performance.now() - t0) * 1000) / N;
 }
 
 const cases: [string, Space, Discrete, ObservationFeature[]][] = [
@@ -58,22 +56,43 @@ const out: Record<string, unknown> = {};
 for (const [name, obsSpace, actionSpace, features] of cases) {
   const m = new ActorCriticModel({ observationSpace: obsSpace, actionSpace, features, seed: 1 });
   const tfjs = new InferencePolicy(name, obsSpace, actionSpace, m, new Pcg32(1));
-  const exported = ExportedPolicy.fromJSON(exportPolicy(m, name));
+  const text = exportPolicy(m, name);
+  const wasm = ExportedPolicy.fromJSON(text, 0, { kernel: "wasm" });
+  const js = ExportedPolicy.fromJSON(text, 0, { kernel: "js" });
   const obs = obsSpace.sample(new Pcg32(2));
-  const tfUs = time(() => tfjs.computeSingleAction(obs, { explore: false }));
-  const exUs = time(() => exported.computeSingleAction(obs, { explore: false }));
+  const runs = {
+    tfjs: () => tfjs.computeSingleAction(obs, { explore: false }),
+    wasm: () => wasm.computeSingleAction(obs, { explore: false }),
+    js: () => js.computeSingleAction(obs, { explore: false }),
+  };
+  for (const f of Object.values(runs)) usPerCall(f); // warm-up (JIT, wasm tier-up)
+  const t: Record<keyof typeof runs, number[]> = { tfjs: [], wasm: [], js: [] };
+  const ratio: { wasm: number[]; js: number[] } = { wasm: [], js: [] };
+  for (let r = 0; r < ROUNDS; r++) {
+    // Interleaved, so that a busy neighbour slows all three alike.
+    const tf = usPerCall(runs.tfjs), w = usPerCall(runs.wasm), j = usPerCall(runs.js);
+    t.tfjs.push(tf);
+    t.wasm.push(w);
+    t.js.push(j);
+    ratio.wasm.push(tf / w);
+    ratio.js.push(tf / j);
+  }
   out[name] = {
-    tfjs_us_per_call: +tfUs.toFixed(2),
-    exported_us_per_call: +exUs.toFixed(2),
-    speedup: +(tfUs / exUs).toFixed(1),
+    tfjs_us_per_call: +median(t.tfjs).toFixed(2),
+    exported_wasm_us_per_call: +median(t.wasm).toFixed(2),
+    exported_js_us_per_call: +median(t.js).toFixed(2),
+    speedup_wasm: +median(ratio.wasm).toFixed(1),
+    speedup_js: +median(ratio.js).toFixed(1),
   };
   m.dispose();
 }
 console.log(JSON.stringify(
   {
-    what: "single-observation greedy inference, exported policy vs tfjs",
+    what: "single-observation greedy inference, exported policy (WASM SIMD and JS kernels) vs tfjs",
     how:
-      `median of 5 runs of ${N} computeSingleAction calls each, same process, ${backend.name} backend (simd ${backend.simd}, ${backend.threads} thread)`,
+      `${ROUNDS} interleaved rounds of ${N} computeSingleAction calls per contender, same process; ` +
+      `medians of the per-call times and of the per-round speed-ups; tfjs ${backend.name} backend ` +
+      `(simd ${backend.simd}, ${backend.threads} thread)`,
     results: out,
   },
   null,

@@ -10,6 +10,10 @@
  * `src/envs/_generated/<name>_wasm.ts`, `assembly/testdata/<name>.ts` to
  * `src/envs/testdata/_generated/<name>_wasm.ts` (not published).
  *
+ * Features: an entry may switch on WebAssembly features beyond the MVP defaults with
+ * `// @enable <feature>` lines (e.g. `// @enable simd`, the exported policies' kernel
+ * `assembly/policy_kernel.ts`), passed to the compiler as `--enable <feature>`.
+ *
  * Facts: every global an entry exports (`export const ROWS: i32 = 8;`, a string, a
  * `StaticArray` of numbers) is one of the env's facts. The build reads each from the compiled
  * module (its type from the compiler's binding declarations) and writes them, with their doc
@@ -165,8 +169,23 @@ export async function compileEntryWithTypes(
   const stdout = asc.createMemoryStream();
   const stderr = asc.createMemoryStream();
   const use = Object.entries(constants).flatMap(([k, v]) => ["--use", `${k}=${v}`]);
+  // `// @enable <feature>` lines (e.g. `simd`) switch on WebAssembly features for one entry.
+  const source = sources[entry] ?? await Deno.readTextFile(ROOT + entry);
+  const enable = [...source.matchAll(/^\s*\/\/\s*@enable\s+([a-z-]+)\s*$/gm)]
+    .flatMap((m) => ["--enable", m[1]!]);
   const { error } = await asc.main(
-    [entry, "--baseDir", ROOT, ...ASC_FLAGS, ...use, "--bindings", "raw", "--outFile", "out.wasm"],
+    [
+      entry,
+      "--baseDir",
+      ROOT,
+      ...ASC_FLAGS,
+      ...enable,
+      ...use,
+      "--bindings",
+      "raw",
+      "--outFile",
+      "out.wasm",
+    ],
     {
       stdout,
       stderr,

@@ -5,6 +5,8 @@
  * Chromium (playwright-core) clicks "train", waits until the hierarchical windy maze's mean
  * reward passes 80, checks the curve and the maze were drawn, and saves a screenshot.
  *
+ * A second test starts the page with `threads=2`: tfjs's threaded SIMD build in the worker.
+ *
  * Skipped when `/usr/bin/chromium` is missing, unless `COOP_REQUIRE_BROWSER=1` (CI sets it).
  * `COOP_SCREENSHOT_DIR` keeps the screenshot.
  */
@@ -92,5 +94,60 @@ Deno.test({
     await child.status;
     await reader.cancel().catch(() => {});
     await Deno.remove(profile, { recursive: true });
+  }
+});
+
+Deno.test({
+  name: "the page runs tfjs's threaded WASM (threads=2) in its Web Worker (Chromium)",
+  ignore: SKIP_BROWSER,
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  // The threaded build's pthreads are Web Workers nested in the page's worker; SharedArrayBuffer
+  // needs the page's COOP/COEP. One iteration is enough to see it run; it is not the page's
+  // default (see examples/browser_train/main.ts for the measurement).
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "examples/browser_train/serve.ts", "--port", "0"],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let seen = "", url = "";
+  while (url === "") {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`serve.ts exited:\n${seen}`);
+    seen += value;
+    url = seen.match(/at (http:\/\/127\.0\.0\.1:\d+\/)/)?.[1] ?? "";
+  }
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  try {
+    const page = await browser.newPage();
+    const problems: string[] = [];
+    page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+    let workers = 0;
+    page.on("worker", () => workers++);
+    await page.goto(`${url}?autostart&threads=2&maxSteps=4096`);
+    await page.waitForFunction(
+      () => {
+        const s = (globalThis as unknown as { coopTrain: TrainState }).coopTrain;
+        return s.done || s.error !== null;
+      },
+      null,
+      { timeout: 120_000 },
+    );
+    const s = await page.evaluate(() =>
+      (globalThis as unknown as { coopTrain: TrainState }).coopTrain
+    );
+    assert.equal(s.error, null);
+    assert.equal(s.steps, 4096);
+    assert.deepEqual(s.backend, { name: "wasm", simd: true, threads: 2 });
+    assert.ok(workers >= 2, `${workers} workers: the page's and tfjs's pthreads`);
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+    child.kill("SIGTERM");
+    await child.status;
+    await reader.cancel().catch(() => {});
   }
 });

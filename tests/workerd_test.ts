@@ -1,14 +1,15 @@
 /**
  * The policy endpoint in a real workerd (npm `workerd`, loopback, no outbound network): the
  * exported policies and the env's WASM come in as modules and bindings; `/act` answers the same
- * actions as the exported policy in Deno, `/episode` plays the same episode, bad input gets a 400
- * naming the problem, and a short bounded load run completes without errors.
+ * actions as the exported policy in Deno (as `POST` and as `GET` with the observation in the
+ * query), `/episode` plays the same episode, bad input gets a 400 naming the problem, and short
+ * bounded load runs (autocannon and the keep-alive client) complete without errors.
  */
 
 import assert from "node:assert/strict";
 import { createHierarchicalWindyMaze, DictEnv, Pcg32, type SpaceValue } from "@coop/rl/envs";
 import { ExportedPolicy } from "@coop/rl/policy";
-import { load, startEndpoint } from "../examples/workerd/load.ts";
+import { load, loadKeepAlive, startEndpoint } from "../examples/workerd/load.ts";
 
 async function post(
   url: string,
@@ -29,6 +30,9 @@ Deno.test({
       high_level_policy: ExportedPolicy.fromJSON(ep.policies.high_level_policy!),
       low_level_policy: ExportedPolicy.fromJSON(ep.policies.low_level_policy!),
     };
+    // The policies run the WebAssembly SIMD kernel, bound precompiled.
+    const info = await (await fetch(`${ep.url}/`)).json();
+    assert.deepEqual(info, { policies: { high_level_policy: "wasm", low_level_policy: "wasm" } });
     const rng = new Pcg32(3);
     for (const [id, p] of Object.entries(local)) {
       for (let i = 0; i < 25; i++) {
@@ -38,7 +42,13 @@ Deno.test({
         );
         const r = await post(`${ep.url}/act`, { policyId: id, obs: plain });
         assert.equal(r.status, 200, JSON.stringify(r.json));
-        assert.deepEqual(r.json.action, p.computeSingleAction(plain, { explore: false }));
+        const want = p.computeSingleAction(plain, { explore: false });
+        assert.deepEqual(r.json.action, want);
+        const g = await fetch(
+          `${ep.url}/act?policyId=${id}&obs=${encodeURIComponent(JSON.stringify(plain))}`,
+        );
+        assert.equal(g.status, 200);
+        assert.deepEqual((await g.json()).action, want);
       }
     }
     // The same greedy episode in Deno.
@@ -75,6 +85,12 @@ Deno.test({
     });
     assert.equal(malformed.status, 400);
     assert.match(malformed.json.error ?? "", /"low_level_policy": the observation is not in Tuple/);
+    const getBad = await fetch(`${ep.url}/act?policyId=low_level_policy&obs=[[3,1]`);
+    assert.equal(getBad.status, 400);
+    assert.match((await getBad.json()).error, /JSON/);
+    const getMissing = await fetch(`${ep.url}/act?policyId=low_level_policy`);
+    assert.equal(getMissing.status, 400);
+    assert.match((await getMissing.json()).error, /GET \/act needs \?policyId=ID&obs=/);
     const seedBad = await fetch(`${ep.url}/episode?seed=-1`);
     assert.equal(seedBad.status, 400);
     await seedBad.body?.cancel();
@@ -84,6 +100,29 @@ Deno.test({
     assert.ok(r.requests > 50, `only ${r.requests} requests`);
     assert.equal(r.errors, 0);
     assert.equal(r.non2xx, 0);
+    const q = encodeURIComponent("[[[3,1],2],1]");
+    for (
+      const k of [
+        await loadKeepAlive(`${ep.url}/act?policyId=low_level_policy&obs=${q}`, {
+          seconds: 1,
+          connections: 4,
+        }),
+        await loadKeepAlive(`${ep.url}/act`, {
+          method: "POST",
+          body,
+          seconds: 1,
+          connections: 4,
+        }),
+      ]
+    ) {
+      assert.ok(k.requests > 50, `only ${k.requests} requests`);
+      assert.equal(k.errors, 0);
+      assert.equal(k.non2xx, 0);
+      assert.ok(k.latencyMs.p50 <= k.latencyMs.p99 && k.latencyMs.p99 <= k.latencyMs.max);
+    }
+    // The keep-alive client counts what is not 2xx.
+    const notFound = await loadKeepAlive(`${ep.url}/nowhere`, { seconds: 0.3, connections: 1 });
+    assert.equal(notFound.non2xx, notFound.requests);
   } finally {
     await ep.stop();
   }

@@ -4,7 +4,19 @@
  * trains the hierarchical windy maze with PPO), and every iteration it reports is drawn: the
  * mean episode reward against env steps on the left, the maze with one greedy episode's path
  * on the right. `window.coopTrain` tells a test where training is. Query parameters:
- * `backend` (`wasm`, the default, or `cpu`), `seed`, `stopReward` (default 80), `maxSteps`, `autostart`.
+ * `backend` (`wasm`, the default, or `cpu`), `threads` (tfjs's WASM threads, default 1),
+ * `seed`, `stopReward` (default 80), `maxSteps`, `autostart`.
+ *
+ * Threads: the page is cross-origin isolated (COOP/COEP), so `threads=2` runs tfjs's threaded
+ * SIMD build inside the Web Worker (its pthreads are nested Web Workers; see
+ * `src/runtime/tfjs_threads.ts`). Measured with `bench/browser_train_bench.ts` (headless
+ * Chromium, 2-core machine shared with other jobs, load average 7–10, seed 0, interleaved):
+ * seconds to a mean reward of 80 were 13.7 / 17.8 / 14.7 s single-threaded (median 14.7 s)
+ * against 70.4 / 76.8 / 86.0 s with 2 threads (median 76.8 s); with the measuring session given
+ * priority over the other jobs (autogroup nice −15), 10.1 / 10.0 s against 65.2 / 53.5 s. The
+ * threaded build hands every kernel to its pool (a pthread in a nested worker) and waits for
+ * it; on this training run's small batches (64 envs, 64×64 MLPs) that costs far more than the
+ * second core gains, so the page keeps 1 thread by default.
  *
  * @module
  */
@@ -46,6 +58,8 @@ const seedInput = document.getElementById("seed") as HTMLInputElement;
 if (params.has("seed")) seedInput.value = params.get("seed")!;
 const stopReward = Number(params.get("stopReward") ?? 80);
 const maxSteps = Number(params.get("maxSteps") ?? 400_000);
+/** tfjs's WASM threads by default (see the module doc for the measurement). */
+const DEFAULT_THREADS = 1;
 const points: [number, number][] = [];
 
 function drawCurve(): void {
@@ -147,6 +161,7 @@ function start(): void {
     type: "train",
     seed: Number(seedInput.value) || 0,
     backend: params.get("backend") ?? "wasm",
+    threads: Number(params.get("threads") ?? DEFAULT_THREADS),
     stopReward,
     maxSteps,
   });

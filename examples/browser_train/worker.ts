@@ -5,7 +5,7 @@
  * result and the path of one greedy episode played through the dict face (RLlib's API), so the
  * page can draw the learning curve and the maze live.
  *
- * Messages in: `{ type: "train", seed, backend, stopReward, maxSteps }`. Messages out:
+ * Messages in: `{ type: "train", seed, backend, threads, stopReward, maxSteps }`. Messages out:
  * `{ type: "iteration", ... }` per iteration, then `{ type: "done", ... }`, or
  * `{ type: "error", message }`.
  *
@@ -26,6 +26,8 @@ interface TrainRequest {
   type: "train";
   seed: number;
   backend: "wasm" | "cpu";
+  /** tfjs's WASM threads (1: the single-threaded SIMD build; more: the threaded build). */
+  threads: number;
   stopReward: number;
   maxSteps: number;
 }
@@ -75,14 +77,18 @@ async function train(req: TrainRequest): Promise<void> {
   const numEnvs = 64;
   if (req.backend === "wasm") {
     // tfjs's WASM binaries, served by serve.ts beside the page.
-    await initBackend({ backend: "wasm", wasm: new URL("/tfjs/", self.location.href) });
+    await initBackend({
+      backend: "wasm",
+      wasm: new URL("/tfjs/", self.location.href),
+      threads: req.threads,
+    });
   }
   // examples/hierarchical.ts's configuration, written out: that module imports node:util and
   // the Deno file helpers, which a browser bundle cannot load.
   const algo = await new PPOConfig()
     .environment(({ numEnvs, seed }) => createHierarchicalWindyMaze(numEnvs, { seed }))
     .envRunners({ numEnvs, rolloutFragmentLength: Math.ceil(4096 / numEnvs) })
-    .resources({ backend: req.backend })
+    .resources({ backend: req.backend, threads: req.threads })
     .debugging({ seed: req.seed })
     .training({ entropyCoeff: 0.01 })
     .multiAgent({

@@ -1,12 +1,14 @@
 /**
- * Builds what workerd serves (`worker.ts`): the bundled worker, the windy maze's WASM, two
- * exported policies, and the workerd config (Cap'n Proto text) binding them, listening on
+ * Builds what workerd serves (`worker.ts`): the bundled worker, the windy maze's WASM, the
+ * exported policies' WebAssembly SIMD kernel (precompiled by workerd: it compiles no bytes at
+ * run time), two exported policies, and the workerd config (Cap'n Proto text) binding them, listening on
  * 127.0.0.1 with no outbound network. Shared by `serve.ts`, the test and the load benchmark.
  *
  * @module
  */
 
 import { exportPolicy, exportPolicyFromCheckpoint, windyMazeWasmBytes } from "@coop/rl";
+import { exportedPolicyKernelWasmBytes } from "@coop/rl/policy";
 import { FileStorage } from "@coop/rl/runtime";
 import { bundleForBrowser } from "../_web.ts";
 import { exampleConfig } from "../hierarchical.ts";
@@ -67,6 +69,7 @@ export async function prepareWorkerd(
   const [worker] = await bundleForBrowser([new URL("./worker.ts", import.meta.url)]);
   await Deno.writeFile(`${dir}/worker.js`, worker!);
   await Deno.writeFile(`${dir}/windy_maze.wasm`, windyMazeWasmBytes());
+  await Deno.writeFile(`${dir}/policy_kernel.wasm`, exportedPolicyKernelWasmBytes());
   await Deno.writeTextFile(`${dir}/high_level_policy.json`, policies.high_level_policy);
   await Deno.writeTextFile(`${dir}/low_level_policy.json`, policies.low_level_policy);
   const config = `${dir}/config.capnp`;
@@ -86,6 +89,7 @@ const policyWorker :Workerd.Worker = (
   modules = [
     (name = "worker.js", esModule = embed "worker.js"),
     (name = "windy_maze.wasm", wasm = embed "windy_maze.wasm"),
+    (name = "policy_kernel.wasm", wasm = embed "policy_kernel.wasm"),
   ],
   bindings = [
     (name = "HIGH_POLICY", text = embed "high_level_policy.json"),

@@ -7,6 +7,7 @@
  * ```sh
  * deno run -A examples/workerd/serve.ts --checkpoint runs/x/checkpoints/checkpoint_000010.ckpt
  * curl -s 'http://127.0.0.1:8787/episode?seed=3'
+ * curl -s 'http://127.0.0.1:8787/act?policyId=low_level_policy&obs=%5B%5B%5B3,1%5D,2%5D,1%5D'
  * ```
  *
  * @module

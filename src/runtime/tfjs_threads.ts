@@ -1,8 +1,10 @@
 /**
- * The Deno/Node adapter that starts tfjs's threaded WASM build (`initBackend({ threads: 2 })`):
- * pthread workers through Node's `worker_threads`, which tfjs's emscripten glue cannot start
- * under Deno without help. `src/policy/backend.ts` imports it lazily, only when more than one
- * thread is asked for; see its module doc for what threads gain.
+ * The adapter that starts tfjs's threaded WASM build (`initBackend({ threads: 2 })`): under
+ * Deno and Node, pthread workers through Node's `worker_threads`, which tfjs's emscripten glue
+ * cannot start under Deno without help; in browsers (a cross-origin isolated page or its Web
+ * Worker: `SharedArrayBuffer` needs COOP/COEP) the glue's own Web Workers, with nothing to shim.
+ * `src/policy/backend.ts` imports it lazily, only when more than one thread is asked for; see
+ * its module doc for what threads gain.
  *
  * @module
  */
@@ -39,6 +41,10 @@ export async function withThreadedWasmShims<T>(
   threads: number,
   fn: () => Promise<T>,
 ): Promise<T> {
+  const proc = (globalThis as { process?: { versions?: { node?: unknown } } }).process;
+  if (typeof proc?.versions?.node !== "string") {
+    return await startInBrowser(tf, tfWasm, threads, fn);
+  }
   const { Worker: NodeWorker } = await import("node:worker_threads");
   const os = (await import("node:os")).default as { cpus: () => unknown[] };
   const texts = new Map<string, string>();
@@ -111,5 +117,41 @@ globalThis.require$$4 = require("os"); globalThis.commonjsGlobal = globalThis;
     URL.createObjectURL = origCreate;
     globalThis.Blob = OrigBlob;
     if (workerDesc) Object.defineProperty(globalThis, "Worker", workerDesc);
+  }
+}
+
+/**
+ * Starts the threaded build in a browser: tfjs's glue starts its pthreads as Web Workers (from a
+ * page or from a dedicated worker: Chromium nests workers; the glue preallocates 8).
+ */
+async function startInBrowser<T>(
+  tf: TfCore,
+  tfWasm: TfWasm,
+  threads: number,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const g = globalThis as { crossOriginIsolated?: boolean; SharedArrayBuffer?: unknown };
+  if (g.crossOriginIsolated !== true || g.SharedArrayBuffer === undefined) {
+    throw new Error(
+      "tfjs's threaded WASM needs SharedArrayBuffer: serve the page with " +
+        "Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp",
+    );
+  }
+  tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", true);
+  tfWasm.setThreadsCount(threads);
+  // tfjs caps its XNNPACK pool at half of `navigator.hardwareConcurrency` (1 thread on 2 cores,
+  // whatever `setThreadsCount` says): report 2 × threads while the backend starts, as the
+  // Deno/Node path does with `os.cpus()`.
+  const nav = globalThis.navigator as Navigator | undefined;
+  const own = nav !== undefined && Object.prototype.hasOwnProperty.call(nav, "hardwareConcurrency");
+  if (nav !== undefined) {
+    Object.defineProperty(nav, "hardwareConcurrency", { value: 2 * threads, configurable: true });
+  }
+  try {
+    return await fn();
+  } finally {
+    if (nav !== undefined && !own) {
+      delete (nav as { hardwareConcurrency?: number }).hardwareConcurrency;
+    }
   }
 }
