@@ -198,6 +198,7 @@ export {
   listCheckpoints,
   readCheckpoint,
   spaceFromJSON,
+  type BoundJSON,
   type SpaceJSON,
   spaceToJSON,
 } from "./src/train/checkpoint.ts";

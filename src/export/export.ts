@@ -31,6 +31,14 @@ export function exportPolicyData(model: LearningPolicy, policyId: string): Expor
     );
   }
   const tower = m.policyTower();
+  const q = model as unknown as { numAtoms?: unknown; numActions?: unknown };
+  if (typeof q.numAtoms === "number" && q.numAtoms > 1) {
+    throw new RangeError(
+      `exportPolicy: policy "${policyId}" is a distributional (C51) Q-network (${q.numAtoms} atoms for each of ${
+        String(q.numActions)
+      } actions); the artefact runs one value per action. Use policyFromCheckpoint (with tfjs) for it instead`,
+    );
+  }
   return {
     policyId,
     head: m.head,

@@ -9,6 +9,7 @@ import { ActorCriticModel, type ActorCriticOptions } from "../policy/model.ts";
 import { Pcg32 } from "../rng.ts";
 import { Box, Dict, Discrete, MultiDiscrete, type Space, Tuple } from "../spaces.ts";
 import { exportPolicy } from "./export.ts";
+import { QPolicy } from "../policy/q_model.ts";
 import {
   type ExportedKernel,
   ExportedPolicy,
@@ -240,4 +241,35 @@ Deno.test("a malformed observation or artefact is refused with what was expected
     /expected format "coop-policy" version 1, got "coop-policy" version 9/,
   );
   m.dispose();
+});
+
+Deno.test("a distributional (C51) Q-network is refused, a plain one exports", async () => {
+  await initBackend({ backend: "cpu" });
+  const make = (numAtoms: number) =>
+    new QPolicy({
+      observationSpace: new Box(-1, 1, [3]),
+      actionSpace: new Discrete(4),
+      hidden: [8],
+      numAtoms,
+      seed: 1,
+    });
+  const c51 = make(5), plain = make(1);
+  try {
+    assert.throws(
+      () => exportPolicy(c51, "c51"),
+      /policy "c51" is a distributional \(C51\) Q-network \(5 atoms for each of 4 actions\).*policyFromCheckpoint/,
+    );
+    const p = ExportedPolicy.fromJSON(exportPolicy(plain, "plain"));
+    const rng = new Pcg32(3, 0);
+    for (let i = 0; i < 50; i++) {
+      const obs = new Float32Array(3).map(() => rng.nextFloat() * 2 - 1);
+      const q = new Float32Array(4);
+      plain.qValues(obs, 1, q);
+      const best = q.indexOf(Math.max(...q));
+      assert.equal(p.computeSingleAction(Array.from(obs), { explore: false }), best);
+    }
+  } finally {
+    c51.dispose();
+    plain.dispose();
+  }
 });

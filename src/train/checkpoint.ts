@@ -223,16 +223,35 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): unknown {
   return revive(parsed.content);
 }
 
+/** A Box bound as JSON: a finite number, or `"Infinity"` / `"-Infinity"` (JSON has neither). */
+export type BoundJSON = number | "Infinity" | "-Infinity";
+
+const boundToJSON = (x: number): BoundJSON =>
+  x === Infinity ? "Infinity" : x === -Infinity ? "-Infinity" : x;
+
+function boundsFromJSON(xs: unknown): number[] {
+  if (!Array.isArray(xs)) throw new RangeError(`Box bounds must be an array, got ${String(xs)}`);
+  return xs.map((x) => {
+    if (typeof x === "number") return x;
+    if (x === "Infinity") return Infinity;
+    if (x === "-Infinity") return -Infinity;
+    throw new RangeError(
+      `A Box bound must be a number, "Infinity" or "-Infinity", got ${JSON.stringify(x)}`,
+    );
+  });
+}
+
 /** A space as JSON (see {@linkcode spaceToJSON}). */
 export type SpaceJSON =
   | { kind: "discrete"; n: number; start: number }
-  | { kind: "box"; low: number[]; high: number[]; shape: number[] }
+  | { kind: "box"; low: BoundJSON[]; high: BoundJSON[]; shape: number[] }
   | { kind: "multi_discrete"; nvec: number[] }
   | { kind: "tuple"; spaces: SpaceJSON[] }
   | { kind: "dict"; spaces: Record<string, SpaceJSON> };
 
 /**
- * A JSON description of a space ({@linkcode spaceFromJSON} rebuilds it).
+ * A JSON description of a space ({@linkcode spaceFromJSON} rebuilds it); plain JSON, so
+ * `JSON.stringify` keeps it (unbounded Box bounds are the strings `"Infinity"`/`"-Infinity"`).
  * @param space a Discrete, Box, MultiDiscrete, Tuple or Dict
  * @returns its description
  * @throws {RangeError} for a space of another kind, or one the description cannot rebuild
@@ -250,8 +269,8 @@ function toJSON(space: Space): SpaceJSON {
   if (space instanceof Box) {
     return {
       kind: "box",
-      low: Array.from(space.low),
-      high: Array.from(space.high),
+      low: Array.from(space.low, boundToJSON),
+      high: Array.from(space.high, boundToJSON),
       shape: [...space.shape],
     };
   }
@@ -277,7 +296,7 @@ export function spaceFromJSON(json: unknown): Space {
     case "discrete":
       return new Discrete(j!.n as number, j!.start as number);
     case "box":
-      return new Box(j!.low as number[], j!.high as number[], j!.shape as number[]);
+      return new Box(boundsFromJSON(j!.low), boundsFromJSON(j!.high), j!.shape as number[]);
     case "multi_discrete":
       return new MultiDiscrete(j!.nvec as number[]);
     case "tuple":

@@ -510,3 +510,18 @@ Deno.test("policyFromCheckpoint: the same actions as the live trainer, without t
   const rnd = await policyFromCheckpoint(storage, "fixed.ckpt", "second");
   assert.ok(new Discrete(3).contains(rnd.computeSingleAction([1, 1])));
 });
+
+Deno.test("space descriptions are plain JSON: unbounded Box bounds survive JSON.stringify", () => {
+  const space = new Dict({
+    pos: new Box(-Infinity, Infinity, [3]),
+    half: new Box([0, -Infinity], [Infinity, 1], [2]),
+    n: new Discrete(4),
+  });
+  const text = JSON.stringify(spaceToJSON(space));
+  assert.ok(!text.includes("null"), text);
+  assert.ok(spacesEqual(spaceFromJSON(JSON.parse(text)), space));
+  assert.throws(
+    () => spaceFromJSON({ kind: "box", low: [null], high: [1], shape: [1] }),
+    /A Box bound must be a number, "Infinity" or "-Infinity", got null/,
+  );
+});
