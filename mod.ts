@@ -187,6 +187,7 @@ export type { RunnerConfigSource } from "./src/runners/core.ts";
 // Checkpoints, storage and inference.
 export { type CheckpointStorage, joinPath, MemoryStorage } from "./src/train/storage.ts";
 export {
+  type BoundJSON,
   CHECKPOINT_EXTENSION,
   CHECKPOINT_MAGIC,
   CHECKPOINT_VERSION,
@@ -198,7 +199,6 @@ export {
   listCheckpoints,
   readCheckpoint,
   spaceFromJSON,
-  type BoundJSON,
   type SpaceJSON,
   spaceToJSON,
 } from "./src/train/checkpoint.ts";

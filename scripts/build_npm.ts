@@ -30,7 +30,9 @@
  * registry, and its output is plain ES modules that Node 20 loads as they are.
  *
  * The Deno adapters (`@coop/rl/runtime`, `/loggers`, `/run`: `Deno.*` APIs) are not in the npm
- * package.
+ * package. The env runners' worker module ({@linkcode WORKER_ENTRY}) is bundled as one more
+ * entry, and the pool's `new URL("./worker.ts", import.meta.url)` rewritten to point at it; under
+ * Node the pool starts it in a worker thread (`src/runtime/workers.ts`).
  * Types: none yet (`deno bundle --declaration` fails on tfjs's DOM/WebGPU types under Deno's
  * libs), so TypeScript users under Node see the entry points as untyped.
  *
@@ -42,6 +44,15 @@ import { parseArgs } from "node:util";
 const ROOT = new URL("../", import.meta.url);
 /** `deno.json` entry points that are Deno adapters (they call `Deno.*`): not in the package. */
 export const DENO_ONLY_ENTRIES: readonly string[] = ["./runtime", "./loggers", "./run"];
+
+/**
+ * The env runners' worker module, bundled as one more entry (`esm/src/runners/worker.js`, not an
+ * export): the runner pool starts it by URL (`new URL("./worker.ts", import.meta.url)`), which
+ * the build rewrites to the bundled file's path relative to the chunk holding the pool.
+ */
+export const WORKER_ENTRY = "src/runners/worker.ts";
+/** The pool's reference to its worker module, as it appears in the bundle. */
+const WORKER_URL_SOURCE = `new URL("./worker.ts", import.meta.url)`;
 
 /** The npm package's entry points: `deno.json`'s exports but the Deno adapters. */
 function entries(exports: Record<string, string>): Record<string, string> {
@@ -81,6 +92,46 @@ async function npmDependencies(entry: string): Promise<Map<string, string>> {
 }
 
 /**
+ * Points the runner pool's worker URL at the bundled worker entry: every
+ * `new URL("./worker.ts", import.meta.url)` in a bundled file becomes the path of
+ * `esm/src/runners/worker.js` relative to that file.
+ * @param esm the bundle's directory
+ * @throws {Error} when no file holds the pool's reference (the bundle changed shape) or the
+ *   worker entry is missing
+ */
+async function rewriteWorkerUrl(esm: string): Promise<void> {
+  const worker = `${esm}/${WORKER_ENTRY.replace(/\.ts$/, ".js")}`;
+  await Deno.stat(worker);
+  let found = 0;
+  const visit = async (dir: string, depth: number): Promise<void> => {
+    for await (const e of Deno.readDir(dir)) {
+      const path = `${dir}/${e.name}`;
+      if (e.isDirectory) {
+        await visit(path, depth + 1);
+        continue;
+      }
+      if (!e.name.endsWith(".js")) continue;
+      const text = await Deno.readTextFile(path);
+      if (!text.includes(WORKER_URL_SOURCE)) continue;
+      const rel = `${depth === 0 ? "./" : "../".repeat(depth)}${
+        WORKER_ENTRY.replace(/\.ts$/, ".js")
+      }`;
+      found++;
+      await Deno.writeTextFile(
+        path,
+        text.replaceAll(WORKER_URL_SOURCE, `new URL(${JSON.stringify(rel)}, import.meta.url)`),
+      );
+    }
+  };
+  await visit(esm, 0);
+  if (found === 0) {
+    throw new Error(
+      `No bundled file refers to the runner pool's worker (${WORKER_URL_SOURCE}): the env runners would not start under Node`,
+    );
+  }
+}
+
+/**
  * Builds the package.
  * @param outDir where to write it (emptied first)
  * @returns the package.json written
@@ -89,7 +140,7 @@ export async function buildNpm(outDir: string): Promise<Record<string, unknown>>
   const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT)));
   const ENTRIES = entries(config.exports);
   const deps = new Map<string, string>();
-  for (const file of Object.values(ENTRIES)) {
+  for (const file of [...Object.values(ENTRIES), WORKER_ENTRY]) {
     for (const [name, version] of await npmDependencies(file)) deps.set(name, version);
   }
   await Deno.remove(outDir, { recursive: true }).catch(() => {});
@@ -106,6 +157,7 @@ export async function buildNpm(outDir: string): Promise<Record<string, unknown>>
       "--outdir",
       `${outDir}/esm`,
       ...Object.values(ENTRIES),
+      WORKER_ENTRY,
     ],
     cwd: ROOT,
     stdout: "inherit",
@@ -132,6 +184,7 @@ export async function buildNpm(outDir: string): Promise<Record<string, unknown>>
     }
   };
   await check(`${outDir}/esm`);
+  await rewriteWorkerUrl(`${outDir}/esm`);
   const exports: Record<string, unknown> = {};
   for (const [sub, file] of Object.entries(ENTRIES)) {
     // esbuild keeps the entries' paths below their common directory (the root: mod.ts).

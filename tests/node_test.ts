@@ -10,7 +10,9 @@
  *   side trained (to a mean reward of 50) and saved: the same actions, lengths and rewards as
  *   Deno's, and far above random play;
  * - a training run under Node that learns (mean reward ≥ 80 within 150k env steps; random play
- *   scores about -20).
+ *   scores about -20);
+ * - 2 env runners in Node's worker threads (`tests/node/runners.mjs` their module): 4
+ *   iterations, twice, the same weights and rewards.
  *
  * Needs `node` (20 or newer) and `npm` on the PATH.
  */
@@ -61,7 +63,7 @@ async function installPackage(tmp: string): Promise<string> {
     `${pkgDir}/${tgz}`,
   ], project);
   assert.ok(install.ok, `npm install failed:\n${install.err}`);
-  for (const f of ["run.mjs", "maze.mjs"]) {
+  for (const f of ["run.mjs", "maze.mjs", "runners.mjs"]) {
     await Deno.copyFile(new URL(f, NODE_DIR), `${project}/${f}`);
   }
   return project;
@@ -128,6 +130,16 @@ Deno.test({
       const greedy = here.reduce((s, e) => s + e.reward, 0) / here.length;
       assert.ok(greedy > random + 50, `greedy ${greedy} vs random ${random}`);
 
+      // Env runners in Node's worker threads (the bundled worker entry, `src/runtime/workers.ts`
+      // over worker_threads): 2 runners × 8 envs × 64 steps × 4 iterations, twice, same run.
+      const tr = performance.now();
+      const rn = await node(project, "runners", "0", "4");
+      assert.equal(rn.numEnvRunners, 2);
+      assert.equal(rn.timesteps, 2 * 8 * 64 * 4);
+      assert.ok((rn.episodes as number) > 0, JSON.stringify(rn));
+      assert.equal(rn.same, true, "same seed and runner count, same weights");
+      const runnersSeconds = ((performance.now() - tr) / 1000).toFixed(1);
+
       // Training under Node learns.
       const t2 = performance.now();
       const t = await node(project, "train", "0", "80", "150000");
@@ -144,7 +156,8 @@ Deno.test({
           `while npm installed: ${s(t0, t1)} s; Node checks and rollout ${s(t1, t2)} s; ` +
           `Node ${t.node} training: ≥ 80 at ${t.reachedAt} env steps, ${t.seconds} s ` +
           `(${t.envStepsPerS}/s), same curve as Deno's so far: ${same}; greedy rollouts ` +
-          `${greedy.toFixed(1)} vs random ${random.toFixed(1)}`,
+          `${greedy.toFixed(1)} vs random ${random.toFixed(1)}; 2 env runners in worker threads, ` +
+          `4 iterations twice: ${runnersSeconds} s`,
       );
     } finally {
       await Deno.remove(tmp, { recursive: true });

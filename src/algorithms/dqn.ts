@@ -10,6 +10,10 @@
  *   line to the collector.
  * - **Replay**: a `ReplayBuffer` per policy (ring buffer, uniform sampling with the trainer's
  *   PCG32 stream), filled in `learn`; updates start once it holds `learningStarts` transitions.
+ * - **Env runners**: a runner's learner post-processes; its n-step transitions reach the
+ *   trainer's learner as columns of the batch (`takePostprocessed` / `putPostprocessed`:
+ *   n-step reward, γᵏ, and the offset of the row whose `new_obs` is the bootstrap observation),
+ *   so DQN samples in Web Workers and remote runners.
  * - **Updates**: `trainingIntensity` replayed rows per collected row (RLlib's meaning), so a
  *   fragment of `k` rows buys `trainingIntensity · k / trainBatchSize` gradient steps (the
  *   fraction carries over). Each step: a uniform batch, targets
@@ -100,6 +104,7 @@ import {
   type Learner,
   type LearnerInfo,
   type ModelParams,
+  type PostprocessedColumns,
   withDefaults,
 } from "../train/learner.ts";
 
@@ -355,7 +360,17 @@ export interface NStepTransitions {
   discounts: Float32Array;
   /** `[count]` the number of rows `k` followed (1 … n). */
   steps: Int32Array;
+  /**
+   * `[count]` the index, among the fragment's closed rows (the compact batch's rows), of the row
+   * whose `new_obs` is the bootstrap observation: the last row followed (its final observation
+   * when it ended, else its successor's observation), so `nextObs` row `k` is `new_obs` row
+   * `boot[k]` of `TrajectoryBuffer.compact()`'s batch (`boot[k] ≥ k`).
+   */
+  boot: Int32Array;
 }
+
+/** Each buffer row's index among the closed rows (scratch of {@linkcode computeNStep}). */
+let closedIndex = new Int32Array(0);
 
 /**
  * Makes one n-step transition per closed row of a fragment (in row order, as
@@ -404,9 +419,12 @@ export function computeNStep(
       nextObs: new Float32Array(cap * O),
       discounts: new Float32Array(cap),
       steps: new Int32Array(cap),
+      boot: new Int32Array(cap),
     };
   }
   const { state, next, rewards } = buf;
+  if (closedIndex.length < buf.size) closedIndex = new Int32Array(cap);
+  for (let i = 0, c = 0; i < buf.size; i++) closedIndex[i] = buf.closed(i) ? c++ : -1;
   let k = 0;
   for (let i = 0; i < buf.size; i++) {
     if (!buf.closed(i)) continue;
@@ -445,6 +463,7 @@ export function computeNStep(
     out.rewards[k] = ret;
     out.discounts[k] = disc;
     out.steps[k] = steps;
+    out.boot[k] = closedIndex[j]!;
     k++;
   }
   out.count = k;
@@ -701,6 +720,9 @@ export class DQNLearner implements Learner {
   #owed = 0;
   #pending: NStepTransitions | undefined;
   #pendingCount = -1;
+  /** Transitions rebuilt from a runner's columns (`putPostprocessed`), for the next `learn`. */
+  #put: NStepTransitions | undefined;
+  #putCount = -1;
   readonly #params: Float32Array;
   readonly #grad: Float32Array;
   readonly #targetFlat: Float32Array;
@@ -795,7 +817,12 @@ export class DQNLearner implements Learner {
   postprocess(buffer: TrajectoryBuffer): void {
     const h = this.hyperparams;
     this.#pending = computeNStep(buffer, h.gamma, h.nStep, this.#pending);
-    const t = this.#pending, n = this.policy.numActions, s = this.policy.actionStart;
+    this.#checkActions(this.#pending);
+    this.#pendingCount = this.#pending.count;
+  }
+
+  #checkActions(t: NStepTransitions): void {
+    const n = this.policy.numActions, s = this.policy.actionStart;
     for (let i = 0; i < t.count; i++) {
       const a = t.actions[i]! - s;
       if (!Number.isInteger(a) || a < 0 || a >= n) {
@@ -806,7 +833,72 @@ export class DQNLearner implements Learner {
         );
       }
     }
-    this.#pendingCount = t.count;
+  }
+
+  /**
+   * The fragment's n-step transitions as columns of its batch, for an env runner to send (see
+   * `Learner.takePostprocessed`): `nstep_rewards` (Σ γⁱ rᵢ), `nstep_discounts` (γᵏ, 0 after a
+   * termination) and `nstep_boot_offset` (`boot[k] − k`: the bootstrap observation is the
+   * `new_obs` of the row that many rows further on, which concatenating batches keeps). The
+   * observations and actions are the batch's own.
+   * @returns the columns (copies)
+   * @throws {Error} when `postprocess` did not run since the last `learn`
+   */
+  takePostprocessed(): PostprocessedColumns {
+    const t = this.#pending;
+    if (t === undefined || this.#pendingCount < 0) {
+      throw new Error(
+        `DQN learner of policy "${this.policyId}": takePostprocessed before postprocess(buffer)`,
+      );
+    }
+    const k = t.count, off = new Float32Array(k);
+    for (let i = 0; i < k; i++) off[i] = t.boot[i]! - i;
+    return {
+      nstep_rewards: t.rewards.slice(0, k),
+      nstep_discounts: t.discounts.slice(0, k),
+      nstep_boot_offset: off,
+    };
+  }
+
+  /**
+   * The trainer's side of {@linkcode DQNLearner.takePostprocessed}: the next `learn` adds these
+   * transitions (the batch's observations and actions, the bootstrap observations read from its
+   * `new_obs`) instead of those of a `postprocess` call.
+   * @param columns `nstep_rewards`, `nstep_discounts`, `nstep_boot_offset`, `[count]` each
+   * @param count the rows of the batch `learn` will get
+   * @throws {RangeError} when a column is missing, has another length, or an offset leaves the
+   *   batch
+   */
+  putPostprocessed(columns: PostprocessedColumns, count: number): void {
+    const names = ["nstep_rewards", "nstep_discounts", "nstep_boot_offset"] as const;
+    for (const name of names) {
+      const c = columns[name];
+      if (c === undefined || c.length !== count) {
+        throw new RangeError(
+          `DQN learner of policy "${this.policyId}": column ${name} has ${c?.length} rows, the batch ${count}`,
+        );
+      }
+    }
+    const off = columns.nstep_boot_offset!;
+    for (let i = 0; i < count; i++) {
+      const o = off[i]!;
+      if (!Number.isInteger(o) || o < 0 || i + o >= count) {
+        throw new RangeError(
+          `DQN learner of policy "${this.policyId}": row ${i}'s bootstrap offset ${o} leaves the batch of ${count} rows`,
+        );
+      }
+    }
+    this.#put = {
+      count,
+      obs: new Float32Array(0),
+      actions: new Float32Array(0),
+      rewards: columns.nstep_rewards!,
+      nextObs: new Float32Array(0),
+      discounts: columns.nstep_discounts!,
+      steps: new Int32Array(0),
+      boot: Int32Array.from(off, (o, i) => i + o),
+    };
+    this.#putCount = count;
   }
 
   /**
@@ -818,6 +910,7 @@ export class DQNLearner implements Learner {
    * @throws {Error} when `postprocess` did not see this fragment
    */
   learn(batch: SampleBatch, rng: Pcg32): LearnerInfo | undefined {
+    if (this.#put !== undefined) return this.#learnPut(batch, rng);
     const t = this.#pending;
     if (t === undefined || this.#pendingCount !== batch.count) {
       throw new Error(
@@ -828,10 +921,36 @@ export class DQNLearner implements Learner {
     }
     this.replay.add(t.count, t.obs, t.actions, t.rewards, t.nextObs, t.discounts);
     this.#pendingCount = -1;
+    return this.#afterAdd(t.count, rng);
+  }
+
+  /** `learn` from transitions given by `putPostprocessed`. */
+  #learnPut(batch: SampleBatch, rng: Pcg32): LearnerInfo | undefined {
+    const p = this.#put!, k = batch.count, O = this.policy.obsSize;
+    this.#put = undefined;
+    this.#pendingCount = -1;
+    if (this.#putCount !== k) {
+      throw new Error(
+        `DQN learner of policy "${this.policyId}": the batch has ${k} rows but putPostprocessed was given ${this.#putCount}`,
+      );
+    }
+    const nextObs = new Float32Array(k * O);
+    for (let i = 0; i < k; i++) {
+      const b = p.boot[i]!;
+      for (let c = 0; c < O; c++) nextObs[i * O + c] = batch.new_obs[b * O + c]!;
+    }
+    const t = { ...p, obs: batch.obs, actions: batch.actions, nextObs };
+    this.#checkActions(t);
+    this.replay.add(k, t.obs, t.actions, t.rewards, t.nextObs, t.discounts);
+    return this.#afterAdd(k, rng);
+  }
+
+  /** Gradient steps bought by `count` new transitions (none before `learningStarts`). */
+  #afterAdd(count: number, rng: Pcg32): LearnerInfo | undefined {
     const h = this.hyperparams;
     if (this.replay.size === 0 || this.replay.size < h.learningStarts) return undefined;
     // Replayed rows owed, carried between fragments (exact for integer intensities).
-    this.#owed += h.trainingIntensity * t.count;
+    this.#owed += h.trainingIntensity * count;
     const steps = Math.floor(this.#owed / h.trainBatchSize);
     this.#owed -= steps * h.trainBatchSize;
     if (steps === 0) return undefined;
@@ -1130,6 +1249,7 @@ export const DQN_TRAINING_DEFAULTS: Readonly<DQNHyperparams & ModelParams> = Obj
 export const DQN: AlgorithmFamily<DQNHyperparams, QPolicy> = Object.freeze({
   name: "DQN",
   defaults: DQN_TRAINING_DEFAULTS,
+  samplesInRunners: true,
   resolve: (overrides: Partial<DQNHyperparams>) => resolveDQNHyperparams(overrides),
   recordColumns: Object.freeze([] as const),
   createPolicy(

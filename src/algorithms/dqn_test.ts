@@ -866,6 +866,60 @@ Deno.test("determinism: the same seed gives the same weights and learner state; 
   assert.notDeepEqual(a.w, c.w);
 });
 
+Deno.test("takePostprocessed/putPostprocessed (how env runners carry n-step transitions) give the same run as postprocess, bit for bit", async () => {
+  const run = async (roundTrip: boolean, make: () => DQNConfig) => {
+    const orig = DQNLearner.prototype.learn;
+    if (roundTrip) {
+      // What a runner and the trainer do: the runner's learner post-processes and takes the
+      // columns; they travel (structured clone); the trainer's learner is given them.
+      DQNLearner.prototype.learn = function (batch, rng) {
+        const cols = structuredClone(this.takePostprocessed());
+        this.putPostprocessed(cols, batch.count);
+        return orig.call(this, batch, rng);
+      };
+    }
+    try {
+      const algo = await make().build();
+      const results: TrainResult[] = [];
+      for (let i = 0; i < 8; i++) results.push(await algo.train());
+      const f = fingerprint(algo as Algorithm<DQNHyperparams>, results);
+      algo.dispose();
+      return f;
+    } finally {
+      DQNLearner.prototype.learn = orig;
+    }
+  };
+  // The relay: held rows, turn-based transitions, two policies, n-step 3 (cut at fragment ends).
+  for (const make of [() => relayConfig(), () => chainConfig(3)]) {
+    const direct = await run(false, make);
+    assert.equal(await run(true, make), direct);
+  }
+});
+
+Deno.test("putPostprocessed refuses columns that do not fit the batch", async () => {
+  await initBackend({ backend: "cpu" });
+  const policy = new QPolicy({
+    observationSpace: new Box(-1, 1, [2]),
+    actionSpace: new Discrete(2),
+    hidden: [4],
+    seed: 1,
+  });
+  const l = new DQNLearner(policy, {});
+  const f = (...x: number[]) => Float32Array.from(x);
+  assert.throws(() => l.takePostprocessed(), /takePostprocessed before postprocess/);
+  const ok = { nstep_rewards: f(1, 2), nstep_discounts: f(0.9, 0), nstep_boot_offset: f(0, 0) };
+  assert.throws(
+    () => l.putPostprocessed({ ...ok, nstep_rewards: f(1) }, 2),
+    /column nstep_rewards has 1 rows, the batch 2/,
+  );
+  assert.throws(
+    () => l.putPostprocessed({ ...ok, nstep_boot_offset: f(1, 1) }, 2),
+    /row 1's bootstrap offset 1 leaves the batch of 2 rows/,
+  );
+  l.dispose();
+  policy.dispose();
+});
+
 export function relayConfig(extra: Partial<DQNHyperparams> = {}): DQNConfig {
   return new DQNConfig()
     .environment(({ numEnvs, seed }) => new RelayEnv(numEnvs, seed))

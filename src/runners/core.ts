@@ -29,8 +29,10 @@ import {
   type InitMessage,
   packBatch,
   type PolicySpaces,
+  type PolicyUpdate,
   type SampleMessage,
 } from "./protocol.ts";
+import type { PolicyMappingFn } from "../rollout/collector.ts";
 
 /**
  * What a runner builds from: an `AlgorithmConfig`, or a function (sync or async) of the
@@ -57,9 +59,13 @@ export class RunnerCore {
   readonly algo: Algorithm;
   /** The version of the weights it last sampled with (undefined: none yet). */
   weightsVersion: number | undefined;
+  readonly #config: unknown;
+  readonly #source: string;
 
-  private constructor(algo: Algorithm) {
+  private constructor(algo: Algorithm, config: unknown, source: string) {
     this.algo = algo;
+    this.#config = config;
+    this.#source = source;
   }
 
   /**
@@ -127,7 +133,58 @@ export class RunnerCore {
         `${opts.source} builds another env than the trainer's: the runner's is a ${env}, the trainer's a ${m.env}`,
       );
     }
-    return new RunnerCore(algo);
+    const core = new RunnerCore(algo, config, opts.source);
+    try {
+      for (const u of m.policyUpdates ?? []) await core.updatePolicies(u);
+    } catch (e) {
+      algo.dispose();
+      throw e;
+    }
+    return core;
+  }
+
+  /**
+   * Adds or removes a policy as the trainer did (`Algorithm.addPolicy`/`removePolicy`): the
+   * added policy is built from its spaces (or from its first agent's), its weights arrive with
+   * the next sample request; with `mapping`, the runner's new policy mapping is that of its
+   * config rebuilt from the new `runnerArgs`.
+   * @param u the update
+   * @throws {TypeError} when the mapping must change but the runner's config is not a function
+   *   of `runnerArgs`; {RangeError} from `addPolicy`/`removePolicy`
+   */
+  async updatePolicies(u: PolicyUpdate): Promise<void> {
+    let policyMappingFn: PolicyMappingFn | undefined;
+    if (u.mapping !== null) {
+      if (typeof this.#config !== "function") {
+        throw new TypeError(
+          `${this.#source} exports \`config\` as a config, not as a function of runnerArgs: the runner cannot rebuild its policy mapping for the new runnerArgs of ${
+            u.add !== undefined ? `addPolicy("${u.add.policyId}")` : `removePolicy("${u.remove}")`
+          }`,
+        );
+      }
+      const cfg = await (this.#config as (args: unknown) => unknown)(u.mapping.runnerArgs);
+      const fn = (cfg as { config?: AlgorithmSettings<object> } | undefined)?.config?.multiAgent
+        ?.policyMappingFn;
+      if (typeof fn !== "function") {
+        throw new TypeError(
+          `${this.#source}: config(runnerArgs) returned no AlgorithmConfig with a policyMappingFn`,
+        );
+      }
+      policyMappingFn = fn;
+    }
+    const a = this.algo;
+    if (u.add !== undefined) {
+      const x = u.add;
+      a.addPolicy(x.policyId, {
+        observationSpace: x.observationSpace === null
+          ? undefined
+          : spaceFromJSON(x.observationSpace),
+        actionSpace: x.actionSpace === null ? undefined : spaceFromJSON(x.actionSpace),
+        ...(x.config !== undefined ? { config: x.config } : {}),
+        ...(x.policyClass !== undefined ? { policyClass: x.policyClass } : {}),
+      }, { policyMappingFn, policiesToTrain: u.policiesToTrain });
+    }
+    if (u.remove !== undefined) a.removePolicy(u.remove, { policyMappingFn });
   }
 
   /**
@@ -173,6 +230,7 @@ export class RunnerCore {
       if (learner === undefined || buf === undefined) return null;
       learner.postprocess(buf);
       const b = packBatch(copySampleBatch(buf.compact()));
+      b.learnerColumns = learner.takePostprocessed?.() ?? null;
       transfer.push(...batchTransferables(b));
       return b;
     });

@@ -9,6 +9,8 @@
  * - `POST /init`: an `InitMessage` → `{ type: "ready" }`. Builds (or rebuilds) the runner.
  * - `POST /sample`: a `SampleMessage` → a `FragmentMessage` (the request's `id` echoed).
  * - `POST /save` → `{ type: "state", bytes }`; `POST /restore` with `bytes` → `{ type: "state" }`.
+ * - `POST /policies`: a `PoliciesMessage` (a policy added or removed while training) →
+ *   `{ type: "state" }`.
  * - `GET /health` → JSON: `{ ok, initialised, runner, weightsVersion, backend, requests }`.
  *
  * A failure of the runner's own code (a bad action, an env error, a config that does not load)
@@ -34,6 +36,7 @@ import {
   type ErrorMessage,
   type FromRunner,
   type InitMessage,
+  type PoliciesMessage,
   RUNNER_CONTENT_TYPE,
   RUNNER_ERROR_HEADER,
   type SampleMessage,
@@ -107,6 +110,11 @@ export function httpRunner(opts: HttpRunnerOptions): HttpRunnerHandler {
     if (path === "/sample") {
       return reply(core.sample(m as unknown as SampleMessage).msg);
     }
+    if (path === "/policies") {
+      const pm = m as unknown as PoliciesMessage;
+      await core.updatePolicies(pm);
+      return reply({ type: "state", id: pm.id, bytes: new Uint8Array(0) });
+    }
     const sm = m as unknown as StateMessage;
     if (path === "/save") return reply({ type: "state", id: sm.id, bytes: await core.save() });
     if (!(sm.bytes instanceof Uint8Array)) {
@@ -129,10 +137,13 @@ export function httpRunner(opts: HttpRunnerOptions): HttpRunnerHandler {
           requests,
         });
       }
-      if (req.method !== "POST" || !["/init", "/sample", "/save", "/restore"].includes(path)) {
+      if (
+        req.method !== "POST" ||
+        !["/init", "/sample", "/save", "/restore", "/policies"].includes(path)
+      ) {
         return Response.json({
           error:
-            `${req.method} ${path}: expected POST /init, /sample, /save, /restore or GET /health`,
+            `${req.method} ${path}: expected POST /init, /sample, /save, /restore, /policies or GET /health`,
         }, { status: 404 });
       }
       let m: Record<string, unknown>;

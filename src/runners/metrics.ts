@@ -93,14 +93,14 @@ export interface MetricsWindowState {
  */
 export class MetricsWindow {
   /** Policy ids, in the collectors' order. */
-  readonly policyIds: readonly string[];
+  policyIds: readonly string[];
   readonly #w: number;
   readonly #ret: Float64Array;
   readonly #len: Float64Array;
-  readonly #polCount: Int32Array;
-  readonly #polSum: Float64Array;
-  readonly #polMin: Float64Array;
-  readonly #polMax: Float64Array;
+  #polCount: Int32Array;
+  #polSum: Float64Array;
+  #polMin: Float64Array;
+  #polMax: Float64Array;
   #next = 0;
   #count = 0;
   #iter = 0;
@@ -131,21 +131,49 @@ export class MetricsWindow {
    */
   add(e: NewEpisodes): void {
     const P = this.policyIds.length, w = this.#w;
+    // A runner's episodes of before a policy was added have fewer policies: none of its agents.
+    const E = e.count > 0 ? e.polCount.length / e.count : P;
+    if (E > P) {
+      throw new RangeError(`Episodes of ${E} policies for a window of ${P} policies`);
+    }
     for (let k = 0; k < e.count; k++) {
       const i = this.#next;
       this.#ret[i] = e.ret[k]!;
       this.#len[i] = e.len[k]!;
-      for (let p = 0; p < P; p++) {
-        this.#polCount[i * P + p] = e.polCount[k * P + p]!;
-        this.#polSum[i * P + p] = e.polSum[k * P + p]!;
-        this.#polMin[i * P + p] = e.polMin[k * P + p]!;
-        this.#polMax[i * P + p] = e.polMax[k * P + p]!;
+      this.#polCount.fill(0, i * P, i * P + P);
+      this.#polSum.fill(0, i * P, i * P + P);
+      this.#polMin.fill(0, i * P, i * P + P);
+      this.#polMax.fill(0, i * P, i * P + P);
+      for (let p = 0; p < E; p++) {
+        this.#polCount[i * P + p] = e.polCount[k * E + p]!;
+        this.#polSum[i * P + p] = e.polSum[k * E + p]!;
+        this.#polMin[i * P + p] = e.polMin[k * E + p]!;
+        this.#polMax[i * P + p] = e.polMax[k * E + p]!;
       }
       this.#next = (i + 1) % w;
       if (this.#count < w) this.#count++;
     }
     this.#iter += e.finished;
     this.#total += e.finished;
+  }
+
+  /**
+   * Adds a policy (`Algorithm.addPolicy` with runners): the episodes in the window had none of
+   * its agents.
+   * @param policyId the new policy's id
+   */
+  addPolicy(policyId: string): void {
+    const P = this.policyIds.length, Q = P + 1, w = this.#w;
+    const grow = <T extends Int32Array | Float64Array>(a: T, make: (n: number) => T): T => {
+      const out = make(w * Q);
+      for (let r = 0; r < w; r++) out.set(a.subarray(r * P, (r + 1) * P), r * Q);
+      return out;
+    };
+    this.#polCount = grow(this.#polCount, (n) => new Int32Array(n));
+    this.#polSum = grow(this.#polSum, (n) => new Float64Array(n));
+    this.#polMin = grow(this.#polMin, (n) => new Float64Array(n));
+    this.#polMax = grow(this.#polMax, (n) => new Float64Array(n));
+    this.policyIds = [...this.policyIds, policyId];
   }
 
   /**

@@ -3,17 +3,19 @@
  * (`worker.ts`), initialises each with its index and seeds, and asks all of them for a fragment
  * at once; the answers come back in runner order. A runner's failure (its module does not load,
  * a bad action, an env error) rejects the request with the runner's message; `terminate()` ends
- * every worker. Web-standard only (`Worker`, `postMessage`): Deno and browsers (Node would need
- * a `Worker` global over `worker_threads`; not provided).
+ * every worker. Web Workers in Deno and browsers; Node's worker threads through the runtime
+ * adapter (`src/runtime/workers.ts`).
  *
  * @module
  */
 
+import { startWorker } from "../runtime/workers.ts";
 import {
   type FragmentMessage,
   type FromRunner,
   type InitMessage,
   type PolicySpaces,
+  type PolicyUpdate,
   runnerSeeds,
   type StateReply,
   type ToRunner,
@@ -60,6 +62,12 @@ export interface EnvRunnerPool {
    * @param states one per runner, in runner order
    */
   restoreStates(states: readonly Uint8Array[]): Promise<void>;
+  /**
+   * Adds or removes a policy in every runner, after the requests sent before (and before those
+   * sent after): `Algorithm.addPolicy`/`removePolicy` with runners.
+   * @param u the update
+   */
+  updatePolicies(u: PolicyUpdate): Promise<void>;
   /** Ends the runners (or the connections to them); pending and later requests reject. */
   terminate(): void;
 }
@@ -99,7 +107,9 @@ export class RunnerPool implements EnvRunnerPool {
   static async start(numRunners: number, init: RunnerInit): Promise<RunnerPool> {
     const workers: Worker[] = [];
     for (let r = 0; r < numRunners; r++) {
-      workers.push(new Worker(new URL("./worker.ts", import.meta.url), { type: "module" }));
+      // The literal `new URL("./worker.ts", import.meta.url)` is what the npm build rewrites
+      // to its bundled worker entry (scripts/build_npm.ts).
+      workers.push(await startWorker(new URL("./worker.ts", import.meta.url)));
     }
     const ready = workers.map((w, r) =>
       new Promise<void>((resolve, reject) => {
@@ -177,6 +187,14 @@ export class RunnerPool implements EnvRunnerPool {
         this.#request((id) => ({ type: "restore", id, bytes: states[r]! }), r)
       ),
     );
+  }
+
+  /**
+   * Adds or removes a policy in every runner (messages are handled in the order posted).
+   * @param u the update
+   */
+  async updatePolicies(u: PolicyUpdate): Promise<void> {
+    await this.#request((id) => ({ type: "policies", id, ...u }));
   }
 
   /** Posts one message (to every runner, or to one) and gathers the answers in runner order. */

@@ -12,6 +12,7 @@ import type { BatchedEnv } from "../env/batched.ts";
 import { EXTRA_COLUMNS, NO_INFO, type SampleBatch } from "../rollout/buffer.ts";
 import { Pcg32 } from "../rng.ts";
 import type { SpaceJSON } from "../train/checkpoint.ts";
+import type { PostprocessedColumns } from "../train/learner.ts";
 import type { NewEpisodes } from "./metrics.ts";
 
 /** A policy's spaces, as the other side needs them to build it. */
@@ -67,6 +68,49 @@ export interface InitMessage {
    * remote runner serving another env, a stale deployment) refuses to start, naming both.
    */
   env?: string;
+  /**
+   * Policies added or removed since the trainer started (`addPolicy`/`removePolicy`), applied
+   * in order once the runner is built: a remote runner re-initialised by `restore()` catches up.
+   */
+  policyUpdates?: PolicyUpdate[];
+}
+
+/**
+ * A policy added to or removed from a running trainer (`Algorithm.addPolicy`/`removePolicy`),
+ * as its env runners apply it. A function cannot be sent, so a runner that must change its
+ * policy mapping rebuilds it from its module's `config(runnerArgs)` with the new `runnerArgs`.
+ */
+export interface PolicyUpdate {
+  /** The policy added (its spaces: null when not known yet, inferred from its first agent). */
+  add?: {
+    /** Its id. */
+    policyId: string;
+    /** Its observation space. */
+    observationSpace: SpaceJSON | null;
+    /** Its action space. */
+    actionSpace: SpaceJSON | null;
+    /** Its per-policy overrides. */
+    config?: Record<string, unknown>;
+    /** `"random"`, or absent for a learning policy. */
+    policyClass?: "random";
+  };
+  /** The policy removed (for new agents). */
+  remove?: string;
+  /**
+   * The new `runnerArgs`: the runner calls its module's `config(runnerArgs)` and takes that
+   * config's `policyMappingFn`; null keeps the runner's mapping.
+   */
+  mapping: { runnerArgs: unknown } | null;
+  /** The policies that train after the update (the runner records rows for these). */
+  policiesToTrain: string[];
+}
+
+/** The trainer adds or removes a policy ({@linkcode PolicyUpdate}); answered by a `StateReply`. */
+export interface PoliciesMessage extends PolicyUpdate {
+  /** Message kind. */
+  type: "policies";
+  /** Request id (echoed). */
+  id: number;
 }
 
 /** The trainer asks for one fragment. */
@@ -101,7 +145,7 @@ export interface StateMessage {
 }
 
 /** What the trainer can send a runner. */
-export type ToRunner = InitMessage | SampleMessage | StateMessage;
+export type ToRunner = InitMessage | SampleMessage | StateMessage | PoliciesMessage;
 
 /** A runner is ready. */
 export interface ReadyMessage {
@@ -146,7 +190,7 @@ export interface ErrorMessage {
   stack: string | undefined;
 }
 
-/** A runner's answer to a {@linkcode StateMessage}. */
+/** A runner's answer to a {@linkcode StateMessage} (or, empty, to a {@linkcode PoliciesMessage}). */
 export interface StateReply {
   /** Message kind. */
   type: "state";
@@ -199,6 +243,12 @@ export interface PackedBatch extends Omit<SampleBatch, "agent_ids" | "infos"> {
   agentIdIndex: Int32Array;
   /** `[count]` infos (null: none for that row), or null when no row has one. */
   infos: (Readonly<Record<string, unknown>> | null)[] | null;
+  /**
+   * What the runner's learner post-processed beyond the batch's columns (its
+   * `takePostprocessed`, e.g. DQN's n-step returns), rows aligned with the batch; absent or null
+   * when its learner keeps nothing.
+   */
+  learnerColumns?: PostprocessedColumns | null;
 }
 
 /**
@@ -235,7 +285,7 @@ export function packBatch(b: SampleBatch): PackedBatch {
  * @returns the batch (typed arrays shared with `p`)
  */
 export function unpackBatch(p: PackedBatch): SampleBatch {
-  const { agentIdTable, agentIdIndex, infos, ...rest } = p;
+  const { agentIdTable, agentIdIndex, infos, learnerColumns: _, ...rest } = p;
   const agent_ids = new Array<string>(p.count);
   for (let i = 0; i < p.count; i++) agent_ids[i] = agentIdTable[agentIdIndex[i]!]!;
   return {
@@ -268,6 +318,7 @@ export function batchTransferables(b: PackedBatch): ArrayBuffer[] {
     const col = b[c];
     if (col !== undefined) arrays.push(col);
   }
+  for (const col of Object.values(b.learnerColumns ?? {})) arrays.push(col);
   for (const a of arrays) {
     if (a.buffer instanceof ArrayBuffer) out.add(a.buffer);
   }
@@ -331,6 +382,55 @@ export function concatBatches(parts: readonly (SampleBatch | null)[]): SampleBat
     }
     for (const c of cols) out[c]!.set(b[c]!, at);
     at += k;
+  }
+  return out;
+}
+
+/**
+ * Concatenates one policy's learner columns (`PackedBatch.learnerColumns`) in runner order, as
+ * {@linkcode concatBatches} does its rows: parts whose batch is empty are skipped, and every
+ * other part must carry the same column names with the same floats per row.
+ * @param parts per runner, its batch's row count and learner columns
+ * @returns the columns, or undefined when no part with rows has any
+ * @throws {RangeError} when parts with rows disagree on the columns
+ */
+export function concatLearnerColumns(
+  parts: readonly { count: number; columns: PostprocessedColumns | null | undefined }[],
+): PostprocessedColumns | undefined {
+  const live = parts.map((p, r) => ({ ...p, r })).filter((p) => p.count > 0);
+  const first = live[0];
+  if (first === undefined) return undefined;
+  const names = Object.keys(first.columns ?? {}).sort();
+  for (const p of live) {
+    const these = Object.keys(p.columns ?? {}).sort();
+    if (these.join("\0") !== names.join("\0")) {
+      throw new RangeError(
+        `concatLearnerColumns: runner ${p.r} sent learner columns [${
+          these.join(", ")
+        }], runner ${first.r} [${names.join(", ")}]`,
+      );
+    }
+  }
+  if (names.length === 0) return undefined;
+  const n = live.reduce((s, p) => s + p.count, 0);
+  const out: PostprocessedColumns = {};
+  for (const name of names) {
+    const w = first.columns![name]!.length / first.count;
+    const col = new Float32Array(n * w);
+    let at = 0;
+    for (const p of live) {
+      const c = p.columns![name]!;
+      if (c.length !== p.count * w) {
+        throw new RangeError(
+          `concatLearnerColumns: runner ${p.r}'s column ${name} has ${
+            c.length / p.count
+          } floats per row, runner ${first.r}'s ${w}`,
+        );
+      }
+      col.set(c, at * w);
+      at += p.count;
+    }
+    out[name] = col;
   }
   return out;
 }

@@ -29,6 +29,7 @@ import {
   type FragmentMessage,
   type InitMessage,
   type PolicySpaces,
+  type PolicyUpdate,
   RUNNER_CONTENT_TYPE,
   RUNNER_ERROR_HEADER,
   runnerSeeds,
@@ -120,7 +121,7 @@ export class RemoteRunnerPool implements EnvRunnerPool {
       load: 0,
       version: undefined,
     }));
-    this.#init = init;
+    this.#init = { ...init };
     this.#timeoutMs = opts.timeoutMs;
     this.#fetch = opts.fetch ?? ((input, init) => globalThis.fetch(input, init));
   }
@@ -406,6 +407,34 @@ export class RemoteRunnerPool implements EnvRunnerPool {
         });
       } catch (e) {
         if (e instanceof RunnerFailed) throw e;
+        this.#markLost(r, (e as Error).message);
+      }
+    }));
+    if (this.#remotes.every((x) => !x.alive)) throw this.#allLostError();
+  }
+
+  /**
+   * Adds or removes a policy in every live runner (queued behind its earlier requests); a
+   * runner that does not answer counts as lost. The update is also kept for re-initialisations
+   * (`restoreStates`), which replay every update in order.
+   * @param u the update
+   */
+  async updatePolicies(u: PolicyUpdate): Promise<void> {
+    if (this.#terminated) throw new Error("The env runners were terminated");
+    if (this.#failed !== undefined) throw this.#failed;
+    this.#init.policyUpdates = [...(this.#init.policyUpdates ?? []), u];
+    await Promise.all(this.#remotes.map(async (x, r) => {
+      if (!x.alive) return;
+      try {
+        await this.#enqueue(r, () => {
+          if (!x.alive) throw new Lost("lost before its turn");
+          return this.#post(r, "/policies", { type: "policies", id: this.#nextId++, ...u });
+        });
+      } catch (e) {
+        if (e instanceof RunnerFailed) {
+          this.#failed ??= e;
+          throw e;
+        }
         this.#markLost(r, (e as Error).message);
       }
     }));

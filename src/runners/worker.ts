@@ -4,20 +4,24 @@
  * `config` (an `AlgorithmConfig` or a function of `runnerArgs` returning one); on `sample` the
  * core collects and post-processes one fragment, answered with compact per-policy batches (their
  * typed arrays transferred) and the fragment's finished episodes; `save` and `restore` move the
- * core's state. Any error is answered with its message. No `Deno.*`: Web APIs only.
+ * core's state; `policies` adds or removes a policy as the trainer did. Any error is answered
+ * with its message. No `Deno.*`: Web APIs only, or Node's worker threads through
+ * `src/runtime/workers.ts`.
  *
  * @module
  */
 
 import { RunnerCore } from "./core.ts";
 import type { FromRunner, ToRunner } from "./protocol.ts";
+import { workerScope } from "../runtime/workers.ts";
 
-interface WorkerScope {
+interface RunnerScope {
   onmessage: ((e: MessageEvent<ToRunner>) => void) | null;
   postMessage(message: FromRunner, transfer?: Transferable[]): void;
 }
 
-const scope = globalThis as unknown as WorkerScope;
+// Web Workers: globalThis; Node's worker threads: parentPort behind the same API.
+const scope = await workerScope() as unknown as RunnerScope;
 let core: RunnerCore | undefined;
 // Messages are handled one at a time, in order.
 let queue: Promise<void> = Promise.resolve();
@@ -35,6 +39,10 @@ scope.onmessage = (e: MessageEvent<ToRunner>) => {
         if (core === undefined) throw new Error("sample before init");
         const { msg, transfer } = core.sample(m);
         scope.postMessage(msg, transfer);
+      } else if (m.type === "policies") {
+        if (core === undefined) throw new Error("policies before init");
+        await core.updatePolicies(m);
+        scope.postMessage({ type: "state", id: m.id, bytes: new Uint8Array(0) });
       } else if (m.type === "save" || m.type === "restore") {
         if (core === undefined) throw new Error(`${m.type} before init`);
         let bytes: Uint8Array = new Uint8Array(0);

@@ -36,7 +36,13 @@ import { type BatchPolicy, RandomPolicy, ScriptedPolicy } from "../policy/policy
 import { type BackendInfo, initBackend } from "../policy/backend.ts";
 import { Pcg32 } from "../rng.ts";
 import { type Space, spacesEqual, type SpaceValue } from "../spaces.ts";
-import type { Learner, LearnerInfo, LearningPolicy, ModelParams } from "./learner.ts";
+import type {
+  Learner,
+  LearnerInfo,
+  LearningPolicy,
+  ModelParams,
+  PostprocessedColumns,
+} from "./learner.ts";
 import {
   type AlgorithmSettings,
   DEFAULT_CHECKPOINT,
@@ -55,8 +61,14 @@ import { type ComputeOptions, InferencePolicy } from "./inference.ts";
 import { type CheckpointStorage, joinPath } from "./storage.ts";
 import { type EnvRunnerPool, RunnerPool } from "../runners/pool.ts";
 import { RemoteRunnerPool } from "../runners/remote_pool.ts";
-import type { FragmentMessage, PolicySpaces } from "../runners/protocol.ts";
-import { concatBatches, envSignature, unpackBatch } from "../runners/protocol.ts";
+import type { FragmentMessage, PolicySpaces, PolicyUpdate } from "../runners/protocol.ts";
+import { encodeMessage } from "../runners/codec.ts";
+import {
+  concatBatches,
+  concatLearnerColumns,
+  envSignature,
+  unpackBatch,
+} from "../runners/protocol.ts";
 import { MetricsWindow, type MetricsWindowState } from "../runners/metrics.ts";
 import {
   checkpointName,
@@ -144,6 +156,8 @@ interface RunnerState {
   weights: (Float32Array[] | null)[];
   /** The overlapped request in flight and the version of the weights it samples with. */
   inflight: { fragments: Promise<FragmentMessage[]>; version: number } | undefined;
+  /** Policy updates sent to the runners (`addPolicy`/`removePolicy`), awaited by the next call. */
+  updates: Promise<void>[];
 }
 
 /** What {@linkcode Algorithm.evaluate} reports: RLlib's episode metrics over its episodes. */
@@ -461,6 +475,7 @@ export class Algorithm<P extends object = object> {
       syncs: 0,
       weights: this.#policies.map(() => null),
       inflight: undefined,
+      updates: [],
     };
   }
 
@@ -644,20 +659,33 @@ export class Algorithm<P extends object = object> {
    * spaces and weights into it. New agents may map to it from the next step (pass the new
    * mapping as `policyMappingFn`); it trains when `policiesToTrain` (the new list or predicate,
    * else the config's) says so. Saved in checkpoints; `restore` re-adds it.
+   *
+   * With env runners, every runner adds it too, after the fragments requested before (its
+   * weights reach them with the next request). A function cannot be sent to a runner, so a new
+   * `policyMappingFn` needs `runnerArgs`: each runner rebuilds its mapping from its module's
+   * `config(runnerArgs)` (e.g. `runnerArgs: { league: ["past_0"] }` with a config whose mapping
+   * reads the league), and `policyClass` must be omitted or `"random"`.
    * @param policyId a new id
    * @param spec the policy (as in `multiAgent.policies`) and `weightsFrom`
-   * @param opts the new mapping and which policies train
+   * @param opts the new mapping, which policies train, and (env runners) the runners' new
+   *   `runnerArgs`
    * @returns the new policy, built when its spaces are known (declared or from `weightsFrom`)
    * @throws {RangeError} naming the problem: the id exists, `weightsFrom` is unknown or has no
-   *   model, declared spaces differ from `weightsFrom`'s, or env runners are in use
+   *   model, declared spaces differ from `weightsFrom`'s; with env runners, a mapping without
+   *   `runnerArgs`, a `policyClass` function or object, or settings that cannot be sent
    */
   addPolicy(
     policyId: string,
     spec: PolicySpec<P> & { weightsFrom?: string } = {},
-    opts: { policyMappingFn?: PolicyMappingFn; policiesToTrain?: PoliciesToTrain } = {},
+    opts: {
+      policyMappingFn?: PolicyMappingFn;
+      policiesToTrain?: PoliciesToTrain;
+      runnerArgs?: unknown;
+    } = {},
   ): BatchPolicy | undefined {
-    if (this.#runners !== undefined) {
-      throw new RangeError("addPolicy: not supported with env runners (numEnvRunners > 0) yet");
+    const rs = this.#runners;
+    if (rs !== undefined) {
+      this.#checkRunnerUpdate(`addPolicy "${policyId}"`, spec.policyClass, spec.config, opts);
     }
     if (this.#policies.some((s) => s.id === policyId)) {
       throw new RangeError(`addPolicy: a policy "${policyId}" exists already`);
@@ -719,21 +747,101 @@ export class Algorithm<P extends object = object> {
       this.#build(this.#policies.length - 1);
       if (source !== undefined) slot.model!.setFlatWeights(source.model!.getFlatWeights());
     }
+    if (rs !== undefined) {
+      rs.metrics.addPolicy(policyId);
+      const steps = new Float64Array(this.#policies.length);
+      steps.set(rs.agentSteps);
+      rs.agentSteps = steps;
+      rs.weights.push(null);
+      const cls = slot.spec.policyClass;
+      this.#sendUpdate(rs, {
+        add: {
+          policyId,
+          observationSpace: obs === undefined ? null : spaceToJSON(obs),
+          actionSpace: act === undefined ? null : spaceToJSON(act),
+          ...(slot.spec.config !== undefined
+            ? { config: slot.spec.config as Record<string, unknown> }
+            : {}),
+          ...(cls === "random" ? { policyClass: "random" as const } : {}),
+        },
+      }, opts);
+    }
     return slot.policy;
+  }
+
+  /**
+   * What a policy update with env runners needs: data only (the runners cannot receive
+   * functions), and `runnerArgs` with a new mapping.
+   */
+  #checkRunnerUpdate(
+    what: string,
+    policyClass: unknown,
+    config: unknown,
+    opts: { policyMappingFn?: PolicyMappingFn; runnerArgs?: unknown },
+  ): void {
+    if (policyClass !== undefined && policyClass !== "random") {
+      throw new RangeError(
+        `${what} with env runners: policyClass must be omitted (a learning policy) or "random"; a function or object cannot be sent to the runners`,
+      );
+    }
+    if (opts.policyMappingFn !== undefined && !("runnerArgs" in opts)) {
+      throw new RangeError(
+        `${what} with env runners needs runnerArgs along with policyMappingFn: a function cannot be sent to the runners, so each runner rebuilds its mapping from its module's config(runnerArgs); pass the runnerArgs whose config maps agents as policyMappingFn does (e.g. { league: ["past_0"] })`,
+      );
+    }
+    try {
+      if (usesRemoteRunners(this.config)) encodeMessage([opts.runnerArgs, config]);
+      else structuredClone([opts.runnerArgs, config]);
+    } catch (e) {
+      throw new RangeError(
+        `${what} with env runners: runnerArgs and the policy's config must be ${
+          usesRemoteRunners(this.config) ? "plain data" : "structured-cloneable"
+        } to reach the runners: ${(e as Error).message}`,
+      );
+    }
+  }
+
+  /** Sends a policy update to every runner; the next request awaits it (errors surface there). */
+  #sendUpdate(
+    rs: RunnerState,
+    u: Pick<PolicyUpdate, "add" | "remove">,
+    opts: { runnerArgs?: unknown },
+  ): void {
+    const update: PolicyUpdate = {
+      ...u,
+      mapping: "runnerArgs" in opts ? { runnerArgs: opts.runnerArgs } : null,
+      policiesToTrain: this.#policies.filter((s) => s.trainable).map((s) => s.id),
+    };
+    const p = rs.pool.updatePolicies(update);
+    p.catch(() => {}); // awaited (and thrown) by the next train() or sample()
+    rs.updates.push(p);
+  }
+
+  /** Waits for the policy updates sent to the runners; throws a runner's error. */
+  async #settleUpdates(rs: RunnerState): Promise<void> {
+    const u = rs.updates.splice(0);
+    if (u.length > 0) await Promise.all(u);
   }
 
   /**
    * Removes a policy for new agents (RLlib's `Algorithm.remove_policy`): the mapping may no
    * longer choose it (pass the new one as `policyMappingFn`); agents already using it finish
    * their episodes with it; it no longer learns.
+   *
+   * With env runners, every runner removes it too; a new mapping needs `runnerArgs`, as with
+   * {@linkcode Algorithm.addPolicy}.
    * @param policyId the policy
-   * @param opts the new mapping
-   * @throws {RangeError} when there is no such policy, it is the last one, or env runners are in
-   *   use
+   * @param opts the new mapping, and (env runners) the runners' new `runnerArgs`
+   * @throws {RangeError} when there is no such policy, it is the last one, or (env runners) a
+   *   mapping comes without `runnerArgs`
    */
-  removePolicy(policyId: string, opts: { policyMappingFn?: PolicyMappingFn } = {}): void {
-    if (this.#runners !== undefined) {
-      throw new RangeError("removePolicy: not supported with env runners (numEnvRunners > 0) yet");
+  removePolicy(
+    policyId: string,
+    opts: { policyMappingFn?: PolicyMappingFn; runnerArgs?: unknown } = {},
+  ): void {
+    const rs = this.#runners;
+    if (rs !== undefined) {
+      this.#checkRunnerUpdate(`removePolicy "${policyId}"`, undefined, undefined, opts);
     }
     const slot = this.#slot(policyId);
     this.collector.removePolicy(policyId, opts.policyMappingFn);
@@ -744,6 +852,7 @@ export class Algorithm<P extends object = object> {
     slot.trainable = false;
     slot.learner?.dispose();
     slot.learner = undefined;
+    if (rs !== undefined) this.#sendUpdate(rs, { remove: policyId }, opts);
   }
 
   #model(policyId: string): LearningPolicy {
@@ -925,6 +1034,7 @@ export class Algorithm<P extends object = object> {
    */
   #absorb(rs: RunnerState, frags: FragmentMessage[]): {
     batches: (SampleBatch | undefined)[];
+    columns: (PostprocessedColumns | undefined)[];
     envSteps: number;
   } {
     this.#policies.forEach((slot, p) => {
@@ -953,11 +1063,19 @@ export class Algorithm<P extends object = object> {
       });
       return parts.every((b) => b === null) ? undefined : concatBatches(parts);
     });
-    return { batches, envSteps };
+    // What the runners' learners post-processed beyond the rows (DQN's n-step returns).
+    const columns = this.#policies.map((_slot, p) =>
+      concatLearnerColumns(frags.map((f) => {
+        const b = f.batches[p];
+        return { count: b?.count ?? 0, columns: b?.learnerColumns };
+      }))
+    );
+    return { batches, columns, envSteps };
   }
 
   async #sampleRunners(): Promise<MultiAgentBatch> {
     const rs = this.#runners!;
+    await this.#settleUpdates(rs);
     const frags = await this.#requestFragments(rs);
     const { batches, envSteps } = this.#absorb(rs, frags);
     const out: Record<string, SampleBatch> = {};
@@ -977,6 +1095,7 @@ export class Algorithm<P extends object = object> {
    */
   async #trainRunners(): Promise<TrainResult> {
     const rs = this.#runners!;
+    await this.#settleUpdates(rs);
     const overlap = this.config.envRunners!.overlap;
     const t0 = performance.now();
     const stepsBefore = rs.envSteps;
@@ -986,7 +1105,7 @@ export class Algorithm<P extends object = object> {
       pending = { fragments: this.#requestFragments(rs), version: this.iteration };
     }
     const frags = await pending.fragments;
-    const { batches } = this.#absorb(rs, frags);
+    const { batches, columns } = this.#absorb(rs, frags);
     if (overlap) {
       // The next fragment samples with the weights of now while the learner updates.
       const fragments = this.#requestFragments(rs);
@@ -997,8 +1116,18 @@ export class Algorithm<P extends object = object> {
     for (const slot of this.#policies) slot.learner?.beforeSample(stepsBefore);
     const learner: Record<string, LearnerInfo> = {};
     this.#policies.forEach((slot, p) => {
-      const batch = batches[p];
+      const batch = batches[p], cols = columns[p];
       if (slot.learner === undefined || batch === undefined) return;
+      if (cols !== undefined) {
+        if (slot.learner.putPostprocessed === undefined) {
+          throw new Error(
+            `Policy "${slot.id}": the env runners sent post-processed columns [${
+              Object.keys(cols).join(", ")
+            }] but its learner has no putPostprocessed`,
+          );
+        }
+        slot.learner.putPostprocessed(cols, batch.count);
+      }
       const info = slot.learner.learn(batch, this.#rng);
       if (info !== undefined) learner[slot.id] = info;
     });

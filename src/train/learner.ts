@@ -82,6 +82,12 @@ export interface LearnerInfo {
   num_agent_steps_trained: number;
 }
 
+/**
+ * What a learner's `postprocess` produced beyond the batch's own columns, as columns aligned
+ * with the batch's rows: `[count × width]` floats per name (see `Learner.takePostprocessed`).
+ */
+export type PostprocessedColumns = Record<string, Float32Array>;
+
 /** Updates one learning policy; built by its {@linkcode AlgorithmFamily}. */
 export interface Learner {
   /** The policy's id. */
@@ -105,6 +111,26 @@ export interface Learner {
    * @returns the update's statistics, or undefined when it did not update
    */
   learn(batch: SampleBatch, rng: Pcg32): LearnerInfo | undefined;
+  /**
+   * Optional, for learners that keep what `postprocess` computed until `learn` (DQN's n-step
+   * transitions), so they can sample in env runners: called on a runner's learner right after
+   * `postprocess`, it returns that data as columns aligned with the rows of the fragment's
+   * compact batch (`[count × width]` floats per name; copies), which the runner sends with the
+   * batch. The trainer concatenates every runner's columns in runner order, like the batches,
+   * and gives them to its own learner with `putPostprocessed` before `learn`. Must not depend on
+   * a row's position in the batch: positions change when runners' batches are concatenated.
+   * @returns the columns, by name
+   */
+  takePostprocessed?(): PostprocessedColumns;
+  /**
+   * Optional, the trainer's side of `takePostprocessed`: the next `learn` call takes its
+   * post-processed data from these columns (the runners' concatenated in runner order) instead
+   * of from a `postprocess` call of this learner.
+   * @param columns the columns, aligned with the batch `learn` will get
+   * @param count the rows of that batch
+   * @throws {RangeError} when a column is missing or its length is not a multiple of `count`
+   */
+  putPostprocessed?(columns: PostprocessedColumns, count: number): void;
   /**
    * Optional: the learner's whole state (optimiser moments and steps, schedules, adaptive
    * coefficients, its random stream), for checkpoints. JSON-friendly apart from typed arrays.
@@ -136,6 +162,13 @@ export interface AlgorithmFamily<H extends object, M extends LearningPolicy = Le
    * @throws {RangeError} naming the field, its value and what is expected
    */
   resolve(overrides: Partial<H>): H;
+  /**
+   * Optional: true when its learners can post-process in env runners (Web Workers, remote
+   * runners): they keep nothing between `postprocess` and `learn`, or carry it with
+   * `takePostprocessed` / `putPostprocessed`. PPO and DQN qualify; any other family without it
+   * is refused with env runners.
+   */
+  readonly samplesInRunners?: boolean;
   /** The extra policy outputs the collector records with every row for this algorithm. */
   readonly recordColumns: readonly ExtraColumn[];
   /**

@@ -214,7 +214,10 @@ export function usesRemoteRunners<P extends object>(c: AlgorithmSettings<P>): bo
   return c.envRunners?.remoteRunners !== undefined;
 }
 
-/** Algorithm families whose post-processing writes only the batch's columns (runner-safe). */
+/**
+ * Families runner-safe by name (PPO: its post-processing writes only the batch's columns); others
+ * declare `samplesInRunners` (DQN).
+ */
 const RUNNER_FAMILIES = ["PPO"];
 
 function validateEnvRunners<P extends object>(c: AlgorithmSettings<P>): void {
@@ -248,12 +251,13 @@ function validateEnvRunners<P extends object>(c: AlgorithmSettings<P>): void {
       );
     }
   }
-  if (!RUNNER_FAMILIES.includes(c.family.name)) {
+  if (!RUNNER_FAMILIES.includes(c.family.name) && c.family.samplesInRunners !== true) {
     throw new RangeError(
-      `envRunners: ${c.family.name} cannot sample in workers yet: its learner keeps post-processing ` +
-        `state between postprocess and learn, so only ${
+      `envRunners: ${c.family.name} cannot sample in env runners: its family does not declare ` +
+        `samplesInRunners (its learners must keep nothing between postprocess and learn, or carry ` +
+        `it with takePostprocessed/putPostprocessed); ${
           RUNNER_FAMILIES.join(", ")
-        } runs with numEnvRunners > 1 or overlap`,
+        } and families that declare it run with numEnvRunners > 1, overlap or remote runners`,
     );
   }
   const ck = c.checkpoint as CheckpointParams | undefined;

@@ -4,6 +4,7 @@
 //   node run.mjs train <seed> <target reward> <max env steps>
 //   node run.mjs entries                                      the entry points but "."
 //   node run.mjs wasm <default|module|bytes|path|url> [<.wasm file>]  the backend's binary
+//   node run.mjs runners <seed> <iterations>   2 env runners in worker threads, twice
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { greedyEpisodes, randomReward, train } from "./maze.mjs";
@@ -57,6 +58,44 @@ if (cmd === "entries") {
     } catch (e) {
       console.log(JSON.stringify({ error: e.message }));
     }
+  } else if (cmd === "runners") {
+    // Two env runners in Node worker threads (runners.mjs is their module), run twice: the
+    // same seed and runner count must give the same weights.
+    const { config } = await import("./runners.mjs");
+    const [seed, iterations] = args.map(Number);
+    const once = async () => {
+      const t0 = performance.now();
+      const algo = await config({ seed })
+        .envRunners({
+          numEnvRunners: 2,
+          runnerModule: new URL("./runners.mjs", import.meta.url).href,
+          runnerArgs: { seed },
+        })
+        .build();
+      try {
+        const results = [];
+        for (let i = 0; i < iterations; i++) results.push(await algo.train());
+        const last = results.at(-1);
+        return {
+          numEnvRunners: last.num_env_runners,
+          timesteps: last.timesteps_total,
+          episodes: last.episodes_total,
+          rewards: results.map((r) => r.episode_reward_mean),
+          weights: algo.policyIds.map((id) => Array.from(algo.getModel(id).getFlatWeights())),
+          seconds: (performance.now() - t0) / 1000,
+        };
+      } finally {
+        algo.dispose();
+      }
+    };
+    const a = await once(), b = await once();
+    console.log(JSON.stringify({
+      ...a,
+      weights: undefined,
+      same: JSON.stringify(a.weights) === JSON.stringify(b.weights) &&
+        JSON.stringify(a.rewards) === JSON.stringify(b.rewards),
+      node: process.version,
+    }));
   } else if (cmd === "train") {
     const [seed, target, maxSteps] = args.map(Number);
     const r = await train(coop, { seed, target, maxSteps });
