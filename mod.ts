@@ -108,7 +108,7 @@ export {
   RandomPolicy,
   ScriptedPolicy,
 } from "./src/policy/policy.ts";
-export { QPolicy, type QPolicyOptions } from "./src/policy/q_model.ts";
+export { type DistributionalLoss, QPolicy, type QPolicyOptions } from "./src/policy/q_model.ts";
 export {
   type Activation,
   ActorCriticModel,
@@ -255,6 +255,7 @@ export {
   type LearnerInfo,
   type LearningPolicy,
   type ModelParams,
+  type PostprocessedColumns,
 } from "./src/train/learner.ts";
 export {
   Adam,
