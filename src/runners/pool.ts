@@ -9,7 +9,6 @@
  * @module
  */
 
-import { startWorker } from "../runtime/workers.ts";
 import {
   type FragmentMessage,
   type FromRunner,
@@ -105,6 +104,9 @@ export class RunnerPool implements EnvRunnerPool {
    * @throws {Error} with the runner's message when one fails to start (all are terminated)
    */
   static async start(numRunners: number, init: RunnerInit): Promise<RunnerPool> {
+    // The adapter is loaded lazily (the runtime rule: only src/runtime/ touches runtime APIs,
+    // reached through dynamic imports so bundles for other runtimes never evaluate it).
+    const { startWorker } = await import("../runtime/workers.ts");
     const workers: Worker[] = [];
     for (let r = 0; r < numRunners; r++) {
       // The literal `new URL("./worker.ts", import.meta.url)` is what the npm build rewrites
