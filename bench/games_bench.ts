@@ -7,23 +7,33 @@
  * ```sh
  * deno task bench:games                 # all runs (up to ~35 minutes)
  * deno task bench:games tic_tac_toe     # the runs of one game
+ * deno task bench:games --cpu-clock     # time limits on training CPU time (a busy machine)
  * ```
+ *
+ * Each result carries the 1-minute load average before and after its run: other processes on
+ * the machine slow training down, and `train_cpu_seconds` (one thread) is then the better guide
+ * to the wall clock of a quiet machine.
  *
  * @module
  */
 
 const runs = [
   { game: "tic_tac_toe", algo: "dqn", minutes: 10, evalEvery: 25 },
-  { game: "tic_tac_toe", algo: "ppo", minutes: 10, evalEvery: 50 },
-  { game: "connect_four", algo: "ppo", minutes: 10, evalEvery: 30 },
+  { game: "tic_tac_toe", algo: "ppo", minutes: 10, evalEvery: 25 },
+  { game: "connect_four", algo: "ppo", minutes: 10, evalEvery: 20 },
   { game: "rock_paper_scissors", algo: "ppo", minutes: 3, evalEvery: 20, opponent: "both" },
   { game: "rock_paper_scissors", algo: "ppo", minutes: 2, evalEvery: 20, opponent: "beat_last" },
   { game: "rock_paper_scissors", algo: "ppo", minutes: 2, evalEvery: 20, opponent: "always_same" },
-].filter((r) => Deno.args.length === 0 || Deno.args.includes(r.game));
+].filter((r) => {
+  const games = Deno.args.filter((a) => !a.startsWith("--"));
+  return games.length === 0 || games.includes(r.game);
+});
+const cpuClock = Deno.args.includes("--cpu-clock");
 
 const results = [];
 for (const r of runs) {
   const json = await Deno.makeTempFile({ suffix: ".json" });
+  const loadBefore = Deno.loadavg()[0]!;
   const t0 = performance.now();
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
@@ -43,6 +53,7 @@ for (const r of runs) {
       "--json",
       json,
       ...(r.opponent === undefined ? [] : ["--opponent", r.opponent]),
+      ...(cpuClock ? ["--clock", "cpu"] : []),
     ],
     stdout: "piped",
     stderr: "inherit",
@@ -51,7 +62,13 @@ for (const r of runs) {
   if (!out.success) throw new Error(`${r.game} ${r.algo} failed`);
   const summary = JSON.parse(await Deno.readTextFile(json));
   await Deno.remove(json);
-  results.push({ ...summary, wall_seconds: +wall.toFixed(1), time_limit_minutes: r.minutes });
+  results.push({
+    ...summary,
+    wall_seconds: +wall.toFixed(1),
+    time_limit_minutes: r.minutes,
+    // Other processes share the cores: the 1-minute load average before and after the run.
+    load_average: [loadBefore, Deno.loadavg()[0]!].map((x) => +x.toFixed(2)),
+  });
   console.error(
     `${r.game} ${r.algo}: targets met ${summary.targets_met} at ${JSON.stringify(summary.met_at)}`,
   );

@@ -1,0 +1,70 @@
+/**
+ * `examples/games/train.ts`, one command per game, as a user runs it: a short run of each game
+ * trains, evaluates against its fixed opponents in both seats and writes its JSON summary.
+ * (The learning targets are checked by `deno task bench:games`, not here.)
+ */
+
+import assert from "node:assert/strict";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+
+async function run(args: string[]): Promise<Record<string, unknown>> {
+  const json = await Deno.makeTempFile({ suffix: ".json" });
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "examples/games/train.ts", ...args, "--json", json],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 0, text);
+  return JSON.parse(await Deno.readTextFile(json));
+}
+
+for (
+  const [game, algo] of [
+    ["tic_tac_toe", "dqn"],
+    ["tic_tac_toe", "ppo"],
+    ["connect_four", "ppo"],
+    ["rock_paper_scissors", "ppo"],
+  ] as const
+) {
+  Deno.test(`games example: ${game} with ${algo} trains and evaluates in both seats`, async () => {
+    const summary = await run([
+      "--game",
+      game,
+      "--algo",
+      algo,
+      "--minutes",
+      "0.05",
+      "--eval-every",
+      "1",
+      "--eval-games",
+      "20",
+    ]);
+    const text = JSON.stringify(summary);
+    const words = game === "rock_paper_scissors"
+      ? ["beat_last", "always_same"]
+      : ["random", game === "connect_four" ? "heuristic" : "minimax", "first", "second"];
+    for (const word of words) {
+      assert.ok(
+        text.toLowerCase().includes(word),
+        `the summary names ${word}: ${text.slice(0, 400)}`,
+      );
+    }
+  });
+}
+
+Deno.test("games example: a bad flag is refused with what was expected", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "examples/games/train.ts", "--features", "cnn"],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.notEqual(out.code, 0);
+  assert.match(
+    new TextDecoder().decode(out.stderr),
+    /--features: expected none or board, got "cnn"/,
+  );
+});
