@@ -921,13 +921,31 @@ export class Collector {
   }
 
   /**
-   * Env `e`'s episode so far: its id, length in env steps and return over all agents. Read in
-   * the episode hooks (at `onEpisodeEnd`, the episode that just ended).
+   * Env `e`'s episode id. Read in the episode hooks (at `onEpisodeEnd`, the episode that just
+   * ended), as are {@linkcode Collector.episodeLength} and {@linkcode Collector.episodeReturn}.
    * @param e env index
-   * @returns the episode's id, length and return
+   * @returns the episode's id
    */
-  episodeStats(e: number): { episodeId: number; length: number; totalReward: number } {
-    return { episodeId: this.#epId[e]!, length: this.#epLen[e]!, totalReward: this.#epRet[e]! };
+  episodeId(e: number): number {
+    return this.#epId[e]!;
+  }
+
+  /**
+   * Env `e`'s episode length so far, in env steps.
+   * @param e env index
+   * @returns the length
+   */
+  episodeLength(e: number): number {
+    return this.#epLen[e]!;
+  }
+
+  /**
+   * Env `e`'s episode return so far, over all agents.
+   * @param e env index
+   * @returns the return
+   */
+  episodeReturn(e: number): number {
+    return this.#epRet[e]!;
   }
 
   /**

@@ -60,15 +60,15 @@ export class Episode {
 
   /** A number unique to the episode within its sampler (RLlib's `episode_id`). */
   get episodeId(): number {
-    return this.#collector.episodeStats(this.envIndex).episodeId;
+    return this.#collector.episodeId(this.envIndex);
   }
   /** Env steps so far (at `onEpisodeEnd`: the episode's length). */
   get length(): number {
-    return this.#collector.episodeStats(this.envIndex).length;
+    return this.#collector.episodeLength(this.envIndex);
   }
   /** The summed reward of every agent so far (RLlib's `total_reward`). */
   get totalReward(): number {
-    return this.#collector.episodeStats(this.envIndex).totalReward;
+    return this.#collector.episodeReturn(this.envIndex);
   }
   /**
    * Per policy, the summed return of its agents that have finished (at `onEpisodeEnd`: all of
@@ -79,7 +79,7 @@ export class Episode {
   }
 }
 
-/** What an episode callback is given. */
+/** What an episode callback is given (one object per env, reused from call to call). */
 export interface EpisodeCallbackArgs {
   /** The episode. */
   episode: Episode;
@@ -176,7 +176,8 @@ export class EpisodeHooks {
   readonly #env: BatchedEnv;
   readonly #callbacks: Callbacks | undefined;
   readonly #evaluation: boolean;
-  #episodes: Episode[] = [];
+  /** Per env, the callbacks' argument (one object each, reused: no allocation per call). */
+  #args: EpisodeCallbackArgs[] = [];
   /** name → [sum, min, max, count]; the env's metrics first, in their order. */
   #acc = new Map<string, [number, number, number, number]>();
 
@@ -205,10 +206,12 @@ export class EpisodeHooks {
    * @param collector the collector, built with {@linkcode EpisodeHooks.options}
    */
   attach(collector: Collector): void {
-    this.#episodes = Array.from(
-      { length: this.#env.numEnvs },
-      (_, i) => new Episode(collector, i),
-    );
+    this.#args = Array.from({ length: this.#env.numEnvs }, (_, i) => ({
+      episode: new Episode(collector, i),
+      env: this.#env,
+      envIndex: i,
+      evaluation: this.#evaluation,
+    }));
   }
 
   /**
@@ -224,12 +227,7 @@ export class EpisodeHooks {
   } {
     if (!this.needed && counted === undefined) return {};
     const cb = this.#callbacks;
-    const args = (e: number): EpisodeCallbackArgs => ({
-      episode: this.#episodes[e]!,
-      env: this.#env,
-      envIndex: e,
-      evaluation: this.#evaluation,
-    });
+    const args = (e: number): EpisodeCallbackArgs => this.#args[e]!;
     const out: ReturnType<EpisodeHooks["options"]> = {
       onEpisodeEnd: (e) => {
         if (counted !== undefined && !counted(e)) return false;
@@ -243,7 +241,7 @@ export class EpisodeHooks {
       cb?.onEpisodeStep !== undefined
     ) {
       out.onEpisodeStart = (e) => {
-        const ep = this.#episodes[e];
+        const ep = this.#args[e]?.episode;
         if (ep === undefined) return; // before attach: the collector's constructor
         ep.customMetrics = {};
         ep.userData = {};
@@ -277,7 +275,7 @@ export class EpisodeHooks {
       const K = m.names.length;
       for (let k = 0; k < K; k++) this.#add(m.names[k]!, m.values[e * K + k]!);
     }
-    const ep = this.#episodes[e];
+    const ep = this.#args[e]?.episode;
     if (ep === undefined) return;
     for (const [name, v] of Object.entries(ep.customMetrics)) {
       if (typeof v !== "number") {
