@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { Chain } from "../runners/testdata/dqn_runner.ts";
 import {
   betaAt,
   c51Targets,
@@ -734,41 +735,6 @@ Deno.test("noisy nets in the learner: one noise sample per network and step afte
 
 // ---------------------------------------------------------------------------------------------
 // Learning, determinism, checkpoints.
-
-/**
- * A chain: positions 0…4, start at 0; action 1 moves right, 0 left (not below 0); reaching 4
- * pays 1 and terminates; truncated after 10 steps. The optimum takes 4 steps.
- */
-class Chain implements MultiAgentEnv {
-  readonly possibleAgents = ["a"];
-  static readonly obs = new Discrete(5);
-  static readonly act = new Discrete(2);
-  #pos = 0;
-  #t = 0;
-  observationSpace(): Space {
-    return Chain.obs;
-  }
-  actionSpace(): Space {
-    return Chain.act;
-  }
-  reset() {
-    this.#pos = 0;
-    this.#t = 0;
-    return { obs: { a: 0 }, infos: {} };
-  }
-  step(actions: Record<string, SpaceValue>): StepResult {
-    this.#t++;
-    this.#pos = Math.max(0, this.#pos + (actions.a === 1 ? 1 : -1));
-    const done = this.#pos === 4, cut = !done && this.#t >= 10;
-    return {
-      obs: { a: this.#pos },
-      rewards: { a: done ? 1 : 0 },
-      terminateds: { a: done, __all__: done } as DoneDict,
-      truncateds: { a: cut, __all__: cut } as DoneDict,
-      infos: {},
-    };
-  }
-}
 
 /** Dueling + prioritized replay (β annealed), for the learning and checkpoint tests. */
 export const RAINBOW: Partial<DQNHyperparams> = Object.freeze({

@@ -20,8 +20,12 @@ export interface DQNRunnerArgs {
   task: "chain" | "tictactoe";
 }
 
-/** Five cells; action 1 moves right, 0 left; reaching cell 4 pays 1 and terminates. */
-class Chain implements MultiAgentEnv {
+/**
+ * A chain (also the DQN tests' task): positions 0…4, start at 0; action 1 moves right, 0 left
+ * (not below 0); reaching 4 pays 1 and terminates; truncated after 10 steps. The optimum takes
+ * 4 steps.
+ */
+export class Chain implements MultiAgentEnv {
   readonly possibleAgents = ["a"];
   static readonly obs = new Discrete(5);
   static readonly act = new Discrete(2);
