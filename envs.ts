@@ -257,6 +257,7 @@ export {
 // Wrappers: frame stacking per agent (RLHive's stack_size) and agent groups (RLlib's
 // with_agent_groups).
 export { FrameStack, frameStack, newestFrame, stackedSpace } from "./src/env/frame_stack.ts";
+export { BatchedEnvWrapper } from "./src/env/wrapper.ts";
 export {
   type AgentGroupsOptions,
   GROUP_INFO,

@@ -22,10 +22,10 @@
 
 import {
   type BatchedEnv,
+  BatchedEnvWrapper,
   type BatchPolicy,
   Box,
   Dict,
-  type EpisodeMetricsView,
   type Pcg32,
   type SlotGroup,
   type Space,
@@ -195,9 +195,7 @@ function widened(space: Space, size: number): Dict {
  * observation and final observation row ends with `features` (see the module doc). Rewards,
  * flags, actions and metrics are the inner env's own buffers.
  */
-export class BoardFeaturesEnv implements BatchedEnv {
-  /** The wrapped env. */
-  readonly inner: BatchedEnv;
+export class BoardFeaturesEnv extends BatchedEnvWrapper {
   /** The appended features. */
   readonly features: BoardFeatures;
   readonly #groups: SlotGroup[];
@@ -208,7 +206,7 @@ export class BoardFeaturesEnv implements BatchedEnv {
    * @param features the features to append
    */
   constructor(inner: BatchedEnv, features: BoardFeatures) {
-    this.inner = inner;
+    super(inner);
     this.features = features;
     this.#groups = inner.groups.map((g) => {
       const space = widened(g.observationSpace, features.size);
@@ -225,61 +223,9 @@ export class BoardFeaturesEnv implements BatchedEnv {
       };
     });
   }
-  /** Number of env instances. */
-  get numEnvs(): number {
-    return this.inner.numEnvs;
-  }
-  /** Total slots. */
-  get numSlots(): number {
-    return this.inner.numSlots;
-  }
   /** The groups, with widened observations (actions are the inner env's). */
   get groups(): readonly SlotGroup[] {
     return this.#groups;
-  }
-  /** The inner env's rewards. */
-  get rew(): Float32Array {
-    return this.inner.rew;
-  }
-  /** The inner env's flags. */
-  get flags(): Uint8Array {
-    return this.inner.flags;
-  }
-  /** The inner env's episode ends. */
-  get envDone(): Uint8Array {
-    return this.inner.envDone;
-  }
-  /** The inner env's time-limit ends. */
-  get envTruncated(): Uint8Array {
-    return this.inner.envTruncated;
-  }
-  /** The inner env's step mask. */
-  get stepMask(): Uint8Array | undefined {
-    return this.inner.stepMask;
-  }
-  /** The inner env's stepped envs. */
-  get envStepped(): Uint8Array | undefined {
-    return this.inner.envStepped;
-  }
-  /** Whether the inner env holds ended agents. */
-  get holdsEndedAgents(): boolean | undefined {
-    return this.inner.holdsEndedAgents;
-  }
-  /** Whether each episode is a match (the inner env's). */
-  get competitive(): boolean | undefined {
-    return this.inner.competitive;
-  }
-  /** The inner env's episode metrics. */
-  get episodeMetrics(): EpisodeMetricsView | undefined {
-    return this.inner.episodeMetrics;
-  }
-  /**
-   * The agent id in a slot.
-   * @param slot a global slot index
-   * @returns the inner env's id
-   */
-  agentId(slot: number): string {
-    return this.inner.agentId(slot);
   }
   /**
    * Resets every env.

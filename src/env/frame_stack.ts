@@ -15,13 +15,13 @@
  * @module
  */
 
+import { BatchedEnvWrapper } from "./wrapper.ts";
 import type { BatchPolicy } from "../policy/policy.ts";
 import type { Pcg32 } from "../rng.ts";
 import { Dict, type Space, Tuple } from "../spaces.ts";
 import {
   ACTIVE,
   type BatchedEnv,
-  type EpisodeMetricsView,
   packState,
   type SlotGroup,
   SPAWNED,
@@ -119,9 +119,7 @@ function plan(inner: Space, stacked: Space, k: number): Plan {
  * if (g.observationSpace.flatSize !== 2 * 6) throw new Error("two frames of 2 + 4");
  * ```
  */
-export class FrameStack implements BatchedEnv {
-  /** The wrapped env. */
-  readonly inner: BatchedEnv;
+export class FrameStack extends BatchedEnvWrapper {
   /** Frames per stack. */
   readonly k: number;
   #groups: SlotGroup[] = [];
@@ -137,7 +135,7 @@ export class FrameStack implements BatchedEnv {
     if (!Number.isInteger(k) || k < 1) {
       throw new RangeError(`FrameStack: the stack size must be an integer >= 1, got ${k}`);
     }
-    this.inner = inner;
+    super(inner);
     this.k = k;
     this.#relayout();
   }
@@ -179,82 +177,9 @@ export class FrameStack implements BatchedEnv {
     this.#layout = v;
   }
 
-  /** Number of env instances. */
-  get numEnvs(): number {
-    return this.inner.numEnvs;
-  }
-  /** Total slots. */
-  get numSlots(): number {
-    return this.inner.numSlots;
-  }
   /** The groups, with stacked observation spaces and buffers (actions are the inner env's). */
   get groups(): readonly SlotGroup[] {
     return this.#groups;
-  }
-  /** The inner env's rewards. */
-  get rew(): Float32Array {
-    return this.inner.rew;
-  }
-  /** The inner env's flags. */
-  get flags(): Uint8Array {
-    return this.inner.flags;
-  }
-  /** The inner env's episode ends. */
-  get envDone(): Uint8Array {
-    return this.inner.envDone;
-  }
-  /** The inner env's time-limit ends. */
-  get envTruncated(): Uint8Array {
-    return this.inner.envTruncated;
-  }
-  /** The inner env's step mask. */
-  get stepMask(): Uint8Array | undefined {
-    return this.inner.stepMask;
-  }
-  /** The inner env's stepped envs. */
-  get envStepped(): Uint8Array | undefined {
-    return this.inner.envStepped;
-  }
-  /** Whether the inner env holds ended agents. */
-  get holdsEndedAgents(): boolean | undefined {
-    return this.inner.holdsEndedAgents;
-  }
-  /** The inner env's layout version. */
-  get layoutVersion(): number | undefined {
-    return this.inner.layoutVersion;
-  }
-  /** The inner env's episode metrics. */
-  get episodeMetrics(): EpisodeMetricsView | undefined {
-    return this.inner.episodeMetrics;
-  }
-  /** Whether the inner env's episodes are matches. */
-  get competitive(): boolean | undefined {
-    return this.inner.competitive;
-  }
-
-  /**
-   * The agent id in a slot.
-   * @param slot a global slot index
-   * @returns the inner env's id
-   */
-  agentId(slot: number): string {
-    return this.inner.agentId(slot);
-  }
-  /**
-   * The info of a slot's current observation.
-   * @param slot a global slot index
-   * @returns the inner env's info
-   */
-  info(slot: number): Readonly<Record<string, unknown>> | undefined {
-    return this.inner.info?.(slot);
-  }
-  /**
-   * The info of a slot's final observation.
-   * @param slot a global slot index
-   * @returns the inner env's final info
-   */
-  finalInfo(slot: number): Readonly<Record<string, unknown>> | undefined {
-    return this.inner.finalInfo?.(slot);
   }
 
   /**
