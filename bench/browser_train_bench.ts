@@ -14,7 +14,7 @@
 
 import { parseArgs } from "node:util";
 import { chromium } from "playwright-core";
-import { CHROMIUM, CHROMIUM_ARGS } from "../tests/_browser.ts";
+import { CHROMIUM, CHROMIUM_ARGS, serveOnLoopback } from "../tests/_browser.ts";
 
 const { values: v } = parseArgs({
   args: Deno.args,
@@ -24,7 +24,6 @@ const { values: v } = parseArgs({
     seed: { type: "string", default: "0" },
   },
 });
-const ROOT = new URL("../", import.meta.url).pathname;
 const runs = Number(v.runs), counts = v.threads.split(",").map(Number);
 
 /** What the page reports at the end of a run. */
@@ -36,20 +35,7 @@ interface Done {
   backend: unknown;
 }
 
-const child = new Deno.Command(Deno.execPath(), {
-  args: ["run", "-A", "examples/browser_train/serve.ts", "--port", "0"],
-  cwd: ROOT,
-  stdout: "piped",
-  stderr: "inherit",
-}).spawn();
-const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-let seen = "", url = "";
-while (url === "") {
-  const { value, done } = await reader.read();
-  if (done) throw new Error(`serve.ts exited:\n${seen}`);
-  seen += value;
-  url = seen.match(/at (http:\/\/127\.0\.0\.1:\d+\/)/)?.[1] ?? "";
-}
+const { url, stop } = await serveOnLoopback("examples/browser_train/serve.ts", ["--port", "0"]);
 const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 const results: Record<number, number[]> = {};
 try {
@@ -81,9 +67,7 @@ try {
   }
 } finally {
   await browser.close();
-  child.kill("SIGTERM");
-  await child.status;
-  await reader.cancel().catch(() => {});
+  await stop();
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 console.log(JSON.stringify(

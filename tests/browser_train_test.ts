@@ -13,9 +13,7 @@
 
 import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
-import { CHROMIUM, CHROMIUM_ARGS, SKIP_BROWSER } from "./_browser.ts";
-
-const ROOT = new URL("../", import.meta.url).pathname;
+import { CHROMIUM, CHROMIUM_ARGS, serveOnLoopback, SKIP_BROWSER } from "./_browser.ts";
 
 interface TrainState {
   done: boolean;
@@ -33,20 +31,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
 }, async () => {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "examples/browser_train/serve.ts", "--port", "0"],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let seen = "", url = "";
-  while (url === "") {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`serve.ts exited:\n${seen}`);
-    seen += value;
-    url = seen.match(/at (http:\/\/127\.0\.0\.1:\d+\/)/)?.[1] ?? "";
-  }
+  const { url, stop } = await serveOnLoopback("examples/browser_train/serve.ts", ["--port", "0"]);
   const profile = await Deno.makeTempDir({ prefix: "coop-train-page-" });
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
@@ -90,9 +75,7 @@ Deno.test({
     await page.screenshot({ path: `${dir}/browser_train.png` });
   } finally {
     await context.close();
-    child.kill("SIGTERM");
-    await child.status;
-    await reader.cancel().catch(() => {});
+    await stop();
     await Deno.remove(profile, { recursive: true });
   }
 });
@@ -106,20 +89,7 @@ Deno.test({
   // The threaded build's pthreads are Web Workers nested in the page's worker; SharedArrayBuffer
   // needs the page's COOP/COEP. One iteration is enough to see it run; it is not the page's
   // default (see examples/browser_train/main.ts for the measurement).
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "examples/browser_train/serve.ts", "--port", "0"],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let seen = "", url = "";
-  while (url === "") {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`serve.ts exited:\n${seen}`);
-    seen += value;
-    url = seen.match(/at (http:\/\/127\.0\.0\.1:\d+\/)/)?.[1] ?? "";
-  }
+  const { url, stop } = await serveOnLoopback("examples/browser_train/serve.ts", ["--port", "0"]);
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   try {
     const page = await browser.newPage();
@@ -146,8 +116,6 @@ Deno.test({
     assert.deepEqual(problems, []);
   } finally {
     await browser.close();
-    child.kill("SIGTERM");
-    await child.status;
-    await reader.cancel().catch(() => {});
+    await stop();
   }
 });

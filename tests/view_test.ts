@@ -10,7 +10,7 @@
 
 import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
-import { CHROMIUM, CHROMIUM_ARGS, SKIP_BROWSER } from "./_browser.ts";
+import { CHROMIUM, CHROMIUM_ARGS, serveOnLoopback, SKIP_BROWSER } from "./_browser.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -21,31 +21,8 @@ async function run(args: string[]): Promise<void> {
 }
 
 /** Starts `serve.ts` and resolves with its address once it listens. */
-async function serve(runDir: string): Promise<{ url: string; stop: () => Promise<void> }> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "examples/chicken_yard/serve.ts", "--run", runDir, "--port", "0"],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let seen = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`serve.ts exited before listening:\n${seen}`);
-    seen += value;
-    const m = seen.match(/at (http:\/\/127\.0\.0\.1:\d+\/)/);
-    if (m) {
-      return {
-        url: m[1]!,
-        stop: async () => {
-          child.kill("SIGTERM");
-          await child.status;
-          await reader.cancel();
-        },
-      };
-    }
-  }
+function serve(runDir: string): Promise<{ url: string; stop: () => Promise<void> }> {
+  return serveOnLoopback("examples/chicken_yard/serve.ts", ["--run", runDir, "--port", "0"]);
 }
 
 Deno.test({
