@@ -19,7 +19,11 @@
  */
 
 import { Box, Discrete, Tuple } from "../spaces.ts";
-import { TERMINATED, TRUNCATED } from "../env/batched.ts";
+import {
+  BatchedSingleAgentEnv,
+  type SingleAgentResetResult,
+  type SingleAgentStepResult,
+} from "../env/make_multi_agent.ts";
 import { createWasmEnv, type WasmBatchedEnv, type WasmEnvDescriptor } from "../env/wasm.ts";
 import { WINDY_MAZE_FACTS, windyMazeWasmBytes } from "./_generated/windy_maze_wasm.ts";
 
@@ -113,30 +117,10 @@ export function createWindyMaze(numEnvs: number, options: WindyMazeOptions = {})
 export type WindyMazeObs = [Float32Array, number];
 
 /** Result of {@linkcode WindyMazeEnv.reset}. */
-export interface WindyMazeResetResult {
-  /** First observation of the episode. */
-  obs: WindyMazeObs;
-  /** Extra information (empty). */
-  info: Record<string, unknown>;
-}
+export type WindyMazeResetResult = SingleAgentResetResult<WindyMazeObs>;
 
-/** Result of {@linkcode WindyMazeEnv.step}. */
-export interface WindyMazeStepResult {
-  /** Observation after the step (the last one of the episode when it ended). */
-  obs: WindyMazeObs;
-  /** 100 on reaching the finish, else 0. */
-  reward: number;
-  /** Whether the agent reached the finish. */
-  terminated: boolean;
-  /** Whether the episode was cut off after 200 steps without reaching the finish. */
-  truncated: boolean;
-  /** Extra information (empty). */
-  info: Record<string, unknown>;
-}
-
-const NEEDS_RESET = 0;
-const RUNNING = 1;
-const ENDED = 2;
+/** Result of {@linkcode WindyMazeEnv.step} (reward 100 on reaching the finish, else 0). */
+export type WindyMazeStepResult = SingleAgentStepResult<WindyMazeObs>;
 
 /**
  * One windy maze, Gymnasium-style (over a one-env {@linkcode WasmBatchedEnv}).
@@ -157,68 +141,19 @@ const ENDED = 2;
  * }
  * ```
  */
-export class WindyMazeEnv {
+export class WindyMazeEnv extends BatchedSingleAgentEnv<WindyMazeObs, number> {
   /** Observation space, `Tuple(Box(0, 100, [2]), Discrete(4))`. */
-  readonly observationSpace: Tuple = WINDY_MAZE_OBS_SPACE;
+  declare readonly observationSpace: Tuple;
   /** Action space, `Discrete(2)`. */
-  readonly actionSpace: Discrete = WINDY_MAZE_ACTION_SPACE;
+  declare readonly actionSpace: Discrete;
   /** The underlying one-env batched env. */
-  readonly batched: WasmBatchedEnv;
-  #phase = NEEDS_RESET;
+  declare readonly batched: WasmBatchedEnv;
 
   /**
-   * Creates the env; call {@linkcode WindyMazeEnv.reset} before stepping.
+   * Creates the env; call `reset` before stepping.
    * @param options initial seed (the env's stream is seeded from `(seed, 0)`) and module
    */
   constructor(options: WindyMazeOptions = {}) {
-    this.batched = createWindyMaze(1, options);
-  }
-
-  /**
-   * Starts a new episode.
-   * @param options `seed` reseeds the env's random stream from `(seed, 0)`
-   * @returns the first observation and an empty info
-   */
-  reset(options: { seed?: number } = {}): WindyMazeResetResult {
-    if (options.seed !== undefined) this.batched.reset(options.seed);
-    // After an ended episode the batched env has already auto-reset: use that episode.
-    else if (this.#phase !== ENDED) this.batched.reset();
-    this.#phase = RUNNING;
-    return { obs: this.#read(this.batched.groups[0]!.obs), info: {} };
-  }
-
-  /**
-   * Takes one step.
-   * @param action 0 stay, 1 move with the wind
-   * @returns the observation, reward, terminated and truncated flags and an empty info
-   * @throws {RangeError} when the action is not in Discrete(2) (the env is unchanged)
-   * @throws {Error} before the first `reset` or after the episode ended
-   */
-  step(action: number): WindyMazeStepResult {
-    if (this.#phase === NEEDS_RESET) throw new Error("WindyMazeEnv.step() called before reset()");
-    if (this.#phase === ENDED) {
-      throw new Error("WindyMazeEnv episode has ended: call reset() before step()");
-    }
-    const why = WINDY_MAZE_ACTION_SPACE.explain(action);
-    if (why !== undefined) throw new RangeError(`Invalid action: ${why}`);
-    const env = this.batched;
-    const group = env.groups[0]!;
-    group.act[0] = action;
-    env.step();
-    const f = env.flags[0]!;
-    const terminated = (f & TERMINATED) !== 0;
-    const truncated = (f & TRUNCATED) !== 0;
-    if (terminated || truncated) this.#phase = ENDED;
-    return {
-      obs: this.#read(terminated || truncated ? group.finalObs : group.obs),
-      reward: env.rew[0]!,
-      terminated,
-      truncated,
-      info: {},
-    };
-  }
-
-  #read(row: Float32Array): WindyMazeObs {
-    return WINDY_MAZE_OBS_SPACE.unflatten(row, 0) as WindyMazeObs;
+    super(createWindyMaze(1, options), "WindyMazeEnv");
   }
 }
