@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Chain } from "../runners/testdata/dqn_runner.ts";
+import { chainConfig } from "../runners/testdata/dqn_runner.ts";
 import {
   betaAt,
   c51Targets,
@@ -758,32 +758,6 @@ export const RAINBOW_NOISY: Partial<DQNHyperparams> = Object.freeze({
   epsilonInitial: 0,
   epsilonFinal: 0,
 });
-
-export function chainConfig(seed: number, extra: Partial<DQNHyperparams> = {}) {
-  return new DQNConfig()
-    .environment(({ numEnvs, seed }) =>
-      fromDictEnv(() => new Chain(), numEnvs, {
-        groups: [{ name: "a", observationSpace: Chain.obs, actionSpace: Chain.act }],
-        seed,
-      })
-    )
-    .envRunners({ numEnvs: 8, rolloutFragmentLength: 8 })
-    .training({
-      hidden: [32],
-      gamma: 0.9,
-      nStep: 2,
-      lr: 3e-3,
-      learningStarts: 64,
-      trainBatchSize: 32,
-      trainingIntensity: 4,
-      targetUpdateFreq: 20,
-      epsilonTimesteps: 1500,
-      epsilonFinal: 0.05,
-      ...extra,
-    })
-    .evaluation({ evaluationDuration: 20, evaluationNumEnvs: 4 })
-    .debugging({ seed });
-}
 
 for (
   const [name, extra] of [

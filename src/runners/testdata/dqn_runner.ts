@@ -9,6 +9,7 @@
  */
 
 import { DQNConfig } from "../../algorithms/dqn_config.ts";
+import type { DQNHyperparams } from "../../algorithms/dqn.ts";
 import { fromDictEnv } from "../../env/from_dict.ts";
 import type { DoneDict, MultiAgentEnv, StepResult } from "../../env/multi_agent.ts";
 import { createTicTacToe } from "../../envs/tic_tac_toe.ts";
@@ -86,6 +87,18 @@ export function config(args: DQNRunnerArgs = { task: "chain" }): DQNConfig {
       .resources({ backend: "cpu" })
       .debugging({ seed: 3 });
   }
+  return chainConfig(1)
+    .envRunners({ numEnvs: 4, rolloutFragmentLength: 8 })
+    .resources({ backend: "cpu" });
+}
+
+/**
+ * DQN on the {@linkcode Chain} (8 envs × 8 steps, 2-step returns), the DQN tests' task.
+ * @param seed the run's seed
+ * @param extra hyperparameters to add or override
+ * @returns the config
+ */
+export function chainConfig(seed: number, extra: Partial<DQNHyperparams> = {}): DQNConfig {
   return new DQNConfig()
     .environment(({ numEnvs, seed }) =>
       fromDictEnv(() => new Chain(), numEnvs, {
@@ -93,7 +106,7 @@ export function config(args: DQNRunnerArgs = { task: "chain" }): DQNConfig {
         seed,
       })
     )
-    .envRunners({ numEnvs: 4, rolloutFragmentLength: 8 })
+    .envRunners({ numEnvs: 8, rolloutFragmentLength: 8 })
     .training({
       hidden: [32],
       gamma: 0.9,
@@ -105,8 +118,8 @@ export function config(args: DQNRunnerArgs = { task: "chain" }): DQNConfig {
       targetUpdateFreq: 20,
       epsilonTimesteps: 1500,
       epsilonFinal: 0.05,
+      ...extra,
     })
     .evaluation({ evaluationDuration: 20, evaluationNumEnvs: 4 })
-    .resources({ backend: "cpu" })
-    .debugging({ seed: 1 });
+    .debugging({ seed });
 }
