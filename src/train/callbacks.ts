@@ -176,6 +176,8 @@ export class EpisodeHooks {
   readonly #env: BatchedEnv;
   readonly #callbacks: Callbacks | undefined;
   readonly #evaluation: boolean;
+  /** Whether any episode callback is set (only they write `customMetrics`). */
+  readonly #episodeCallbacks: boolean;
   /** Per env, the callbacks' argument (one object each, reused: no allocation per call). */
   #args: EpisodeCallbackArgs[] = [];
   /** name → [sum, min, max, count]; the env's metrics first, in their order. */
@@ -190,15 +192,15 @@ export class EpisodeHooks {
   constructor(env: BatchedEnv, callbacks: Callbacks | undefined, evaluation: boolean) {
     this.#env = env;
     this.#callbacks = callbacks;
+    this.#episodeCallbacks = callbacks?.onEpisodeStart !== undefined ||
+      callbacks?.onEpisodeEnd !== undefined || callbacks?.onEpisodeStep !== undefined;
     this.#evaluation = evaluation;
     this.#resetAcc();
   }
 
   /** Whether the collector needs the hooks at all. */
   get needed(): boolean {
-    const c = this.#callbacks;
-    return (this.#env.episodeMetrics?.names.length ?? 0) > 0 || c?.onEpisodeStart !== undefined ||
-      c?.onEpisodeEnd !== undefined || c?.onEpisodeStep !== undefined;
+    return (this.#env.episodeMetrics?.names.length ?? 0) > 0 || this.#episodeCallbacks;
   }
 
   /**
@@ -236,16 +238,13 @@ export class EpisodeHooks {
         return true;
       },
     };
-    if (
-      cb?.onEpisodeStart !== undefined || cb?.onEpisodeEnd !== undefined ||
-      cb?.onEpisodeStep !== undefined
-    ) {
+    if (this.#episodeCallbacks) {
       out.onEpisodeStart = (e) => {
         const ep = this.#args[e]?.episode;
         if (ep === undefined) return; // before attach: the collector's constructor
         ep.customMetrics = {};
         ep.userData = {};
-        cb.onEpisodeStart?.(args(e));
+        cb?.onEpisodeStart?.(args(e));
       };
     }
     if (cb?.onEpisodeStep !== undefined) out.onEpisodeStep = (e) => cb.onEpisodeStep!(args(e));
@@ -276,7 +275,8 @@ export class EpisodeHooks {
       for (let k = 0; k < K; k++) this.#add(m.names[k]!, m.values[e * K + k]!);
     }
     const ep = this.#args[e]?.episode;
-    if (ep === undefined) return;
+    // Without episode callbacks nobody writes custom metrics: skip the walk.
+    if (ep === undefined || !this.#episodeCallbacks) return;
     for (const [name, v] of Object.entries(ep.customMetrics)) {
       if (typeof v !== "number") {
         throw new TypeError(
