@@ -11,19 +11,21 @@
  * pipelining) is kept for comparison: its own JavaScript costs about as much CPU per request as
  * workerd, so on 2 cores it measures itself as much as the endpoint.
  *
- * Measured (2-core machine shared with other jobs' training runs, load average 4.5-9): `GET /act`
- * with the keep-alive client 5,212 / 3,798 / 5,593 requests/s (p99 3.6 / 8.3 / 3.5 ms) with the
- * measuring session given priority over the other jobs (`echo -15 > /proc/self/autogroup`, so
- * that it approximates a machine of its own); without it 4,621 requests/s (p99 6.2 ms) at load
- * 4.5 and 3,783 / 2,533 (p99 6.0 / 10.2 ms) at load 6-9. workerd spends 160-220 µs of CPU per
+ * workerd runs a config on one thread, so the endpoint runs as 1 process and as one process per
+ * core (`startEndpoint`'s `processes`, default `navigator.hardwareConcurrency`), all accepting
+ * on one port: each process gets its own listening socket with `SO_REUSEPORT` and the kernel
+ * spreads the connections (`examples/workerd/reuse_port.ts`).
+ *
+ * Measured on the 2-core machine, quiet (load average 1.2-1.7 before), 10 s runs, 8
+ * connections: `GET /act` 4,212 requests/s with 1 process (p99 6.2 ms), 7,648 with 2 (p99 2.6
+ * ms); `POST /act` 3,712 / 6,683 (p99 7.0 / 2.6 ms). workerd spends 200-250 µs of CPU per
  * request, almost all of it in its own HTTP and isolate machinery (a worker answering a bare
  * "ok" costs it 140-150 µs; the policy and all of the worker's JavaScript are under 2% of its
- * samples in `perf`), so one workerd process (one thread) tops out near 5,000-6,000 requests/s
- * on this machine.
+ * samples in `perf`), so one process tops out near 4,000-5,700 requests/s here.
  *
  * ```sh
- * deno task bench:workerd            # 10 s per run, 8 connections
- * deno task bench:workerd 5 16       # 5 s per run, 16 connections
+ * deno task bench:workerd            # 10 s per run, 8 connections, 1 and 2 processes
+ * deno task bench:workerd 5 16 4     # 5 s per run, 16 connections, 1 and 4 processes
  * ```
  *
  * @module
@@ -34,6 +36,7 @@ import { load, loadKeepAlive, type LoadResult, startEndpoint } from "../examples
 
 const seconds = Number(Deno.args[0] ?? 10);
 const connections = Number(Deno.args[1] ?? 8);
+const processes = Number(Deno.args[2] ?? navigator.hardwareConcurrency);
 
 /** CPU seconds a process has used (user + system), from `/proc/<pid>/stat`. */
 async function cpuOf(pid: number): Promise<number> {
@@ -49,52 +52,59 @@ function ownCpu(): number {
 
 const loadAvg = async () => (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3);
 
-const ep = await startEndpoint();
-try {
-  const obs = JSON.stringify([[[3, 1], 2], 1]);
-  const body = JSON.stringify({ policyId: "low_level_policy", obs: JSON.parse(obs) });
-  const get = `${ep.url}/act?policyId=low_level_policy&obs=${encodeURIComponent(obs)}`;
-  const post = `${ep.url}/act`;
-  const measure = async (run: () => Promise<LoadResult>) => {
-    const w0 = await cpuOf(ep.pid), g0 = ownCpu();
-    const r = await run();
-    const w = await cpuOf(ep.pid) - w0, g = ownCpu() - g0;
-    return {
-      ...r,
-      cpu_us_per_request: {
-        workerd: Math.round((w * 1e6) / r.requests),
-        load_generator: Math.round((g * 1e6) / r.requests),
-      },
+/** Measures one endpoint with `processes` workerd processes. */
+async function measureEndpoint(processes: number) {
+  const ep = await startEndpoint(undefined, { processes });
+  try {
+    const obs = JSON.stringify([[[3, 1], 2], 1]);
+    const body = JSON.stringify({ policyId: "low_level_policy", obs: JSON.parse(obs) });
+    const get = `${ep.url}/act?policyId=low_level_policy&obs=${encodeURIComponent(obs)}`;
+    const post = `${ep.url}/act`;
+    const cpuAll = async () => (await Promise.all(ep.pids.map(cpuOf))).reduce((a, b) => a + b);
+    const measure = async (run: () => Promise<LoadResult>) => {
+      const w0 = await cpuAll(), g0 = ownCpu();
+      const r = await run();
+      const w = await cpuAll() - w0, g = ownCpu() - g0;
+      return {
+        ...r,
+        cpu_us_per_request: {
+          workerd: Math.round((w * 1e6) / r.requests),
+          load_generator: Math.round((g * 1e6) / r.requests),
+        },
+      };
     };
-  };
-  await loadKeepAlive(get, { seconds: 2, connections }); // warm-up (JIT, policies loaded)
-  await loadKeepAlive(post, { method: "POST", body, seconds: 1, connections });
-  const before = await loadAvg();
-  const results = {
-    act_get_keep_alive: await measure(() => loadKeepAlive(get, { seconds, connections })),
-    act_post_keep_alive: await measure(() =>
-      loadKeepAlive(post, { method: "POST", body, seconds, connections })
-    ),
-    act_get_autocannon: await measure(() => load(get, { seconds, connections })),
-    act_post_autocannon: await measure(() =>
-      load(post, { method: "POST", body, seconds, connections })
-    ),
-    episode_keep_alive: await measure(() =>
-      loadKeepAlive(`${ep.url}/episode?seed=3`, { seconds, connections })
-    ),
-  };
-  console.log(JSON.stringify(
-    {
-      what: "workerd endpoint serving exported policies (no tfjs, WASM SIMD kernel), loopback",
-      how:
-        `${seconds} s per run after a 3 s warm-up, ${connections} keep-alive connections, one request in flight on each (no pipelining); one workerd process (one thread); ${Deno.build.os} ${navigator.hardwareConcurrency} cores; load average before ${
-          before.join(" ")
-        }, after ${(await loadAvg()).join(" ")}`,
-      ...results,
-    },
-    null,
-    2,
-  ));
-} finally {
-  await ep.stop();
+    // Warm-up (JIT, policies loaded in every process).
+    await loadKeepAlive(get, { seconds: 2, connections });
+    await loadKeepAlive(post, { method: "POST", body, seconds: 1, connections });
+    return {
+      act_get_keep_alive: await measure(() => loadKeepAlive(get, { seconds, connections })),
+      act_post_keep_alive: await measure(() =>
+        loadKeepAlive(post, { method: "POST", body, seconds, connections })
+      ),
+      act_get_autocannon: await measure(() => load(get, { seconds, connections })),
+      episode_keep_alive: await measure(() =>
+        loadKeepAlive(`${ep.url}/episode?seed=3`, { seconds, connections })
+      ),
+    };
+  } finally {
+    await ep.stop();
+  }
 }
+
+const before = await loadAvg();
+const results: Record<string, unknown> = {};
+for (const p of new Set([1, processes])) {
+  results[`workerd_processes_${p}`] = await measureEndpoint(p);
+}
+console.log(JSON.stringify(
+  {
+    what: "workerd endpoint serving exported policies (no tfjs, WASM SIMD kernel), loopback",
+    how:
+      `${seconds} s per run after a 3 s warm-up, ${connections} keep-alive connections, one request in flight on each (no pipelining); 1 and ${processes} workerd processes (one thread each) accepting on one port (SO_REUSEPORT); cpu_us_per_request.workerd sums the processes; ${Deno.build.os} ${navigator.hardwareConcurrency} cores; load average before ${
+        before.join(" ")
+      }, after ${(await loadAvg()).join(" ")}`,
+    ...results,
+  },
+  null,
+  2,
+));

@@ -171,3 +171,36 @@ Deno.test("a browser bundle of @coop/rl imports none of a runtime's modules up f
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("deno.json's runtimeCompat matches the README, and every runtime it claims has a test", async () => {
+  const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT)));
+  const compat: Record<string, boolean> = config.runtimeCompat;
+  assert.deepEqual(Object.keys(compat).sort(), ["browser", "bun", "deno", "node", "workerd"]);
+  // The runtime tests CI runs (Deno's are everything else).
+  const tests: Record<string, string> = {
+    browser: "tests/browser_train_test.ts",
+    node: "tests/node_test.ts",
+    workerd: "tests/workerd_test.ts",
+  };
+  for (const [runtime, claimed] of Object.entries(compat)) {
+    if (!claimed || runtime === "deno") continue;
+    assert.ok(tests[runtime] !== undefined, `runtimeCompat claims ${runtime}, which has no test`);
+    await Deno.stat(new URL(tests[runtime]!, ROOT));
+  }
+  const readme = await Deno.readTextFile(new URL("README.md", ROOT));
+  const runtimes = readme.slice(readme.indexOf("Runtimes:"), readme.indexOf("## The example"));
+  for (
+    const [name, words] of [["deno", "Deno 2"], ["node", "Node 20+"], ["browser", "browsers"], [
+      "workerd",
+      "workerd",
+    ]] as const
+  ) {
+    assert.equal(
+      runtimes.includes(words),
+      compat[name],
+      `README's runtimes and deno.json disagree on ${name}`,
+    );
+  }
+  assert.match(runtimes, /Bun is not tested/);
+  assert.equal(compat.bun, false);
+});

@@ -127,3 +127,64 @@ Deno.test({
     await ep.stop();
   }
 });
+
+/** One `GET` on a fresh connection (`Connection: close`), with a timeout; its status line. */
+async function getOnce(url: string, timeoutMs = 3000): Promise<string> {
+  const u = new URL(url);
+  const conn = await Deno.connect({ hostname: u.hostname, port: Number(u.port) });
+  const timer = setTimeout(() => conn.close(), timeoutMs);
+  try {
+    await conn.write(
+      new TextEncoder().encode(
+        `GET ${u.pathname}${u.search} HTTP/1.1\r\nHost: ${u.host}\r\nConnection: close\r\n\r\n`,
+      ),
+    );
+    const buf = new Uint8Array(4096);
+    const n = await conn.read(buf);
+    return new TextDecoder().decode(buf.subarray(0, n ?? 0)).split("\r\n")[0]!;
+  } catch (e) {
+    return `failed: ${e}`;
+  } finally {
+    clearTimeout(timer);
+    try {
+      conn.close();
+    } catch { /* closed by the timeout */ }
+  }
+}
+
+/** CPU seconds a process has used, from `/proc/<pid>/stat`. */
+async function cpuOf(pid: number): Promise<number> {
+  const f = (await Deno.readTextFile(`/proc/${pid}/stat`)).split(") ")[1]!.split(" ");
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+Deno.test({
+  name: "two workerd processes on one port share the connections, and one dying loses nothing",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  ignore: Deno.build.os !== "linux",
+}, async () => {
+  const ep = await startEndpoint(undefined, { processes: 2 });
+  try {
+    assert.equal(ep.pids.length, 2);
+    assert.notEqual(ep.pids[0], ep.pids[1]);
+    const q = encodeURIComponent("[[[3,1],2],1]");
+    const act = `${ep.url}/act?policyId=low_level_policy&obs=${q}`;
+    const before = await Promise.all(ep.pids.map(cpuOf));
+    const r = await loadKeepAlive(act, { seconds: 1.5, connections: 16 });
+    assert.equal(r.errors, 0);
+    assert.equal(r.non2xx, 0);
+    const after = await Promise.all(ep.pids.map(cpuOf));
+    // Both processes served (16 connections spread by the kernel's hash).
+    for (let i = 0; i < 2; i++) {
+      assert.ok(after[i]! - before[i]! >= 0.05, `process ${i} used ${after[i]! - before[i]!} s`);
+    }
+    // One process dies: its socket goes with it, so every new connection reaches the other.
+    Deno.kill(ep.pids[0]!, "SIGKILL");
+    await new Promise((res) => setTimeout(res, 200));
+    const statuses = await Promise.all(Array.from({ length: 24 }, () => getOnce(act)));
+    assert.deepEqual(statuses, statuses.map(() => "HTTP/1.1 200 OK"));
+  } finally {
+    await ep.stop();
+  }
+});

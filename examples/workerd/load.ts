@@ -10,6 +10,7 @@
 
 import autocannon from "autocannon";
 import { prepareWorkerd, workerdBinary } from "./prepare.ts";
+import { spawnOnSharedPort } from "./reuse_port.ts";
 
 /** A running workerd with the policy endpoint. */
 export interface RunningEndpoint {
@@ -17,28 +18,49 @@ export interface RunningEndpoint {
   url: string;
   /** The exported policies it serves (JSON text by policy id). */
   policies: Record<string, string>;
-  /** workerd's process id. */
+  /** The first workerd process's id. */
   pid: number;
+  /** Every workerd process's id (one unless `processes` was given). */
+  pids: number[];
   /** Stops workerd and removes its files. */
   stop(): Promise<void>;
+}
+
+/** Options of {@linkcode startEndpoint}. */
+export interface EndpointOptions {
+  /**
+   * workerd processes accepting on the one port (default 1). workerd runs on one thread, so one
+   * process uses one core; more than one needs Linux and `--allow-ffi` (see `reuse_port.ts`).
+   */
+  processes?: number;
 }
 
 /**
  * Starts workerd with the endpoint and waits until it answers.
  * @param checkpoint a hierarchical windy maze checkpoint (default: train briefly)
+ * @param opts how many workerd processes
  * @returns the running endpoint
  */
-export async function startEndpoint(checkpoint?: string): Promise<RunningEndpoint> {
+export async function startEndpoint(
+  checkpoint?: string,
+  opts: EndpointOptions = {},
+): Promise<RunningEndpoint> {
+  const processes = opts.processes ?? 1;
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (l.addr as Deno.NetAddr).port;
   l.close();
   const dir = await Deno.makeTempDir({ prefix: "coop-workerd-" });
   const { config, policies } = await prepareWorkerd(dir, port, checkpoint);
-  const child = new Deno.Command(workerdBinary(), {
-    args: ["serve", config],
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
+  const command = (extra: string[]) =>
+    new Deno.Command(workerdBinary(), {
+      args: ["serve", config, ...extra],
+      stdout: "null",
+      stderr: "piped",
+    });
+  const children = processes === 1
+    ? [command([]).spawn()]
+    : spawnOnSharedPort(port, processes, (fd) => command(["--socket-fd", `http=${fd}`]))
+      .children;
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0;; i++) {
     try {
@@ -46,8 +68,8 @@ export async function startEndpoint(checkpoint?: string): Promise<RunningEndpoin
       break;
     } catch {
       if (i > 200) {
-        child.kill("SIGKILL");
-        const err = new TextDecoder().decode((await child.output()).stderr);
+        for (const c of children) c.kill("SIGKILL");
+        const err = new TextDecoder().decode((await children[0]!.output()).stderr);
         throw new Error(`workerd did not start: ${err}`);
       }
       await new Promise((r) => setTimeout(r, 50));
@@ -56,10 +78,15 @@ export async function startEndpoint(checkpoint?: string): Promise<RunningEndpoin
   return {
     url,
     policies,
-    pid: child.pid,
+    pid: children[0]!.pid,
+    pids: children.map((c) => c.pid),
     stop: async () => {
-      child.kill("SIGTERM");
-      await child.output();
+      for (const c of children) {
+        try {
+          c.kill("SIGTERM");
+        } catch { /* already exited */ }
+      }
+      for (const c of children) await c.output();
       await Deno.remove(dir, { recursive: true });
     },
   };
