@@ -14,7 +14,7 @@
  *   move is always legal.
  * - Each round: paper beats rock, scissors beat paper, rock beats scissors; the winner gets
  *   WIN_REWARD, the loser LOSS_REWARD, a tie TIE_REWARD for both. The episode terminates after
- *   ROUNDS rounds (RLlib's 10).
+ *   `rounds` rounds (parameter 0; RLlib's 10 by default).
  * - Episode metrics (`METRIC_NAMES`): `player1_win_rate`, `player2_win_rate`, `tie_rate`,
  *   fractions of the episode's rounds.
  *
@@ -26,8 +26,10 @@ import { Kit, KitEnv, RUNNING, TERMINATED } from "./_kit";
 export * from "./_abi";
 export * from "./_abi_metrics";
 
-/** Rounds per episode (RLlib's `RockPaperScissors` plays 10). */
+/** Rounds per episode by default (RLlib's `RockPaperScissors` plays 10). */
 export const ROUNDS: i32 = 10;
+/** Most rounds per episode the `rounds` parameter accepts (the counters are bytes). */
+export const MAX_ROUNDS: i32 = 255;
 /** Number of moves; actions are Discrete(NUM_MOVES). */
 export const NUM_MOVES: i32 = 3;
 /** The move rock. */
@@ -55,6 +57,18 @@ const O_ROUND: usize = 2; // u8: rounds played
 const O_WINS: usize = 3; // u8 x 2: rounds won by player1, player2
 
 let matches: usize = 0;
+let rounds: i32 = ROUNDS;
+
+/**
+ * Sets parameter `index` (0: `rounds`, the rounds per episode, an integer in [1, MAX_ROUNDS]);
+ * the host calls it after `init`, before the first reset. Returns 0, or -1 for an unknown index
+ * or a value out of range (nothing changes then).
+ */
+export function setParam(index: i32, value: f64): i32 {
+  if (index != 0 || value != Math.floor(value) || value < 1 || value > <f64> MAX_ROUNDS) return -1;
+  rounds = <i32> value;
+  return 0;
+}
 
 /** The game's hooks (see `_kit.ts`); never instantiated. */
 // deno-lint-ignore no-unused-vars -- bound by `Kit.bind<RockPaperScissors>()` (a type argument)
@@ -109,7 +123,7 @@ class RockPaperScissors extends KitEnv<RockPaperScissors> {
     }
     const round = <i32> load<u8>(q + O_ROUND) + 1;
     store<u8>(q + O_ROUND, <u8> round);
-    return round >= ROUNDS ? TERMINATED : RUNNING;
+    return round >= rounds ? TERMINATED : RUNNING;
   }
   /** `[opponent's last move one-hot, own last move one-hot]`. */
   @inline

@@ -55,16 +55,43 @@ for (
   });
 }
 
-Deno.test("games example: a bad flag is refused with what was expected", async () => {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "examples/games/train.ts", "--features", "cnn"],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.notEqual(out.code, 0);
-  assert.match(
-    new TextDecoder().decode(out.stderr),
-    /--features: expected none or board, got "cnn"/,
-  );
+Deno.test("games example: Rock-Paper-Scissors with 15 rounds and a weighted mix of heuristics", async () => {
+  const summary = await run([
+    "--game",
+    "rock_paper_scissors",
+    "--rounds",
+    "15",
+    "--opponent",
+    "always_same:3,beat_last:1",
+    "--minutes",
+    "0.05",
+    "--eval-every",
+    "1",
+    "--eval-games",
+    "20",
+  ]);
+  assert.equal(summary.rounds, 15);
+  assert.equal(summary.opponent, "always_same:3,beat_last:1");
 });
+
+for (
+  const [args, message] of [
+    [["--features", "cnn"], /--features: expected none or board, got "cnn"/],
+    [
+      ["--game", "rock_paper_scissors", "--opponent", "always_same:1,rock:2"],
+      /--opponent: expected always_same, beat_last, both or weights/,
+    ],
+    [["--game", "tic_tac_toe", "--rounds", "5"], /--rounds: only rock_paper_scissors has rounds/],
+  ] as const
+) {
+  Deno.test(`games example: a bad flag is refused with what was expected (${args.join(" ")})`, async () => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "examples/games/train.ts", ...args],
+      cwd: ROOT,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.notEqual(out.code, 0);
+    assert.match(new TextDecoder().decode(out.stderr), message);
+  });
+}

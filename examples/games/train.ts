@@ -11,6 +11,7 @@
  * deno run -A examples/games/train.ts --game tic_tac_toe --algo ppo
  * deno run -A examples/games/train.ts --game connect_four --minutes 10
  * deno run -A examples/games/train.ts --game rock_paper_scissors
+ * deno run -A examples/games/train.ts --game rock_paper_scissors --rounds 15
  * ```
  *
  * Prints one progress line per evaluation and a JSON summary at the end (`--json FILE` also
@@ -71,7 +72,12 @@ const HELP = `Usage: deno run -A examples/games/train.ts [options]
   --eval-every N     evaluate every N iterations (default 25)
   --eval-games N     games per opponent and seat in an evaluation (default 1000)
   --opponent NAME    rock_paper_scissors: train against always_same, beat_last or both
-                     (default both; evaluation covers both)
+                     (default both, equally often), or weights such as
+                     always_same:3,beat_last:1 (evaluation covers both)
+  --rounds N         rock_paper_scissors: rounds per game (default 10, RLlib's; the "always the
+                     same move" heuristic picks its move at random each game, so the first
+                     round is a coin flip and rounds won cannot pass (9 + 1/3) / 10 = 93.3% at
+                     10 rounds; PettingZoo's rps plays 15, where the bound is 95.6%)
   --keep-going       do not stop when the targets are met
   --json FILE        also write the summary there
   -h, --help         this help
@@ -111,6 +117,7 @@ const { values: v } = parseArgs({
     "eval-games": { type: "string", default: "1000" },
     "keep-going": { type: "boolean", default: false },
     opponent: { type: "string", default: "both" },
+    rounds: { type: "string" },
     json: { type: "string" },
     "num-envs": { type: "string" },
     fragment: { type: "string" },
@@ -158,6 +165,11 @@ const seed = Number(v.seed);
 const evalEvery = Number(v["eval-every"]);
 const evalGames = Number(v["eval-games"]);
 const SEATS = ["player1", "player2"] as const;
+const rounds = v.rounds === undefined ? undefined : Number(v.rounds);
+if (rounds !== undefined && game !== "rock_paper_scissors") {
+  console.error(`--rounds: only rock_paper_scissors has rounds, not ${game}`);
+  Deno.exit(2);
+}
 
 // Rock-Paper-Scissors: each player sees its last 3 observations (RLHive's frame stacking), which
 // tells the two heuristics apart without a recurrent model.
@@ -184,7 +196,10 @@ const create = (n: number, s: number) =>
     ? withBoardFeatures(createConnectFour(n, { seed: s }), features)
     : game === "tic_tac_toe"
     ? withBoardFeatures(createTicTacToe(n, { seed: s }), features)
-    : frameStack(createRockPaperScissors(n, { seed: s }), STACK);
+    : frameStack(
+      createRockPaperScissors(n, { seed: s, ...(rounds === undefined ? {} : { rounds }) }),
+      STACK,
+    );
 const probe = create(1, 0);
 const obsSpace = probe.groups[0]!.observationSpace, actSpace = probe.groups[0]!.actionSpace;
 
@@ -325,12 +340,34 @@ const SNAPSHOT_EVERY = num(v["snapshot-every"], 10);
 // (both seats learn), a frozen snapshot of itself, the random player, the heuristic;
 // Rock-Paper-Scissors: the two heuristics.
 const fixed = Object.keys(opponents());
+/** Rock-Paper-Scissors: how often the learner meets each heuristic (`--opponent`). */
+const rpsWeights: Record<string, number> = Object.fromEntries(
+  v.opponent === "both"
+    ? [["always_same", 1], ["beat_last", 1]]
+    : v.opponent.includes(":")
+    ? v.opponent.split(",").map((kv) => {
+      const [k, x] = kv.split(":");
+      return [k!, Number(x)];
+    })
+    : [[v.opponent, 1]],
+);
+if (
+  game === "rock_paper_scissors" &&
+  Object.entries(rpsWeights).some(([k, x]) =>
+    !["always_same", "beat_last"].includes(k) || !(x >= 0)
+  )
+) {
+  console.error(
+    `--opponent: expected always_same, beat_last, both or weights such as always_same:3,beat_last:1, got "${v.opponent}"`,
+  );
+  Deno.exit(2);
+}
 /** The frozen snapshots in the league now (added and removed while training runs). */
 const snapshots: string[] = [];
 function opponentOf(episodeId: number, learnerSecond: boolean): string {
   const w = learnerSecond ? league2 : league1;
   const league: [string, number][] = game === "rock_paper_scissors"
-    ? fixed.filter((o) => v.opponent === "both" || v.opponent === o).map((o) => [o, 1])
+    ? fixed.filter((o) => (rpsWeights[o] ?? 0) > 0).map((o) => [o, rpsWeights[o]!])
     : [
       ["learner", w.self],
       ...snapshots.map((id): [string, number] => [id, w.snapshots / snapshots.length]),
@@ -445,7 +482,7 @@ function targetsMet(e: Record<string, Record<string, SeatResult>>): boolean {
   if (game === "connect_four") {
     return all("random", (r) => r.winRate >= 0.95) && all("heuristic", (r) => r.winRate >= 0.6);
   }
-  const trained = (o: string) => v.opponent === "both" || v.opponent === o;
+  const trained = (o: string) => (rpsWeights[o] ?? 0) > 0;
   return (!trained("beat_last") || all("beat_last", (r) => r.roundWinRate >= 0.9)) &&
     (!trained("always_same") || all("always_same", (r) => r.roundWinRate >= 0.95));
 }
@@ -530,7 +567,7 @@ for (let it = 1;; it++) {
 const trainSeconds = trainMs / 1000;
 const summary = {
   game,
-  ...(game === "rock_paper_scissors" ? { opponent: v.opponent } : {}),
+  ...(game === "rock_paper_scissors" ? { opponent: v.opponent, rounds: rounds ?? 10 } : {}),
   algorithm: algoName.toUpperCase(),
   seed,
   targets_met: met,

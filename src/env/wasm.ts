@@ -80,6 +80,26 @@ export interface WasmEnvDescriptor {
   readonly metrics?: readonly string[];
   /** Each episode is a match between its agents (see {@linkcode BatchedEnv.competitive}). */
   readonly competitive?: boolean;
+  /**
+   * The env's construction parameters, set through the module's `setParam(index, value)` export
+   * (index = position here) after `init` and before the first reset; a constructor's `params`
+   * names them. Like `numEnvs`, they are not part of the saved state.
+   */
+  readonly params?: readonly WasmEnvParam[];
+}
+
+/** A construction parameter of a WASM env (see {@linkcode WasmEnvDescriptor.params}). */
+export interface WasmEnvParam {
+  /** The parameter's name, e.g. `"rounds"`. */
+  readonly name: string;
+  /** Smallest accepted value. */
+  readonly min: number;
+  /** Largest accepted value. */
+  readonly max: number;
+  /** Only integers are accepted. */
+  readonly integer: boolean;
+  /** The value the module starts with. */
+  readonly default: number;
 }
 
 /** Where a WASM env module comes from. */
@@ -110,6 +130,7 @@ interface WasmEnvExports {
   numEpisodeMetrics?(): number;
   setEpisodeLimit?(n: number): void;
   episodeLimit?(): number;
+  setParam?(index: number, value: number): number;
 }
 
 const REQUIRED_FUNCTIONS = [
@@ -162,6 +183,49 @@ function instantiateExports(module: WebAssembly.Module, name: string): WasmEnvEx
     );
   }
   return raw as unknown as WasmEnvExports;
+}
+
+/** Checks `params` against the descriptor's and hands them to the module. */
+function setParams(
+  x: WasmEnvExports,
+  descriptor: WasmEnvDescriptor,
+  params: Readonly<Record<string, number>>,
+): void {
+  const declared = descriptor.params ?? [];
+  for (const [key, value] of Object.entries(params)) {
+    const k = declared.findIndex((p) => p.name === key);
+    if (k < 0) {
+      throw new RangeError(
+        `WASM env "${descriptor.name}" has no parameter "${key}"; ${
+          declared.length === 0
+            ? "it takes none"
+            : `expected one of ${declared.map((p) => p.name).join(", ")}`
+        }`,
+      );
+    }
+    const p = declared[k]!;
+    if (
+      typeof value !== "number" || !(value >= p.min && value <= p.max) ||
+      (p.integer && !Number.isInteger(value))
+    ) {
+      throw new RangeError(
+        `WASM env "${descriptor.name}" parameter "${key}" must be ${
+          p.integer ? "an integer" : "a number"
+        } in [${p.min}, ${p.max}], got ${value}`,
+      );
+    }
+    if (x.setParam === undefined) {
+      throw new Error(
+        `WASM env "${descriptor.name}" declares parameters but has no "setParam" export`,
+      );
+    }
+    const rc = x.setParam(k, value);
+    if (rc !== E_OK) {
+      throw new RangeError(
+        `WASM env "${descriptor.name}" refused parameter "${key}" = ${value} (code ${rc})`,
+      );
+    }
+  }
 }
 
 /**
@@ -227,12 +291,14 @@ export class WasmBatchedEnv implements BatchedEnv {
    * @param descriptor what the module's groups mean
    * @param numEnvs number of envs, an integer in `[1, WASM_MAX_ENVS]`
    * @param seed env `i` is seeded from `(seed, i)`; a non-negative safe integer (default 0)
+   * @param params values of the descriptor's `params`, by name (the rest keep their defaults)
    */
   constructor(
     module: WebAssembly.Module,
     descriptor: WasmEnvDescriptor,
     numEnvs: number,
     seed = 0,
+    params: Readonly<Record<string, number>> = {},
   ) {
     if (!Number.isInteger(numEnvs) || numEnvs < 1 || numEnvs > WASM_MAX_ENVS) {
       throw new RangeError(`numEnvs must be an integer in [1, ${WASM_MAX_ENVS}], got ${numEnvs}`);
@@ -248,6 +314,7 @@ export class WasmBatchedEnv implements BatchedEnv {
     } else if (rc !== E_OK) {
       throw new Error(`WASM env "${name}" failed to initialise with error code ${rc}`);
     }
+    setParams(x, descriptor, params);
     const numGroups = x.numGroups();
     if (numGroups !== descriptor.groups.length) {
       throw new Error(
@@ -529,6 +596,7 @@ export class WasmBatchedEnv implements BatchedEnv {
  * @param descriptor what the module's groups mean
  * @param numEnvs number of envs
  * @param seed env `i` is seeded from `(seed, i)` (default 0)
+ * @param params values of the descriptor's `params`, by name
  * @returns the initialised env; call `reset` before `step`
  */
 export function createWasmEnv(
@@ -536,11 +604,12 @@ export function createWasmEnv(
   descriptor: WasmEnvDescriptor,
   numEnvs: number,
   seed?: number,
+  params?: Readonly<Record<string, number>>,
 ): WasmBatchedEnv {
   const module = source instanceof WebAssembly.Module
     ? source
     : new WebAssembly.Module(source as BufferSource);
-  return new WasmBatchedEnv(module, descriptor, numEnvs, seed);
+  return new WasmBatchedEnv(module, descriptor, numEnvs, seed, params);
 }
 
 /**

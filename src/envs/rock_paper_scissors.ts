@@ -13,7 +13,8 @@
  *   stateless policies see the match's history (RLlib's "always the same move" heuristic keeps
  *   its move in a recurrent state instead).
  * - Each round paper beats rock, scissors beat paper, rock beats scissors: winner +1, loser -1,
- *   tie 0. The episode terminates after 10 rounds.
+ *   tie 0. The episode terminates after `rounds` rounds (RLlib's 10 by default; PettingZoo's
+ *   `rps` plays 15 cycles).
  * - Episode metrics: `player1_win_rate`, `player2_win_rate`, `tie_rate` (fractions of rounds).
  *
  * @module
@@ -28,8 +29,10 @@ import {
 
 const FACTS = ROCK_PAPER_SCISSORS_FACTS;
 
-/** Rounds per episode (RLlib's 10). */
+/** Rounds per episode by default (RLlib's 10). */
 export const RPS_ROUNDS: number = FACTS.ROUNDS;
+/** Most rounds per episode the `rounds` option accepts. */
+export const RPS_MAX_ROUNDS: number = FACTS.MAX_ROUNDS;
 /** Number of moves (and of actions). */
 export const RPS_NUM_MOVES: number = FACTS.NUM_MOVES;
 /** The move rock. */
@@ -77,6 +80,7 @@ export const RPS_DESCRIPTOR: WasmEnvDescriptor = {
   }],
   metrics: RPS_METRIC_NAMES,
   competitive: true,
+  params: [{ name: "rounds", min: 1, max: FACTS.MAX_ROUNDS, integer: true, default: FACTS.ROUNDS }],
 };
 
 let compiled: WebAssembly.Module | undefined;
@@ -97,12 +101,14 @@ export interface RockPaperScissorsOptions {
   seed?: number;
   /** A compiled module (default: compiled from the inlined bytes). */
   module?: WebAssembly.Module;
+  /** Rounds per episode, an integer in [1, {@linkcode RPS_MAX_ROUNDS}] (default 10, RLlib's). */
+  rounds?: number;
 }
 
 /**
  * Creates `numEnvs` repeated Rock-Paper-Scissors matches as one batched slot env: one group
  * `player` with slots `2i` (`player1`) and `2i + 1` (`player2`) of env `i`, both acting at every
- * step, auto-reset after 10 rounds, `episodeMetrics`.
+ * step, auto-reset after `rounds` rounds (default 10), `episodeMetrics`.
  *
  * @example Paper against rock for a whole match
  * ```ts
@@ -119,7 +125,7 @@ export interface RockPaperScissorsOptions {
  * ```
  *
  * @param numEnvs number of envs
- * @param options seed and module
+ * @param options seed, module and rounds
  * @returns the env; call `reset` before `step`
  */
 export function createRockPaperScissors(
@@ -131,5 +137,6 @@ export function createRockPaperScissors(
     RPS_DESCRIPTOR,
     numEnvs,
     options.seed,
+    options.rounds === undefined ? {} : { rounds: options.rounds },
   );
 }

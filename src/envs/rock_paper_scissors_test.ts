@@ -3,9 +3,15 @@ import { ACTIVE, ALIVE, SPAWNED, TERMINATED } from "../env/batched.ts";
 import { checkEnv } from "../env/check_env.ts";
 import { DictEnv } from "../env/dict_face.ts";
 import { Pcg32 } from "../rng.ts";
+import { createWasmEnv } from "../env/wasm.ts";
+import { WINDY_MAZE_DESCRIPTOR } from "./windy_maze.ts";
+import { windyMazeWasmBytes } from "./_generated/windy_maze_wasm.ts";
 import {
   createRockPaperScissors,
+  rockPaperScissorsModule,
   RPS_AGENT_IDS,
+  RPS_DESCRIPTOR,
+  RPS_MAX_ROUNDS,
   RPS_METRIC_NAMES,
   RPS_NO_MOVE,
   RPS_OBS_SPACE,
@@ -96,4 +102,54 @@ Deno.test("rock-paper-scissors: batched matches are independent and deterministi
   for (let i = 0; i < 64; i++) assert.equal(totals[2 * i]! + totals[2 * i + 1]!, 0);
   const sum = totals.filter((_, s) => s % 2 === 0).reduce((a, b) => a + b);
   assert.ok(Math.abs(sum) < 150, `player1's total ${sum}`);
+});
+
+Deno.test("rock-paper-scissors: the rounds option sets the episode length; bad values are refused", () => {
+  for (const rounds of [1, 15, RPS_MAX_ROUNDS]) {
+    const env = createRockPaperScissors(3, { seed: 2, rounds });
+    env.reset();
+    const g = env.groups[0]!;
+    for (let t = 1; t <= rounds; t++) {
+      g.act.set([1, 0, 1, 0, 1, 0]); // paper against rock
+      env.step();
+      assert.deepEqual(Array.from(env.envDone), t === rounds ? [1, 1, 1] : [0, 0, 0], `round ${t}`);
+    }
+    // Every round won by player1: the rates are fractions of `rounds` rounds.
+    assert.deepEqual(Array.from(env.episodeMetrics!.values.subarray(0, 3)), [1, 0, 0]);
+  }
+  // 16 rounds: 4 won, 12 tied.
+  const env = createRockPaperScissors(1, { rounds: 16 });
+  env.reset();
+  for (let t = 0; t < 16; t++) {
+    env.groups[0]!.act.set(t < 4 ? [1, 0] : [2, 2]);
+    env.step();
+  }
+  assert.equal(env.envDone[0], 1);
+  assert.deepEqual(Array.from(env.episodeMetrics!.values), [0.25, 0, 0.75]);
+  for (const bad of [0, 256, 2.5, NaN]) {
+    assert.throws(
+      () => createRockPaperScissors(1, { rounds: bad }),
+      new RegExp(`parameter "rounds" must be an integer in \\[1, 255\\], got ${bad}`),
+    );
+  }
+});
+
+Deno.test("env parameters: unknown names, and a module refusing what its descriptor allows", () => {
+  assert.throws(
+    () => createWasmEnv(rockPaperScissorsModule(), RPS_DESCRIPTOR, 1, 0, { round: 3 }),
+    /"rock_paper_scissors" has no parameter "round"; expected one of rounds/,
+  );
+  assert.throws(
+    () => createWasmEnv(windyMazeWasmBytes(), WINDY_MAZE_DESCRIPTOR, 1, 0, { rounds: 3 }),
+    /"windy_maze" has no parameter "rounds"; it takes none/,
+  );
+  // The module checks again: a descriptor promising more than it takes gets its refusal.
+  const loose = {
+    ...RPS_DESCRIPTOR,
+    params: [{ name: "rounds", min: 1, max: 1000, integer: true, default: 10 }],
+  };
+  assert.throws(
+    () => createWasmEnv(rockPaperScissorsModule(), loose, 1, 0, { rounds: 300 }),
+    /refused parameter "rounds" = 300/,
+  );
 });

@@ -64,7 +64,7 @@ function baseEnv(env: ExperimentConfig["env"], numEnvs: number, seed: number): B
     case "tic_tac_toe":
       return createTicTacToe(numEnvs, { seed, ...env.options });
     case "rock_paper_scissors":
-      return createRockPaperScissors(numEnvs, { seed });
+      return createRockPaperScissors(numEnvs, { seed, ...env.options });
     case "cartpole":
       return createCartPole(numEnvs, { seed, ...env.options });
     case "pendulum":

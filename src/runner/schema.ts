@@ -147,9 +147,15 @@ export const envSchema = z.discriminatedUnion("name", [
     options: z.strictObject({ illegalMove: z.enum(["error", "forfeit"]).optional() }).default({}),
   }),
   z.strictObject({
-    name: z.literal("rock_paper_scissors").describe("repeated Rock-Paper-Scissors, 10 rounds"),
+    name: z.literal("rock_paper_scissors").describe(
+      "repeated Rock-Paper-Scissors, 10 rounds per episode unless options.rounds",
+    ),
     numEnvs: count.default(64),
-    options: z.strictObject({}).default({}),
+    options: z.strictObject({
+      rounds: z.number().int().min(1).max(255).optional().describe(
+        "rounds per episode (default 10, RLlib's)",
+      ),
+    }).default({}),
   }),
   z.strictObject({
     name: z.literal("cartpole").describe(
@@ -321,7 +327,7 @@ export type ExperimentEnv =
     numEnvs: number;
     options: { illegalMove?: "error" | "forfeit" | undefined };
   }
-  | { name: "rock_paper_scissors"; numEnvs: number; options: Record<string, never> }
+  | { name: "rock_paper_scissors"; numEnvs: number; options: { rounds?: number | undefined } }
   | { name: "cartpole"; numEnvs: number; options: { numAgents?: number | undefined } }
   | { name: "pendulum"; numEnvs: number; options: { numAgents?: number | undefined } }
   | {

@@ -5,7 +5,7 @@ import {
   parseExperiment,
   ppoHyperparamsSchema,
 } from "./schema.ts";
-import { experimentMapping } from "./experiment.ts";
+import { createExperimentEnv, experimentMapping } from "./experiment.ts";
 
 const CONFIGS = new URL("../../configs/", import.meta.url);
 
@@ -153,4 +153,25 @@ Deno.test("the mapping: first matching rule, then the default, else an error nam
 Deno.test("the PPO schema agrees with the trainer's own checks on every default", async () => {
   const { DEFAULT_PPO_HYPERPARAMS } = await import("../algorithms/ppo.ts");
   assert.ok(ppoHyperparamsSchema.safeParse({ ...DEFAULT_PPO_HYPERPARAMS }).success);
+});
+
+Deno.test("Rock-Paper-Scissors' rounds come from the experiment file and reach the env", () => {
+  const c = parseExperiment({
+    env: { name: "rock_paper_scissors", numEnvs: 2, options: { rounds: 3 } },
+    algorithm: { name: "PPO" },
+    trainSteps: 1000,
+  }, "test.json");
+  const env = createExperimentEnv(c.env, 2, 0);
+  env.reset();
+  for (let t = 1; t <= 3; t++) {
+    env.groups[0]!.act.fill(0);
+    env.step();
+    assert.deepEqual(Array.from(env.envDone), t === 3 ? [1, 1] : [0, 0]);
+  }
+  const p = problems({
+    env: { name: "rock_paper_scissors", options: { rounds: 0 } },
+    algorithm: { name: "PPO" },
+    trainSteps: 1000,
+  });
+  assert.ok(p.some((x) => x.includes("env.options.rounds")), p.join("\n"));
 });
