@@ -41,6 +41,7 @@ function stable(r: TrainResult): unknown {
     learn_time_s: _e,
     num_healthy_env_runners: _f,
     num_fragment_reissues: _g,
+    num_env_runner_restarts: _h,
     ...rest
   } = r;
   return rest;
@@ -78,6 +79,12 @@ Deno.test("config: remote runners are checked, in the fluent config and in exper
     /envRunners.remoteTimeoutMs must be a positive integer, got 0/,
   );
   assert.throws(
+    v({ remoteRunners: ["http://a:1"], remoteRestartDelayMs: -1 }),
+    /envRunners.remoteRestartDelayMs must be a number of ms ≥ 0 \(or null: never restart\), got -1/,
+  );
+  v({ remoteRunners: ["http://a:1"], remoteRestartDelayMs: null })();
+  v({ remoteRunners: ["http://a:1"], remoteRestartDelayMs: Infinity })();
+  assert.throws(
     v({ remoteRunners: ["http://a:1"], runnerArgs: { when: new Date() } }),
     /plain data \(JSON values and typed arrays\) to reach remote runners: .*\["when"\] is a Date/,
   );
@@ -86,12 +93,28 @@ Deno.test("config: remote runners are checked, in the fluent config and in exper
     Deno.readTextFileSync(new URL("../configs/windy_maze_hierarchical.json", import.meta.url)),
   );
   const c = parseExperiment(
-    { ...file, envRunners: { remoteRunners: ["http://127.0.0.1:9101"], remoteTimeoutMs: 5000 } },
+    {
+      ...file,
+      envRunners: {
+        remoteRunners: ["http://127.0.0.1:9101"],
+        remoteTimeoutMs: 5000,
+        remoteRestartDelayMs: null,
+      },
+    },
     "test.json",
   );
   const r = experimentAlgorithmConfig(c).validate().config.envRunners!;
   assert.deepEqual(r.remoteRunners, ["http://127.0.0.1:9101"]);
   assert.equal(r.remoteTimeoutMs, 5000);
+  assert.equal(r.remoteRestartDelayMs, null);
+  const d = parseExperiment(
+    { ...file, envRunners: { remoteRunners: ["http://127.0.0.1:9101"] } },
+    "test.json",
+  );
+  assert.equal(
+    experimentAlgorithmConfig(d).validate().config.envRunners!.remoteRestartDelayMs,
+    60_000,
+  );
   assert.throws(
     () => parseExperiment({ ...file, envRunners: { remoteRunners: ["ftp://x"] } }, "bad.json"),
     /envRunners\.remoteRunners\[0\]: expected an absolute http\(s\) URL of a runner.*got "ftp:\/\/x"/,
@@ -205,6 +228,42 @@ Deno.test({
         await objects.stop();
       }
     });
+
+    await t.step(
+      "a killed runner that comes back is restarted and used again (remoteRestartDelayMs)",
+      async () => {
+        const algo = await mazeConfig()
+          .envRunners({ remoteRunners: running.urls, remoteRestartDelayMs: 0 })
+          .build();
+        try {
+          const rs = await train(algo, 1);
+          await running.kill(1);
+          rs.push(...await train(algo, 1)); // lost: its fragment re-issued
+          await running.restart(1);
+          // Restarted in the background while the next iterations sample (how many depends on
+          // how long the runner takes to build its env and backend).
+          while (rs.at(-1)!.num_env_runner_restarts === 0 && rs.length < 12) {
+            rs.push(...await train(algo, 1));
+          }
+          rs.push(...await train(algo, 1)); // used again
+          const last = rs.at(-1)!;
+          assert.deepEqual(rs.slice(0, 2).map((r) => r.num_healthy_env_runners), [3, 2]);
+          assert.equal(last.num_healthy_env_runners, 3);
+          assert.equal(last.num_env_runner_restarts, 1);
+          // While it restarts, its slot goes to a live runner (not a re-issue: nothing failed).
+          assert.equal(last.num_fragment_reissues, 1);
+          assert.deepEqual(
+            rs.map((r) => r.num_env_steps_sampled),
+            rs.map((_r, i) => (i + 1) * RUNNERS * STEPS_PER_FRAGMENT),
+          );
+          // It sampled the last fragment with the last weights.
+          const health = await (await fetch(`${running.urls[1]}/health`)).json();
+          assert.deepEqual([health.runner, health.weightsVersion], [1, rs.length]);
+        } finally {
+          algo.dispose();
+        }
+      },
+    );
 
     await t.step(
       "a runner SIGKILLed mid-fragment: re-issued, counts exact; all killed: an error",

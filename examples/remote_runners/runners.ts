@@ -88,6 +88,12 @@ export interface RunningRunners {
    * @param i the runner
    */
   kill(i: number): Promise<void>;
+  /**
+   * Starts a killed runner's workerd again, on its port, and waits until it answers (a fresh
+   * runner: the trainer must initialise it again).
+   * @param i the runner
+   */
+  restart(i: number): Promise<void>;
   /** Stops every runner still running and removes the files. */
   stop(): Promise<void>;
 }
@@ -120,6 +126,24 @@ export async function startRunners(
   for (const [name, bytes] of Object.entries(files)) await Deno.writeFile(`${dir}/${name}`, bytes);
   const children: (Deno.ChildProcess | undefined)[] = [];
   const urls: string[] = [];
+  const spawn = (i: number) =>
+    new Deno.Command(workerdBinary(), {
+      args: ["serve", `${dir}/runner${i}.capnp`],
+      stdout: "null",
+      stderr: "inherit",
+    }).spawn();
+  const waitHealthy = async (i: number, url: string) => {
+    for (let k = 0;; k++) {
+      try {
+        const r = await fetch(`${url}/health`);
+        await r.body?.cancel();
+        if (r.ok) return;
+      } catch {
+        if (k > 200) throw new Error(`workerd runner ${i} (${url}) did not start`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
   const stopAll = async () => {
     for (const c of children) {
       if (c === undefined) continue;
@@ -135,31 +159,14 @@ export async function startRunners(
     for (let i = 0; i < (dos ? 1 : count); i++) {
       const port = opts.port === undefined ? freePort() : opts.port + i;
       await Deno.writeTextFile(`${dir}/runner${i}.capnp`, workerdConfig(port, dos));
-      children.push(
-        new Deno.Command(workerdBinary(), {
-          args: ["serve", `${dir}/runner${i}.capnp`],
-          stdout: "null",
-          stderr: "inherit",
-        }).spawn(),
-      );
+      children.push(spawn(i));
       urls.push(`http://127.0.0.1:${port}`);
     }
     if (dos) {
       const base = urls.pop()!;
       for (let i = 0; i < count; i++) urls.push(`${base}/runner-${i}`);
     }
-    for (const [i, url] of urls.entries()) {
-      for (let k = 0;; k++) {
-        try {
-          const r = await fetch(`${url}/health`);
-          await r.body?.cancel();
-          if (r.ok) break;
-        } catch {
-          if (k > 200) throw new Error(`workerd runner ${i} (${url}) did not start`);
-        }
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    }
+    for (const [i, url] of urls.entries()) await waitHealthy(i, url);
   } catch (e) {
     await stopAll();
     throw e;
@@ -173,6 +180,12 @@ export async function startRunners(
       children[dos ? 0 : i] = undefined;
       c.kill("SIGKILL");
       await c.status;
+    },
+    restart: async (i: number) => {
+      const k = dos ? 0 : i;
+      if (children[k] !== undefined) throw new Error(`runner ${i} is running`);
+      children[k] = spawn(k);
+      await waitHealthy(i, urls[i]!);
     },
     stop: stopAll,
   };

@@ -267,6 +267,9 @@ export const experimentSchema = z.strictObject({
     remoteTimeoutMs: count.default(30_000).describe(
       "ms one request to a remote runner may take before the runner counts as lost and its fragment is re-issued to another",
     ),
+    remoteRestartDelayMs: z.number().min(0).nullable().default(60_000).describe(
+      "ms after a remote runner was lost before the trainer tries to restart it (null: never)",
+    ),
   }).optional().describe("parallel sampling (RLlib's env runners; PPO only)"),
   policies: z.record(z.string().min(1), policySchema).optional().describe(
     "policies by id (default: one learned policy, `default_policy`)",
@@ -397,6 +400,7 @@ export interface ExperimentConfig {
     overlap: boolean;
     remoteRunners?: string[] | undefined;
     remoteTimeoutMs: number;
+    remoteRestartDelayMs: number | null;
   } | undefined;
   /** Policies by id (default: one learned `default_policy`). */
   policies?: Record<string, ExperimentPolicy> | undefined;

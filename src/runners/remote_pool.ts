@@ -5,12 +5,18 @@
  *
  * Failures: a runner whose request fails at the transport (connection refused or reset, an
  * HTTP status that is not the runner's own answer) or takes longer than `timeoutMs` is counted
- * lost for the rest of the run, and its request is re-issued to a live runner, which samples
+ * lost, and its request is re-issued to a live runner, which samples
  * one more fragment from its own envs (its requests queue: a runner handles one at a time).
  * Each request carries its own id and a fragment fills its slot only once, so an answer that
  * arrives after its request was given up (late, or from a lost runner) is dropped: no fragment
  * is counted twice, none is missing. Episodes in progress on a lost runner are lost with it
  * (never counted). When every runner is lost, the request rejects naming each runner and why.
+ *
+ * Restarts (RLlib's `restart_failed_env_runners`): once `restartDelayMs` has passed since a
+ * runner was lost, the next `sample` tries to re-initialise it in the background (`POST /init`
+ * with the policies added since, as at the start); if that succeeds it is used again from the
+ * following request on, with fresh envs seeded as at the start and the current weights, else it
+ * is tried again after another delay. Nothing waits for a restart.
  * A failure of the runner's own code (a bad action, an env error; answered 500 with the
  * `x-coop-runner-error` header) rejects the request with the runner's message and fails the
  * pool, as with Web Workers: another runner would fail the same way.
@@ -41,6 +47,11 @@ import {
 export interface RemoteRunnerOptions {
   /** How long one request may take before its runner counts as lost, in ms. */
   timeoutMs: number;
+  /**
+   * How long after a runner was lost (or last failed to restart) the pool tries to restart it,
+   * in ms (default `Infinity`: never).
+   */
+  restartDelayMs?: number;
   /** The `fetch` to use (default: the global one; tests pass a fake). */
   fetch?: typeof fetch;
 }
@@ -63,6 +74,8 @@ export interface RemoteRunnerStats {
   reissued: number;
   /** Answers dropped because their request had been given up. */
   droppedLate: number;
+  /** Lost runners restarted and used again. */
+  restarts: number;
   /** The lost runners. */
   lost: LostRunner[];
 }
@@ -89,6 +102,10 @@ interface Remote {
   load: number;
   /** The weights version it answered a fragment with. */
   version: number | undefined;
+  /** When it was lost or last failed to restart (`performance.now()`). */
+  lostAt: number;
+  /** A restart is under way. */
+  restarting: boolean;
 }
 
 function trimSlash(u: string): string {
@@ -102,6 +119,7 @@ export class RemoteRunnerPool implements EnvRunnerPool {
   readonly #remotes: Remote[];
   readonly #init: RunnerInit;
   readonly #timeoutMs: number;
+  readonly #restartDelayMs: number;
   readonly #fetch: typeof fetch;
   readonly #controllers = new Set<AbortController>();
   readonly #lost: LostRunner[] = [];
@@ -109,6 +127,7 @@ export class RemoteRunnerPool implements EnvRunnerPool {
   #version = 0;
   #reissued = 0;
   #droppedLate = 0;
+  #restarts = 0;
   #failed: Error | undefined;
   #terminated = false;
 
@@ -120,9 +139,12 @@ export class RemoteRunnerPool implements EnvRunnerPool {
       tail: Promise.resolve(),
       load: 0,
       version: undefined,
+      lostAt: 0,
+      restarting: false,
     }));
     this.#init = { ...init };
     this.#timeoutMs = opts.timeoutMs;
+    this.#restartDelayMs = opts.restartDelayMs ?? Infinity;
     this.#fetch = opts.fetch ?? ((input, init) => globalThis.fetch(input, init));
   }
 
@@ -164,6 +186,7 @@ export class RemoteRunnerPool implements EnvRunnerPool {
       healthy: this.#remotes.filter((x) => x.alive).length,
       reissued: this.#reissued,
       droppedLate: this.#droppedLate,
+      restarts: this.#restarts,
       lost: this.#lost.map((x) => ({ ...x })),
     };
   }
@@ -266,7 +289,29 @@ export class RemoteRunnerPool implements EnvRunnerPool {
     const x = this.#remotes[r]!;
     if (!x.alive) return;
     x.alive = false;
+    x.lostAt = performance.now();
     this.#lost.push({ runner: r, url: x.url, reason });
+  }
+
+  /** Starts a restart of each lost runner whose delay has passed (see the module doc). */
+  #restartLost(): void {
+    const now = performance.now();
+    this.#remotes.forEach((x, r) => {
+      if (x.alive || x.restarting || now - x.lostAt < this.#restartDelayMs) return;
+      x.restarting = true;
+      this.#enqueue(r, () => this.#initRunner(r)).then(() => {
+        x.restarting = false;
+        if (this.#terminated || this.#failed !== undefined) return;
+        x.alive = true;
+        this.#restarts++;
+        const i = this.#lost.findIndex((l) => l.runner === r);
+        if (i >= 0) this.#lost.splice(i, 1);
+      }, (e: Error) => {
+        x.restarting = false;
+        x.lostAt = performance.now();
+        if (e instanceof RunnerFailed) this.#failed ??= e;
+      });
+    });
   }
 
   #allLostError(): Error {
@@ -302,6 +347,7 @@ export class RemoteRunnerPool implements EnvRunnerPool {
   ): Promise<FragmentMessage[]> {
     if (this.#terminated) return Promise.reject(new Error("The env runners were terminated"));
     if (this.#failed !== undefined) return Promise.reject(this.#failed);
+    this.#restartLost();
     const version = ++this.#version;
     // Copies: the trainer may overwrite its buffers once this call returns.
     const sent = weights.map((w) => w === null ? null : w.slice());

@@ -23,6 +23,8 @@ interface FakeRunner {
   behaviour: (k: number) => Behaviour;
   samples: SampleMessage[];
   inits: number;
+  /** Refuses every connection (init and sample) while set. */
+  down?: boolean;
 }
 
 const INIT: RunnerInit = {
@@ -49,6 +51,7 @@ function fakeFetch(runners: FakeRunner[]): typeof fetch {
     const r = Number(url.hostname.slice(1));
     const x = runners[r]!;
     const m = decodeMessage(new Uint8Array(init!.body as Uint8Array)) as SampleMessage;
+    if (x.down) throw new TypeError("error sending request: connection refused");
     if (url.pathname === "/init") {
       x.inits++;
       return reply({ type: "ready" });
@@ -128,7 +131,13 @@ Deno.test("every runner answers: fragments in slot order, weights sent with thei
     assert.deepEqual(x.samples.map((s) => s.weightsOmitted), [false, false]);
     assert.deepEqual([...x.samples[0]!.weights[0]!], [1, 2, 3]);
   }
-  assert.deepEqual(pool.stats(), { healthy: 3, reissued: 0, droppedLate: 0, lost: [] });
+  assert.deepEqual(pool.stats(), {
+    healthy: 3,
+    reissued: 0,
+    droppedLate: 0,
+    restarts: 0,
+    lost: [],
+  });
   pool.terminate();
 });
 
@@ -155,6 +164,57 @@ Deno.test("a refused runner's request is re-issued to a live one, without its we
   assert.deepEqual(from(c), [0, 2, 2]);
   assert.equal(rs[1]!.samples.length, 2, "the lost runner is asked no more");
   pool.terminate();
+});
+
+Deno.test("a lost runner is restarted after the delay and used again; without a delay, never", async () => {
+  const rs = fakes(() => "ok", () => "ok", () => "ok");
+  const pool = await RemoteRunnerPool.start(urls(3), INIT, {
+    timeoutMs: 1000,
+    restartDelayMs: 40,
+    fetch: fakeFetch(rs),
+  });
+  await pool.sample(0, W, S);
+  rs[1]!.down = true;
+  assert.deepEqual(from(await pool.sample(10, W, S)), [0, 0, 2]);
+  assert.equal(pool.stats().healthy, 2);
+  // Before the delay: not tried. After it, while still down: tried, stays lost, tried again
+  // only after another delay.
+  await pool.sample(20, W, S);
+  assert.equal(rs[1]!.inits, 1);
+  await new Promise((r) => setTimeout(r, 50));
+  await pool.sample(30, W, S);
+  await new Promise((r) => setTimeout(r, 5));
+  assert.equal(pool.stats().healthy, 2);
+  await pool.sample(40, W, S);
+  assert.equal(pool.stats().restarts, 0);
+  // Back up: the next request after the delay restarts it (re-init), the one after uses it, with
+  // the full weights (its envs are fresh).
+  rs[1]!.down = false;
+  await new Promise((r) => setTimeout(r, 50));
+  await pool.sample(50, W, S);
+  await new Promise((r) => setTimeout(r, 5));
+  assert.equal(rs[1]!.inits, 2);
+  assert.deepEqual(pool.stats().lost, []);
+  assert.equal(pool.stats().restarts, 1);
+  const n = rs[1]!.samples.length;
+  assert.deepEqual(from(await pool.sample(60, W, S)), [0, 1, 2]);
+  assert.equal(rs[1]!.samples[n]!.weightsOmitted, false);
+  assert.deepEqual([...rs[1]!.samples[n]!.weights[0]!], [1, 2, 3]);
+  pool.terminate();
+
+  // The default: a lost runner stays lost.
+  const qs = fakes(() => "ok", () => "ok");
+  const never = await RemoteRunnerPool.start(urls(2), INIT, {
+    timeoutMs: 1000,
+    fetch: fakeFetch(qs),
+  });
+  qs[1]!.down = true;
+  await never.sample(0, W, S);
+  qs[1]!.down = false;
+  await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual(from(await never.sample(10, W, S)), [0, 0]);
+  assert.equal(qs[1]!.inits, 1);
+  never.terminate();
 });
 
 Deno.test("a runner that times out: its late answer is dropped, the slot filled once", async () => {

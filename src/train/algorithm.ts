@@ -131,6 +131,8 @@ export interface TrainResult extends EpisodeMetrics {
   num_healthy_env_runners?: number;
   /** With remote env runners: fragment requests re-issued to another runner so far. */
   num_fragment_reissues?: number;
+  /** With remote env runners: lost runners restarted and used again so far. */
+  num_env_runner_restarts?: number;
 }
 
 /**
@@ -463,7 +465,10 @@ export class Algorithm<P extends object = object> {
       env: envSignature(this.env),
     };
     const pool: EnvRunnerPool = usesRemoteRunners(c)
-      ? await RemoteRunnerPool.start(r.remoteRunners!, init, { timeoutMs: r.remoteTimeoutMs })
+      ? await RemoteRunnerPool.start(r.remoteRunners!, init, {
+        timeoutMs: r.remoteTimeoutMs,
+        restartDelayMs: r.remoteRestartDelayMs ?? Infinity,
+      })
       : await RunnerPool.start(Math.max(1, r.numEnvRunners), init);
     this.#runners = {
       pool,
@@ -1159,6 +1164,7 @@ export class Algorithm<P extends object = object> {
         ? {
           num_healthy_env_runners: rs.pool.stats().healthy,
           num_fragment_reissues: rs.pool.stats().reissued,
+          num_env_runner_restarts: rs.pool.stats().restarts,
         }
         : {}),
     };

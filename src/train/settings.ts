@@ -180,6 +180,13 @@ export interface EnvRunnerParams {
    * above an update's duration.
    */
   remoteTimeoutMs: number;
+  /**
+   * How long after a remote runner was lost the trainer tries to restart it (RLlib's
+   * `restart_failed_env_runners` with `delay_between_env_runner_restarts_s`), in ms; it is
+   * re-initialised in the background when a fragment is next requested and used again once it
+   * answers. `null` (or `Infinity`): a lost runner stays lost until a checkpoint is restored.
+   */
+  remoteRestartDelayMs: number | null;
 }
 
 /**
@@ -193,6 +200,7 @@ export const DEFAULT_ENV_RUNNERS: Readonly<EnvRunnerParams> = Object.freeze({
   overlap: false,
   remoteRunners: undefined,
   remoteTimeoutMs: 30_000,
+  remoteRestartDelayMs: 60_000,
 });
 
 /**
@@ -329,6 +337,14 @@ function validateRemoteRunners(r: EnvRunnerParams): void {
     );
   }
   positiveInt("envRunners.remoteTimeoutMs", r.remoteTimeoutMs);
+  const d = r.remoteRestartDelayMs;
+  if (d !== null && !(typeof d === "number" && d >= 0)) {
+    throw new RangeError(
+      `envRunners.remoteRestartDelayMs must be a number of ms ≥ 0 (or null: never restart), got ${
+        String(d)
+      }`,
+    );
+  }
 }
 
 /** The evaluation defaults: off, 10 episodes, greedy. */
