@@ -82,6 +82,7 @@ export {
   WASM_MAX_ENVS,
   WasmBatchedEnv,
   type WasmEnvDescriptor,
+  type WasmEnvParam,
   type WasmGroupDescriptor,
   type WasmSource,
 } from "./src/env/wasm.ts";
