@@ -183,6 +183,8 @@ export {
   type HttpRunnerOptions,
 } from "./src/runners/http_runner.ts";
 export type { RunnerConfigSource } from "./src/runners/core.ts";
+// A runner worker of one's own (browsers: `envRunners({ runnerWorker })`).
+export { serveEnvRunner } from "./src/runners/serve.ts";
 
 // Checkpoints, storage and inference.
 export { type CheckpointStorage, joinPath, MemoryStorage } from "./src/train/storage.ts";

@@ -22,6 +22,7 @@ interface TrainState {
   reward: number;
   seconds: number;
   backend: { name: string; simd: boolean } | null;
+  runners: number;
   error: string | null;
 }
 
@@ -113,6 +114,48 @@ Deno.test({
     assert.equal(s.steps, 4096);
     assert.deepEqual(s.backend, { name: "wasm", simd: true, threads: 2 });
     assert.ok(workers >= 2, `${workers} workers: the page's and tfjs's pthreads`);
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+    await stop();
+  }
+});
+
+Deno.test({
+  name:
+    "the page samples in 2 env runners (nested Web Workers, runnerWorker) and reaches 80 (Chromium)",
+  ignore: SKIP_BROWSER,
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  const { url, stop } = await serveOnLoopback("examples/browser_train/serve.ts", ["--port", "0"]);
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  try {
+    const page = await browser.newPage();
+    const problems: string[] = [];
+    page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+    const workers: string[] = [];
+    page.on("worker", (w) => workers.push(new URL(w.url()).pathname));
+    await page.goto(`${url}?autostart&runners=2&maxSteps=200000`);
+    await page.waitForFunction(
+      () => {
+        const s = (globalThis as unknown as { coopTrain: TrainState }).coopTrain;
+        return s.done || s.error !== null;
+      },
+      null,
+      { timeout: 240_000 },
+    );
+    const s = await page.evaluate(() =>
+      (globalThis as unknown as { coopTrain: TrainState }).coopTrain
+    );
+    assert.equal(s.error, null);
+    assert.ok(s.reached, `mean reward ${s.reward} after ${s.steps} env steps`);
+    assert.equal(s.runners, 2);
+    assert.deepEqual(
+      workers.filter((w) => w === "/runner_worker.js").length,
+      2,
+      `workers: ${workers.join(", ")}`,
+    );
     assert.deepEqual(problems, []);
   } finally {
     await browser.close();

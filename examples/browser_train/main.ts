@@ -5,6 +5,7 @@
  * mean episode reward against env steps on the left, the maze with one greedy episode's path
  * on the right. `window.coopTrain` tells a test where training is. Query parameters:
  * `backend` (`wasm`, the default, or `cpu`), `threads` (tfjs's WASM threads, default 1),
+ * `runners` (env runners in nested Web Workers, default 1: sampling in the training worker),
  * `seed`, `stopReward` (default 80), `maxSteps`, `autostart`.
  *
  * Threads: the page is cross-origin isolated (COOP/COEP), so `threads=2` runs tfjs's threaded
@@ -33,6 +34,7 @@ interface TrainState {
   reward: number;
   seconds: number;
   backend: unknown;
+  runners: number;
   error: string | null;
 }
 
@@ -45,6 +47,7 @@ const state: TrainState = {
   reward: NaN,
   seconds: 0,
   backend: null,
+  runners: 0,
   error: null,
 };
 (globalThis as unknown as { coopTrain: TrainState }).coopTrain = state;
@@ -136,6 +139,7 @@ function start(): void {
         reward: m.reward,
         seconds: m.seconds,
         backend: m.backend,
+        runners: m.runners,
       });
       if (Number.isFinite(m.reward)) points.push([m.steps, m.reward]);
       drawCurve();
@@ -144,7 +148,7 @@ function start(): void {
         m.seconds.toFixed(1)
       } s (${Math.round(m.stepsPerSecond)} steps/s)\nmean episode reward ${
         Number.isFinite(m.reward) ? m.reward.toFixed(1) : "-"
-      } (target ${stopReward})\nbackend ${JSON.stringify(m.backend)}`;
+      } (target ${stopReward})\nbackend ${JSON.stringify(m.backend)}, ${m.runners} env runner(s)`;
     } else if (m.type === "done") {
       Object.assign(state, { running: false, done: true, reached: m.reached });
       statusEl.textContent += m.reached
@@ -162,6 +166,7 @@ function start(): void {
     seed: Number(seedInput.value) || 0,
     backend: params.get("backend") ?? "wasm",
     threads: Number(params.get("threads") ?? DEFAULT_THREADS),
+    runners: Number(params.get("runners") ?? 1),
     stopReward,
     maxSteps,
   });

@@ -1,5 +1,6 @@
 /**
- * Serves the browser training page on loopback: bundles `main.ts` and `worker.ts` with the
+ * Serves the browser training page on loopback: bundles `main.ts`, `worker.ts` and
+ * `runner_worker.ts` (`?runners=N`) with the
  * package's own code and serves them with cross-origin isolation (COOP/COEP), so tfjs's
  * threaded WASM can run there. Open the printed address and press "train"; `?autostart`,
  * `&backend=wasm|cpu`, `&seed=N`, `&stopReward=R`.
@@ -28,15 +29,17 @@ if (v.help) {
 }
 
 const here = new URL("./", import.meta.url);
-const [main, worker] = await bundleForBrowser([
+const [main, worker, runnerWorker] = await bundleForBrowser([
   new URL("main.ts", here),
   new URL("worker.ts", here),
+  new URL("runner_worker.ts", here),
 ]);
 const server = serveFiles(
   {
     "/index.html": { body: await Deno.readFile(new URL("index.html", here)), type: TYPES.html },
     "/main.js": { body: main!, type: TYPES.js },
     "/worker.js": { body: worker!, type: TYPES.js },
+    "/runner_worker.js": { body: runnerWorker!, type: TYPES.js },
     // tfjs's WASM binaries from the installed npm package (the worker points the backend here).
     ...Object.fromEntries(
       await Promise.all(TFJS_WASM_FILES.map(async (f) => [`/tfjs/${f}`, {

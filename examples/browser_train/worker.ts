@@ -5,7 +5,11 @@
  * result and the path of one greedy episode played through the dict face (RLlib's API), so the
  * page can draw the learning curve and the maze live.
  *
- * Messages in: `{ type: "train", seed, backend, threads, stopReward, maxSteps }`. Messages out:
+ * With `runners` > 1 it samples in that many env runners (`runner_worker.ts`, Web Workers nested
+ * in this one), 64 envs split between them, and learns here.
+ *
+ * Messages in: `{ type: "train", seed, backend, threads, runners, stopReward, maxSteps }`.
+ * Messages out:
  * `{ type: "iteration", ... }` per iteration, then `{ type: "done", ... }`, or
  * `{ type: "error", message }`.
  *
@@ -16,10 +20,10 @@ import {
   createHierarchicalWindyMaze,
   DictEnv,
   initBackend,
-  PPOConfig,
   rewardReached,
   type SpaceValue,
 } from "@coop/rl";
+import { mazeConfig } from "./config.ts";
 
 /** The page's request. */
 interface TrainRequest {
@@ -28,6 +32,8 @@ interface TrainRequest {
   backend: "wasm" | "cpu";
   /** tfjs's WASM threads (1: the single-threaded SIMD build; more: the threaded build). */
   threads: number;
+  /** Env runners (1: sample in this worker). */
+  runners: number;
   stopReward: number;
   maxSteps: number;
 }
@@ -83,23 +89,21 @@ async function train(req: TrainRequest): Promise<void> {
       threads: req.threads,
     });
   }
-  // examples/hierarchical.ts's configuration, written out: that module imports node:util and
-  // the Deno file helpers, which a browser bundle cannot load.
-  const algo = await new PPOConfig()
-    .environment(({ numEnvs, seed }) => createHierarchicalWindyMaze(numEnvs, { seed }))
-    .envRunners({ numEnvs, rolloutFragmentLength: Math.ceil(4096 / numEnvs) })
-    .resources({ backend: req.backend, threads: req.threads })
-    .debugging({ seed: req.seed })
-    .training({ entropyCoeff: 0.01 })
-    .multiAgent({
-      policies: {
-        high_level_policy: { config: { gamma: 0.9, numEpochs: 30, minibatchSize: 128 } },
-        low_level_policy: { config: { gamma: 0.0, lr: 6e-3 } },
-      },
-      policyMappingFn: (id) =>
-        id.startsWith("low_level_") ? "low_level_policy" : "high_level_policy",
-    })
-    .build();
+  const runners = Math.max(1, req.runners);
+  const c = mazeConfig({
+    seed: req.seed,
+    backend: req.backend,
+    threads: req.threads,
+    numEnvs: numEnvs / runners,
+    runners,
+  });
+  if (runners > 1) {
+    c.envRunners({
+      numEnvRunners: runners,
+      runnerWorker: new URL("/runner_worker.js", self.location.href).href,
+    });
+  }
+  const algo = await c.build();
   const t0 = performance.now();
   try {
     for (;;) {
@@ -115,6 +119,7 @@ async function train(req: TrainRequest): Promise<void> {
         trainSeconds: r.time_total_s,
         stepsPerSecond: r.env_steps_per_s,
         backend: algo.backend,
+        runners: r.num_env_runners ?? 1,
         path: greedyPath(algo, r.training_iteration),
       });
       if (reached || r.num_env_steps_sampled >= req.maxSteps) {

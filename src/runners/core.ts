@@ -36,11 +36,13 @@ import type { PolicyMappingFn } from "../rollout/collector.ts";
 
 /**
  * What a runner builds from: an `AlgorithmConfig`, or a function (sync or async) of the
- * trainer's `runnerArgs` returning one (the `config` export of a runner module).
+ * trainer's `runnerArgs` returning one (the `config` export of a runner module). The argument
+ * is typed `never` so that a function of any argument type fits: it receives the trainer's
+ * `runnerArgs` as they are.
  */
 export type RunnerConfigSource =
   | AlgorithmConfig<object>
-  | ((args: unknown) => AlgorithmConfig<object> | Promise<AlgorithmConfig<object>>);
+  | ((args: never) => AlgorithmConfig<object> | Promise<AlgorithmConfig<object>>);
 
 /** Options of {@linkcode RunnerCore.create}. */
 export interface RunnerCoreOptions {

@@ -100,10 +100,15 @@ export class RunnerPool implements EnvRunnerPool {
    * Starts the runners and waits until each has built its env and policies.
    * @param numRunners how many
    * @param init what each is built from
+   * @param runnerWorker the worker script to run (default: the package's `worker.ts`)
    * @returns the pool
    * @throws {Error} with the runner's message when one fails to start (all are terminated)
    */
-  static async start(numRunners: number, init: RunnerInit): Promise<RunnerPool> {
+  static async start(
+    numRunners: number,
+    init: RunnerInit,
+    runnerWorker?: string,
+  ): Promise<RunnerPool> {
     // The adapter is loaded lazily (the runtime rule: only src/runtime/ touches runtime APIs,
     // reached through dynamic imports so bundles for other runtimes never evaluate it).
     const { startWorker } = await import("../runtime/workers.ts");
@@ -111,12 +116,37 @@ export class RunnerPool implements EnvRunnerPool {
     for (let r = 0; r < numRunners; r++) {
       // The literal `new URL("./worker.ts", import.meta.url)` is what the npm build rewrites
       // to its bundled worker entry (scripts/build_npm.ts).
-      workers.push(await startWorker(new URL("./worker.ts", import.meta.url)));
+      workers.push(
+        await startWorker(
+          runnerWorker === undefined
+            ? new URL("./worker.ts", import.meta.url)
+            : new URL(runnerWorker),
+        ),
+      );
     }
+    const inits = workers.map((_w, r): InitMessage => ({
+      type: "init",
+      runner: r,
+      ...runnerSeeds(init.seed, r),
+      ...init,
+    }));
+    try {
+      structuredClone(inits[0]);
+    } catch (e) {
+      for (const w of workers) w.terminate();
+      throw new Error(
+        `Env runners: the settings cannot be sent to a worker (per-policy overrides, envConfig, training params and runnerArgs must be structured-cloneable): ${
+          (e as Error).message
+        }`,
+      );
+    }
+    // Each runner says when it listens (a browser drops what reaches a module worker before its
+    // handler exists); it gets its init then.
     const ready = workers.map((w, r) =>
       new Promise<void>((resolve, reject) => {
         w.onmessage = (e: MessageEvent<FromRunner>) => {
-          if (e.data.type === "ready") resolve();
+          if (e.data.type === "listening") w.postMessage(inits[r]);
+          else if (e.data.type === "ready") resolve();
           else if (e.data.type === "error") {
             reject(new Error(`Env runner ${r} could not start: ${e.data.message}`));
           }
@@ -127,19 +157,6 @@ export class RunnerPool implements EnvRunnerPool {
         };
       })
     );
-    try {
-      workers.forEach((w, r) => {
-        const msg: InitMessage = { type: "init", runner: r, ...runnerSeeds(init.seed, r), ...init };
-        w.postMessage(msg);
-      });
-    } catch (e) {
-      for (const w of workers) w.terminate();
-      throw new Error(
-        `Env runners: the settings cannot be sent to a worker (per-policy overrides, envConfig, training params and runnerArgs must be structured-cloneable): ${
-          (e as Error).message
-        }`,
-      );
-    }
     const settled = await Promise.allSettled(ready);
     const bad = settled.find((s) => s.status === "rejected");
     if (bad !== undefined) {

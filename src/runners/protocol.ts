@@ -153,6 +153,16 @@ export interface ReadyMessage {
   type: "ready";
 }
 
+/**
+ * A runner worker listens: its first message, sent once its message handler is in place. The
+ * trainer sends `init` only then, because a browser drops the messages that reach a module
+ * worker while its top-level `await`s run (before it has a handler).
+ */
+export interface ListeningMessage {
+  /** Message kind. */
+  type: "listening";
+}
+
 /** One runner's fragment, post-processed. */
 export interface FragmentMessage {
   /** Message kind. */
@@ -201,7 +211,12 @@ export interface StateReply {
 }
 
 /** What a runner can send the trainer. */
-export type FromRunner = ReadyMessage | FragmentMessage | StateReply | ErrorMessage;
+export type FromRunner =
+  | ListeningMessage
+  | ReadyMessage
+  | FragmentMessage
+  | StateReply
+  | ErrorMessage;
 
 /**
  * What a runner and its trainer must agree on about the env: its class and its slot groups

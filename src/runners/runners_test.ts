@@ -272,7 +272,39 @@ Deno.test({
   },
 });
 
+Deno.test("a runner worker of one's own (runnerWorker, serveEnvRunner): the same run", async () => {
+  const worker = new URL("./testdata/maze_runner_worker.ts", import.meta.url).href;
+  const own = runnersConfig(2);
+  own.envRunners({ runnerModule: undefined, runnerWorker: worker });
+  const a = await own.build();
+  const b = await runnersConfig(2).build();
+  const ra = await run(a, 3), rb = await run(b, 3);
+  assert.deepEqual(ra.map(stable), rb.map(stable));
+  assert.deepEqual(weights(a), weights(b));
+  // A worker whose config runs another algorithm is refused at build, naming it.
+  const dqnWorker = new URL("./testdata/dqn_runner_worker.ts", import.meta.url).href;
+  const wrong = runnersConfig(2);
+  wrong.envRunners({ runnerModule: undefined, runnerWorker: dqnWorker });
+  await assert.rejects(
+    wrong.build(),
+    /Env runner 0 could not start: This runner worker's config configures DQN, the trainer runs PPO/,
+  );
+});
+
 Deno.test("config: runners need a module and cloneable settings", () => {
+  assert.throws(
+    () => config().envRunners({ numEnvRunners: 2, runnerWorker: "runner_worker.js" }).validate(),
+    /envRunners.runnerWorker must be an absolute URL of a worker script/,
+  );
+  assert.throws(
+    () =>
+      config().envRunners({
+        remoteRunners: ["http://a:1"],
+        runnerWorker: "http://a:1/w.js",
+      }).validate(),
+    /runnerWorker is for Web Worker runners; remote runners serve their own code/,
+  );
+  config().envRunners({ numEnvRunners: 2, runnerWorker: "http://127.0.0.1:1/w.js" }).validate();
   assert.throws(() => config().envRunners({ numEnvRunners: 2 }).validate(), /runnerModule/);
   assert.throws(
     () => config().envRunners({ overlap: true, runnerModule: "./relative.ts" }).validate(),

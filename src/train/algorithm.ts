@@ -451,7 +451,8 @@ export class Algorithm<P extends object = object> {
       policyConfigs[slot.id] = slot.spec.config as Record<string, unknown> | undefined;
     }
     const init = {
-      runnerModule: r.runnerModule ?? "(remote)",
+      runnerModule: r.runnerModule ??
+        (r.runnerWorker === undefined ? "(remote)" : "(runnerWorker)"),
       runnerArgs: r.runnerArgs,
       family: c.family.name,
       numEnvs: c.numEnvs,
@@ -469,7 +470,7 @@ export class Algorithm<P extends object = object> {
         timeoutMs: r.remoteTimeoutMs,
         restartDelayMs: r.remoteRestartDelayMs ?? Infinity,
       })
-      : await RunnerPool.start(Math.max(1, r.numEnvRunners), init);
+      : await RunnerPool.start(Math.max(1, r.numEnvRunners), init, r.runnerWorker);
     this.#runners = {
       pool,
       metrics: Object.assign(new MetricsWindow(this.policyIds), {

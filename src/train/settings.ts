@@ -157,6 +157,13 @@ export interface EnvRunnerParams {
    * training params, per-policy overrides, the backend and the seed come from the trainer.
    */
   runnerModule: string | undefined;
+  /**
+   * The worker script each runner runs instead of the package's own (an absolute URL string): an
+   * entry of one's own that calls `serveEnvRunner(config)` with the config it imports, bundled
+   * on its own. For where a worker cannot import `runnerModule` at run time (a browser page's
+   * bundles); `runnerModule` is then not needed. Default: the package's worker.
+   */
+  runnerWorker: string | undefined;
   /** Passed to the module's `config` when it is a function (structured-cloneable). */
   runnerArgs: unknown;
   /**
@@ -196,6 +203,7 @@ export interface EnvRunnerParams {
 export const DEFAULT_ENV_RUNNERS: Readonly<EnvRunnerParams> = Object.freeze({
   numEnvRunners: 1,
   runnerModule: undefined,
+  runnerWorker: undefined,
   runnerArgs: undefined,
   overlap: false,
   remoteRunners: undefined,
@@ -238,17 +246,39 @@ function validateEnvRunners<P extends object>(c: AlgorithmSettings<P>): void {
   const remote = r.remoteRunners !== undefined;
   if (remote) validateRemoteRunners(r);
   if (!usesWorkers(c)) return;
-  // Each remote runner serves the config it was bundled with: no module to import.
-  if (!remote && (typeof r.runnerModule !== "string" || r.runnerModule === "")) {
+  if (r.runnerWorker !== undefined) {
+    let ok = typeof r.runnerWorker === "string";
+    try {
+      if (ok) new URL(r.runnerWorker);
+    } catch {
+      ok = false;
+    }
+    if (!ok) {
+      throw new RangeError(
+        `envRunners.runnerWorker must be an absolute URL of a worker script (new URL("./runner_worker.js", location.href).href), got ${
+          JSON.stringify(r.runnerWorker)
+        }`,
+      );
+    }
+    if (remote) {
+      throw new RangeError(
+        "envRunners.runnerWorker is for Web Worker runners; remote runners serve their own code: leave one of them unset",
+      );
+    }
+  }
+  // Each remote runner serves the config it was bundled with, and a runner worker of one's own
+  // the config it imports: no module to import.
+  const imports = !remote && r.runnerWorker === undefined;
+  if (imports && (typeof r.runnerModule !== "string" || r.runnerModule === "")) {
     throw new RangeError(
       `envRunners.runnerModule is needed with numEnvRunners ${r.numEnvRunners}${
         r.overlap ? " and overlap" : ""
       }: a worker cannot receive the env creator (a closure), so give the URL of a module ` +
         `exporting \`config\` (an AlgorithmConfig or a function returning one), e.g. ` +
-        `new URL("./my_config.ts", import.meta.url).href`,
+        `new URL("./my_config.ts", import.meta.url).href (or a runnerWorker serving its config)`,
     );
   }
-  if (!remote) {
+  if (imports) {
     try {
       new URL(r.runnerModule!);
     } catch {
