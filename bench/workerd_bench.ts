@@ -16,9 +16,10 @@
  * on one port: each process gets its own listening socket with `SO_REUSEPORT` and the kernel
  * spreads the connections (`examples/workerd/reuse_port.ts`).
  *
- * Measured on the 2-core machine, quiet (load average 1.2-1.7 before), 10 s runs, 8
- * connections: `GET /act` 4,212 requests/s with 1 process (p99 6.2 ms), 7,648 with 2 (p99 2.6
- * ms); `POST /act` 3,712 / 6,683 (p99 7.0 / 2.6 ms). workerd spends 200-250 µs of CPU per
+ * Measured on the 2-core machine, quiet (load average 1.2-1.8 before), 10 s runs, 8
+ * connections, three runs: `GET /act` 3,946-4,212 requests/s with 1 process (p99 6.2-7.4 ms),
+ * 6,489-7,648 with 2 (p99 2.6-5.1 ms); `POST /act` 3,712-4,563 / 5,951-6,683 (p99 2.6-4.0 ms
+ * with 2). workerd spends 200-250 µs of CPU per
  * request, almost all of it in its own HTTP and isolate machinery (a worker answering a bare
  * "ok" costs it 140-150 µs; the policy and all of the worker's JavaScript are under 2% of its
  * samples in `perf`), so one process tops out near 4,000-5,700 requests/s here.
