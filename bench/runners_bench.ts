@@ -80,7 +80,7 @@ async function sampling(env: "maze" | "chicken", mode: Mode): Promise<void> {
     for (let i = 0; i < 2; i++) await algo.sample();
     let steps = 0;
     const t0 = performance.now();
-    const n = env === "maze" ? 10 : 4;
+    const n = env === "maze" ? 10 : 12;
     for (let i = 0; i < n; i++) steps += (await algo.sample()).env_steps;
     const s = (performance.now() - t0) / 1000;
     console.log(JSON.stringify({
