@@ -28,6 +28,7 @@ import {
   TERMINATED,
   TRUNCATED,
 } from "../env/batched.ts";
+import { BatchedEnvWrapper } from "../env/wrapper.ts";
 import { fromDictEnv } from "../env/from_dict.ts";
 import { moveInMaze, Nim, ScriptedDictEnv, Walkers } from "../env/_test_envs.ts";
 import type { DoneDict } from "../env/multi_agent.ts";
@@ -49,62 +50,21 @@ import type { SampleBatch } from "../rollout/buffer.ts";
 // Helpers
 
 /** Records what the wrapped env does, step by step, without changing it. */
-class SpyEnv implements BatchedEnv {
+class SpyEnv extends BatchedEnvWrapper {
   /** Every agent appearance, in the order the env flagged them (reset and steps). */
   readonly spawns: { agentId: string; env: number }[] = [];
   /** Every truncated agent: its group and a copy of its final observation. */
   readonly truncations: { group: number; finalObs: Float32Array }[] = [];
   /** Terminated agents per group. */
   readonly terminations: number[];
-  /** Rewards delivered per group. */
   readonly rewardByGroup: number[];
-  readonly inner: BatchedEnv;
   constructor(inner: BatchedEnv) {
-    this.inner = inner;
+    super(inner);
     this.terminations = inner.groups.map(() => 0);
     this.rewardByGroup = inner.groups.map(() => 0);
   }
-  get numEnvs(): number {
-    return this.inner.numEnvs;
-  }
-  get numSlots(): number {
-    return this.inner.numSlots;
-  }
   get groups(): readonly SlotGroup[] {
     return this.inner.groups;
-  }
-  get rew(): Float32Array {
-    return this.inner.rew;
-  }
-  get flags(): Uint8Array {
-    return this.inner.flags;
-  }
-  get envDone(): Uint8Array {
-    return this.inner.envDone;
-  }
-  get envTruncated(): Uint8Array {
-    return this.inner.envTruncated;
-  }
-  get stepMask(): Uint8Array | undefined {
-    return this.inner.stepMask;
-  }
-  get envStepped(): Uint8Array | undefined {
-    return this.inner.envStepped;
-  }
-  get holdsEndedAgents(): boolean | undefined {
-    return this.inner.holdsEndedAgents;
-  }
-  get layoutVersion(): number | undefined {
-    return this.inner.layoutVersion;
-  }
-  get info(): BatchedEnv["info"] {
-    return this.inner.info?.bind(this.inner);
-  }
-  get finalInfo(): BatchedEnv["finalInfo"] {
-    return this.inner.finalInfo?.bind(this.inner);
-  }
-  agentId(slot: number): string {
-    return this.inner.agentId(slot);
   }
   reset(seed?: number): void {
     this.inner.reset(seed);
