@@ -5,7 +5,8 @@
  * Chromium (playwright-core) clicks "train", waits until the hierarchical windy maze's mean
  * reward passes 80, checks the curve and the maze were drawn, and saves a screenshot.
  *
- * A second test starts the page with `threads=2`: tfjs's threaded SIMD build in the worker.
+ * A second test starts the page with `threads=2`: tfjs's threaded SIMD build in the worker; a
+ * third with `runners=2`: sampling in two env runners nested in the training worker.
  *
  * Skipped when `/usr/bin/chromium` is missing, unless `COOP_REQUIRE_BROWSER=1` (CI sets it).
  * `COOP_SCREENSHOT_DIR` keeps the screenshot.
@@ -25,6 +26,12 @@ interface TrainState {
   runners: number;
   error: string | null;
 }
+
+/** Whether the page's training is over (evaluated in the page). */
+const trainingOver = () => {
+  const s = (globalThis as unknown as { coopTrain: TrainState }).coopTrain;
+  return s.done || s.error !== null;
+};
 
 Deno.test({
   name: "the browser page trains the hierarchical windy maze to 80 in a Web Worker (Chromium)",
@@ -49,14 +56,7 @@ Deno.test({
     await page.goto(url);
     assert.equal(await page.evaluate(() => globalThis.crossOriginIsolated), true, "COOP/COEP");
     await page.click("#train");
-    await page.waitForFunction(
-      () => {
-        const s = (globalThis as unknown as { coopTrain: TrainState }).coopTrain;
-        return s.done || s.error !== null;
-      },
-      null,
-      { timeout: 240_000 },
-    );
+    await page.waitForFunction(trainingOver, null, { timeout: 240_000 });
     const s = await page.evaluate(() =>
       (globalThis as unknown as { coopTrain: TrainState }).coopTrain
     );
@@ -81,6 +81,35 @@ Deno.test({
   }
 });
 
+/**
+ * Opens the page with `?autostart&<query>` in a fresh headless Chromium and waits until training
+ * ends.
+ * @returns the page's final state, its errors and the path of every worker it started
+ */
+async function trainOnPage(
+  query: string,
+  timeout: number,
+): Promise<{ s: TrainState; problems: string[]; workers: string[] }> {
+  const { url, stop } = await serveOnLoopback("examples/browser_train/serve.ts", ["--port", "0"]);
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  try {
+    const page = await browser.newPage();
+    const problems: string[] = [];
+    page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+    const workers: string[] = [];
+    page.on("worker", (w) => workers.push(new URL(w.url()).pathname));
+    await page.goto(`${url}?autostart&${query}`);
+    await page.waitForFunction(trainingOver, null, { timeout });
+    const s = await page.evaluate(() =>
+      (globalThis as unknown as { coopTrain: TrainState }).coopTrain
+    );
+    return { s, problems, workers };
+  } finally {
+    await browser.close();
+    await stop();
+  }
+}
+
 Deno.test({
   name: "the page runs tfjs's threaded WASM (threads=2) in its Web Worker (Chromium)",
   ignore: SKIP_BROWSER,
@@ -90,35 +119,12 @@ Deno.test({
   // The threaded build's pthreads are Web Workers nested in the page's worker; SharedArrayBuffer
   // needs the page's COOP/COEP. One iteration is enough to see it run; it is not the page's
   // default (see examples/browser_train/main.ts for the measurement).
-  const { url, stop } = await serveOnLoopback("examples/browser_train/serve.ts", ["--port", "0"]);
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-  try {
-    const page = await browser.newPage();
-    const problems: string[] = [];
-    page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
-    let workers = 0;
-    page.on("worker", () => workers++);
-    await page.goto(`${url}?autostart&threads=2&maxSteps=4096`);
-    await page.waitForFunction(
-      () => {
-        const s = (globalThis as unknown as { coopTrain: TrainState }).coopTrain;
-        return s.done || s.error !== null;
-      },
-      null,
-      { timeout: 120_000 },
-    );
-    const s = await page.evaluate(() =>
-      (globalThis as unknown as { coopTrain: TrainState }).coopTrain
-    );
-    assert.equal(s.error, null);
-    assert.equal(s.steps, 4096);
-    assert.deepEqual(s.backend, { name: "wasm", simd: true, threads: 2 });
-    assert.ok(workers >= 2, `${workers} workers: the page's and tfjs's pthreads`);
-    assert.deepEqual(problems, []);
-  } finally {
-    await browser.close();
-    await stop();
-  }
+  const { s, problems, workers } = await trainOnPage("threads=2&maxSteps=4096", 120_000);
+  assert.equal(s.error, null);
+  assert.equal(s.steps, 4096);
+  assert.deepEqual(s.backend, { name: "wasm", simd: true, threads: 2 });
+  assert.ok(workers.length >= 2, `${workers.length} workers: the page's and tfjs's pthreads`);
+  assert.deepEqual(problems, []);
 });
 
 Deno.test({
@@ -128,37 +134,14 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
 }, async () => {
-  const { url, stop } = await serveOnLoopback("examples/browser_train/serve.ts", ["--port", "0"]);
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-  try {
-    const page = await browser.newPage();
-    const problems: string[] = [];
-    page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
-    const workers: string[] = [];
-    page.on("worker", (w) => workers.push(new URL(w.url()).pathname));
-    await page.goto(`${url}?autostart&runners=2&maxSteps=200000`);
-    await page.waitForFunction(
-      () => {
-        const s = (globalThis as unknown as { coopTrain: TrainState }).coopTrain;
-        return s.done || s.error !== null;
-      },
-      null,
-      { timeout: 240_000 },
-    );
-    const s = await page.evaluate(() =>
-      (globalThis as unknown as { coopTrain: TrainState }).coopTrain
-    );
-    assert.equal(s.error, null);
-    assert.ok(s.reached, `mean reward ${s.reward} after ${s.steps} env steps`);
-    assert.equal(s.runners, 2);
-    assert.deepEqual(
-      workers.filter((w) => w === "/runner_worker.js").length,
-      2,
-      `workers: ${workers.join(", ")}`,
-    );
-    assert.deepEqual(problems, []);
-  } finally {
-    await browser.close();
-    await stop();
-  }
+  const { s, problems, workers } = await trainOnPage("runners=2&maxSteps=200000", 240_000);
+  assert.equal(s.error, null);
+  assert.ok(s.reached, `mean reward ${s.reward} after ${s.steps} env steps`);
+  assert.equal(s.runners, 2);
+  assert.deepEqual(
+    workers.filter((w) => w === "/runner_worker.js").length,
+    2,
+    `workers: ${workers.join(", ")}`,
+  );
+  assert.deepEqual(problems, []);
 });
