@@ -8,6 +8,9 @@ import assert from "node:assert/strict";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
+/** A run of a few seconds, evaluated after every iteration with 20 games per opponent and seat. */
+const SHORT = ["--minutes", "0.05", "--eval-every", "1", "--eval-games", "20"];
+
 async function run(args: string[]): Promise<Record<string, unknown>> {
   const json = await Deno.makeTempFile({ suffix: ".json" });
   const out = await new Deno.Command(Deno.execPath(), {
@@ -35,12 +38,7 @@ for (
       game,
       "--algo",
       algo,
-      "--minutes",
-      "0.05",
-      "--eval-every",
-      "1",
-      "--eval-games",
-      "20",
+      ...SHORT,
     ]);
     const text = JSON.stringify(summary);
     const words = game === "rock_paper_scissors"
@@ -63,12 +61,7 @@ Deno.test("games example: Rock-Paper-Scissors with 15 rounds and a weighted mix 
     "15",
     "--opponent",
     "always_same:3,beat_last:1",
-    "--minutes",
-    "0.05",
-    "--eval-every",
-    "1",
-    "--eval-games",
-    "20",
+    ...SHORT,
   ]);
   assert.equal(summary.rounds, 15);
   assert.equal(summary.opponent, "always_same:3,beat_last:1");
