@@ -449,16 +449,19 @@ export class MultiAgentBatchedEnv implements BatchedEnv {
       throw new Error(`${this.name}: the inner env has no saveState`);
     }
     const meta = Int32Array.of(this.numEnvs, this.numAgents, this.#wasReset ? 1 : 0);
-    return packState(`multi_agent:${this.name}`, [
-      meta,
-      this.inner.saveState(),
+    return packState(`multi_agent:${this.name}`, [meta, this.inner.saveState(), ...this.#own()]);
+  }
+
+  /** The buffers of this env's own state, in saved order. */
+  #own() {
+    return [
       this.flags,
       this.envDone,
       this.envTruncated,
       this.#live,
       this.#liveCount,
       this.#truncCount,
-    ]);
+    ];
   }
 
   /**
@@ -481,14 +484,7 @@ export class MultiAgentBatchedEnv implements BatchedEnv {
     if (this.inner.loadState === undefined) {
       throw new Error(`${this.name}: the inner env has no loadState`);
     }
-    const own = [
-      this.flags,
-      this.envDone,
-      this.envTruncated,
-      this.#live,
-      this.#liveCount,
-      this.#truncCount,
-    ];
+    const own = this.#own();
     // Check every size before changing anything.
     copyParts(tag, parts.slice(2), own.map((a) => a.slice()));
     this.inner.loadState(parts[1]!);
