@@ -1108,6 +1108,18 @@ export class MaskedDuel implements MultiAgentEnv {
   }
 }
 
+/** The env creator of `numEnvs` batched {@linkcode MaskedDuel}s, both players in one group. */
+const maskedDuels = ({ numEnvs, seed }: { numEnvs: number; seed: number }) =>
+  fromDictEnv(() => new MaskedDuel(), numEnvs, {
+    groups: [{
+      name: "players",
+      slotsPerEnv: 2,
+      observationSpace: MaskedDuel.obs,
+      actionSpace: MaskedDuel.act,
+    }],
+    seed,
+  });
+
 for (
   const [name, extra] of [
     ["", {}],
@@ -1123,17 +1135,7 @@ for (
 ) {
   Deno.test(`multi-agent: two DQN policies${name} learn a masked turn-based game with deferred rewards`, async () => {
     const algo = await new DQNConfig()
-      .environment(({ numEnvs, seed }) =>
-        fromDictEnv(() => new MaskedDuel(), numEnvs, {
-          groups: [{
-            name: "players",
-            slotsPerEnv: 2,
-            observationSpace: MaskedDuel.obs,
-            actionSpace: MaskedDuel.act,
-          }],
-          seed,
-        })
-      )
+      .environment(maskedDuels)
       .envRunners({ numEnvs: 16, rolloutFragmentLength: 8 })
       .training({
         hidden: [16],
@@ -1165,17 +1167,7 @@ for (
 
 Deno.test('masked game: PPO learns it too (masked logits), and a "random" opponent plays legal moves only', async () => {
   const algo = await new PPOConfig()
-    .environment(({ numEnvs, seed }) =>
-      fromDictEnv(() => new MaskedDuel(), numEnvs, {
-        groups: [{
-          name: "players",
-          slotsPerEnv: 2,
-          observationSpace: MaskedDuel.obs,
-          actionSpace: MaskedDuel.act,
-        }],
-        seed,
-      })
-    )
+    .environment(maskedDuels)
     .envRunners({ numEnvs: 16, rolloutFragmentLength: 8 })
     .training({ hidden: [16], lr: 3e-3, entropyCoeff: 0.01 })
     .multiAgent({
