@@ -330,4 +330,14 @@ export class Pcg32 {
     while (r < threshold) r = Pcg32.next(p);
     return r % n;
   }
+  /**
+   * A uniform double in `[0, 1)` with 53 random bits from two draws (numpy's construction; the
+   * rule of `Pcg32.nextDouble` in src/rng.ts).
+   */
+  @inline
+  static nextDouble(p: usize): f64 {
+    const a = Pcg32.next(p) >>> 5;
+    const b = Pcg32.next(p) >>> 6;
+    return (<f64> a * 67108864.0 + <f64> b) / 9007199254740992.0;
+  }
 }

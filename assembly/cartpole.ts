@@ -63,13 +63,6 @@ const FOUR_THIRDS: f64 = 4.0 / 3.0;
 let states: usize = 0; // f64 x 4 per env: x, x_dot, theta, theta_dot
 let counts: usize = 0; // i32 per env: steps in the episode
 
-/** A uniform double in [0, 1) with 53 random bits (numpy's construction from two draws). */
-function uniform53(rng: usize): f64 {
-  const a = Pcg32.next(rng) >>> 5;
-  const b = Pcg32.next(rng) >>> 6;
-  return (<f64> a * 67108864.0 + <f64> b) / 9007199254740992.0;
-}
-
 /** The cart's hooks (see `_kit.ts`); never instantiated. */
 // deno-lint-ignore no-unused-vars -- bound by `Kit.bind<CartPole>()` (a type argument)
 class CartPole extends KitEnv<CartPole> {
@@ -96,10 +89,10 @@ class CartPole extends KitEnv<CartPole> {
     const p = states + (<usize> i << 5);
     const rng = this.rng(i);
     const range = RESET_BOUND - -RESET_BOUND;
-    store<f64>(p, -RESET_BOUND + range * uniform53(rng));
-    store<f64>(p, -RESET_BOUND + range * uniform53(rng), 8);
-    store<f64>(p, -RESET_BOUND + range * uniform53(rng), 16);
-    store<f64>(p, -RESET_BOUND + range * uniform53(rng), 24);
+    store<f64>(p, -RESET_BOUND + range * Pcg32.nextDouble(rng));
+    store<f64>(p, -RESET_BOUND + range * Pcg32.nextDouble(rng), 8);
+    store<f64>(p, -RESET_BOUND + range * Pcg32.nextDouble(rng), 16);
+    store<f64>(p, -RESET_BOUND + range * Pcg32.nextDouble(rng), 24);
     store<i32>(counts + (<usize> i << 2), 0);
   }
   /** One Euler step of Gymnasium's equations (see the module doc). */

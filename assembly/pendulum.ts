@@ -56,13 +56,6 @@ const TORQUE_TERM: f64 = 3.0 / (M * L * L);
 let states: usize = 0; // f64 x 4 per env: theta, theta_dot, sin(theta), cos(theta)
 let counts: usize = 0; // i32 per env: steps in the episode
 
-/** A uniform double in [0, 1) with 53 random bits (numpy's construction from two draws). */
-function uniform53(rng: usize): f64 {
-  const a = Pcg32.next(rng) >>> 5;
-  const b = Pcg32.next(rng) >>> 6;
-  return (<f64> a * 67108864.0 + <f64> b) / 9007199254740992.0;
-}
-
 /** `((x + π) mod 2π) - π`, the modulo floored as Python's (result in `[0, 2π)`). */
 function angleNormalize(x: f64): f64 {
   let m = (x + Math.PI) % TWO_PI;
@@ -103,9 +96,9 @@ class Pendulum extends KitEnv<Pendulum> {
   reset(i: i32): void {
     const p = states + (<usize> i << 5);
     const rng = this.rng(i);
-    const th = -INIT_THETA + (INIT_THETA - -INIT_THETA) * uniform53(rng);
+    const th = -INIT_THETA + (INIT_THETA - -INIT_THETA) * Pcg32.nextDouble(rng);
     store<f64>(p, th);
-    store<f64>(p, -INIT_THETA_DOT + (INIT_THETA_DOT - -INIT_THETA_DOT) * uniform53(rng), 8);
+    store<f64>(p, -INIT_THETA_DOT + (INIT_THETA_DOT - -INIT_THETA_DOT) * Pcg32.nextDouble(rng), 8);
     store<f64>(p, Math.sin(th), 16);
     store<f64>(p, Math.cos(th), 24);
     store<i32>(counts + (<usize> i << 2), 0);

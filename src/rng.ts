@@ -100,6 +100,16 @@ export class Pcg32 {
   }
 
   /**
+   * Draws a double in [0, 1) with 53 random bits from two draws (numpy's construction; the rule
+   * of the AssemblyScript envs' `Pcg32.nextDouble`).
+   * @returns the double
+   */
+  nextDouble(): number {
+    const a = this.nextU32() >>> 5, b = this.nextU32() >>> 6;
+    return (a * 67108864 + b) / 9007199254740992;
+  }
+
+  /**
    * An unbiased integer in [0, n), by rejection (the same rule as the AssemblyScript envs).
    * @param n exclusive upper bound, an integer in [1, 2^32)
    * @returns the drawn integer

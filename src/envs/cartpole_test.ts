@@ -45,13 +45,8 @@ class CartPoleTwin {
     this.reset();
   }
 
-  uniform(): number {
-    const a = this.rng.nextU32() >>> 5, b = this.rng.nextU32() >>> 6;
-    return (a * 67108864 + b) / 9007199254740992;
-  }
-
   reset(): void {
-    for (let k = 0; k < 4; k++) this.state[k] = -0.05 + (0.05 - -0.05) * this.uniform();
+    for (let k = 0; k < 4; k++) this.state[k] = -0.05 + (0.05 - -0.05) * this.rng.nextDouble();
     this.count = 0;
   }
 

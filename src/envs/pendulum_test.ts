@@ -39,14 +39,9 @@ class PendulumTwin {
     this.reset();
   }
 
-  uniform(): number {
-    const a = this.rng.nextU32() >>> 5, b = this.rng.nextU32() >>> 6;
-    return (a * 67108864 + b) / 9007199254740992;
-  }
-
   reset(): void {
-    this.th = -Math.PI + (Math.PI - -Math.PI) * this.uniform();
-    this.thDot = -1 + (1 - -1) * this.uniform();
+    this.th = -Math.PI + (Math.PI - -Math.PI) * this.rng.nextDouble();
+    this.thDot = -1 + (1 - -1) * this.rng.nextDouble();
     this.count = 0;
   }
 
