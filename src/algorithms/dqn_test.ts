@@ -1,3 +1,4 @@
+import { timeless } from "../train/testdata/resume_run.ts";
 import assert from "node:assert/strict";
 import { chainConfig } from "../runners/testdata/dqn_runner.ts";
 import {
@@ -894,25 +895,13 @@ for (
 ) {
   Deno.test(`checkpoint${name}: N iterations = N/2 + save + restore into a fresh trainer + N/2, bit for bit (replay, priorities, target, Adam, epsilon; held rows; two policies)`, async () => {
     const storage = new MemoryStorage();
-    const clean = (r: Record<string, unknown>) => {
-      const {
-        time_this_iter_s: _a,
-        time_total_s: _b,
-        sample_time_s: _c,
-        learn_time_s: _d,
-        env_steps_per_s: _e,
-        checkpoint: _f,
-        ...rest
-      } = r;
-      return rest;
-    };
     const n = 8;
     const straight = await relayConfig(extra).build();
     const results: unknown[] = [];
-    for (let i = 0; i < n; i++) results.push(clean({ ...(await straight.train()) }));
+    for (let i = 0; i < n; i++) results.push(timeless(await straight.train()));
     const first = await relayConfig(extra).checkpointing({ storage }).build();
     const resumed: unknown[] = [];
-    for (let i = 0; i < n / 2; i++) resumed.push(clean({ ...(await first.train()) }));
+    for (let i = 0; i < n / 2; i++) resumed.push(timeless(await first.train()));
     const path = await first.save();
     // One policy for inference, without the env: a Q-network with the saved weights.
     const restored = await policyFromCheckpoint(storage, path, "first", { families: [DQN] });
@@ -927,7 +916,7 @@ for (
     const info = await second.restore({ path });
     assert.equal(info.envRestored, true);
     assert.deepEqual(info.changes, []);
-    for (let i = 0; i < n / 2; i++) resumed.push(clean({ ...(await second.train()) }));
+    for (let i = 0; i < n / 2; i++) resumed.push(timeless(await second.train()));
     assert.deepEqual(resumed, results);
     const ls = (a: Algorithm<DQNHyperparams>, id: string) =>
       (a.getLearner(id) as DQNLearner).getState();
