@@ -6,6 +6,7 @@
  * pieces: merged metrics equal one collector's, batches concatenated in runner order.
  */
 
+import { timeless } from "../train/testdata/resume_run.ts";
 import assert from "node:assert/strict";
 import type { Algorithm, TrainResult } from "../train/algorithm.ts";
 import { rewardReached } from "../train/algorithm.ts";
@@ -47,17 +48,7 @@ function weights(a: Algorithm): Float32Array[] {
 }
 
 /** The parts of a result that do not depend on timing. */
-function stable(r: TrainResult): unknown {
-  const {
-    env_steps_per_s: _a,
-    time_this_iter_s: _b,
-    time_total_s: _c,
-    sample_time_s: _d,
-    learn_time_s: _e,
-    ...rest
-  } = r;
-  return rest;
-}
+const stable = timeless;
 
 async function run(algo: Algorithm, iterations: number): Promise<TrainResult[]> {
   const out: TrainResult[] = [];
