@@ -9,8 +9,8 @@
  */
 
 import autocannon from "autocannon";
-import { prepareWorkerd, workerdBinary } from "./prepare.ts";
-import { spawnOnSharedPort } from "./reuse_port.ts";
+import { prepareWorkerd } from "./prepare.ts";
+import { spawnWorkerd } from "./reuse_port.ts";
 
 /** A running workerd with the policy endpoint. */
 export interface RunningEndpoint {
@@ -51,16 +51,7 @@ export async function startEndpoint(
   l.close();
   const dir = await Deno.makeTempDir({ prefix: "coop-workerd-" });
   const { config, policies } = await prepareWorkerd(dir, port, checkpoint);
-  const command = (extra: string[]) =>
-    new Deno.Command(workerdBinary(), {
-      args: ["serve", config, ...extra],
-      stdout: "null",
-      stderr: "piped",
-    });
-  const children = processes === 1
-    ? [command([]).spawn()]
-    : spawnOnSharedPort(port, processes, (fd) => command(["--socket-fd", `http=${fd}`]))
-      .children;
+  const children = spawnWorkerd(config, port, processes, { stdout: "null", stderr: "piped" });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0;; i++) {
     try {

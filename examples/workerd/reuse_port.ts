@@ -11,6 +11,8 @@
  * @module
  */
 
+import { workerdBinary } from "./prepare.ts";
+
 const AF_INET = 2, SOCK_STREAM = 1, SOL_SOCKET = 1, SO_REUSEADDR = 2, SO_REUSEPORT = 15;
 const F_SETFD = 2, FD_CLOEXEC = 1, SOCK_CLOEXEC = 0o2000000;
 
@@ -20,18 +22,9 @@ function openLibc() {
     setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
     bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
     listen: { parameters: ["i32", "i32"], result: "i32" },
-    getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
     fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
     close: { parameters: ["i32"], result: "i32" },
   });
-}
-
-/** What {@linkcode spawnOnSharedPort} started. */
-export interface SharedPortProcesses {
-  /** The port all processes accept on (127.0.0.1). */
-  port: number;
-  /** The processes, in spawn order. */
-  children: Deno.ChildProcess[];
 }
 
 /**
@@ -39,16 +32,16 @@ export interface SharedPortProcesses {
  * listening sockets with `SO_REUSEPORT` (close-on-exec), and for each process clears the flag
  * on its own socket only while it is spawned, so that no process holds another's socket (when
  * one exits, the kernel stops sending connections its way). The parent closes its copies.
- * @param port the port (0: the kernel picks one)
+ * @param port the port
  * @param count how many processes (≥ 1)
- * @param command the command for process `i` given its socket's descriptor
- * @returns the port and the processes
+ * @param command the command for a process given its socket's descriptor
+ * @returns the processes, in spawn order
  */
-export function spawnOnSharedPort(
+function spawnOnSharedPort(
   port: number,
   count: number,
-  command: (fd: number, i: number) => Deno.Command,
-): SharedPortProcesses {
+  command: (fd: number) => Deno.Command,
+): Deno.ChildProcess[] {
   if (Deno.build.os !== "linux") {
     throw new Error(
       `several workerd processes on one port need Linux (SO_REUSEPORT spreads the connections); this is ${Deno.build.os}: use one process`,
@@ -78,21 +71,16 @@ export function spawnOnSharedPort(
       ) throw new Error("setsockopt(SO_REUSEADDR, SO_REUSEPORT) failed");
       if (s.bind(fd, addr, 16) !== 0) throw new Error(`bind(127.0.0.1:${port}) failed`);
       if (s.listen(fd, 1024) !== 0) throw new Error("listen() failed");
-      if (port === 0) {
-        const len = new Uint8Array(new Uint32Array([16]).buffer);
-        if (s.getsockname(fd, addr, len) !== 0) throw new Error("getsockname() failed");
-        port = view.getUint16(2, false);
-      }
     }
     for (let i = 0; i < count; i++) {
       s.fcntl(fds[i]!, F_SETFD, 0);
       try {
-        children.push(command(fds[i]!, i).spawn());
+        children.push(command(fds[i]!).spawn());
       } finally {
         s.fcntl(fds[i]!, F_SETFD, FD_CLOEXEC);
       }
     }
-    return { port, children };
+    return children;
   } catch (e) {
     for (const c of children) c.kill("SIGKILL");
     throw e;
@@ -100,4 +88,27 @@ export function spawnOnSharedPort(
     for (const fd of fds) s.close(fd);
     libc.close();
   }
+}
+
+/**
+ * Starts `workerd serve config` as `processes` processes accepting on 127.0.0.1:`port` (the
+ * config's own socket for one process; shared-port sockets for more, which needs Linux and
+ * `--allow-ffi`).
+ * @param config the workerd config file (its socket is named `http`)
+ * @param port its port
+ * @param processes how many processes
+ * @param opts how each process's output is handled
+ * @returns the processes
+ */
+export function spawnWorkerd(
+  config: string,
+  port: number,
+  processes: number,
+  opts: Pick<Deno.CommandOptions, "stdout" | "stderr"> = {},
+): Deno.ChildProcess[] {
+  const command = (extra: string[]) =>
+    new Deno.Command(workerdBinary(), { args: ["serve", config, ...extra], ...opts });
+  return processes === 1
+    ? [command([]).spawn()]
+    : spawnOnSharedPort(port, processes, (fd) => command(["--socket-fd", `http=${fd}`]));
 }

@@ -15,8 +15,8 @@
  */
 
 import { parseArgs } from "node:util";
-import { prepareWorkerd, workerdBinary } from "./prepare.ts";
-import { spawnOnSharedPort } from "./reuse_port.ts";
+import { prepareWorkerd } from "./prepare.ts";
+import { spawnWorkerd } from "./reuse_port.ts";
 
 const { values: v } = parseArgs({
   args: Deno.args,
@@ -43,14 +43,7 @@ const { config } = await prepareWorkerd(dir, Number(v.port), v.checkpoint);
 console.log(
   `workerd serving at http://127.0.0.1:${v.port}/ with ${processes} process(es) (config ${config})`,
 );
-const children = processes === 1
-  ? [new Deno.Command(workerdBinary(), { args: ["serve", config] }).spawn()]
-  : spawnOnSharedPort(
-    Number(v.port),
-    processes,
-    (fd) =>
-      new Deno.Command(workerdBinary(), { args: ["serve", config, "--socket-fd", `http=${fd}`] }),
-  ).children;
+const children = spawnWorkerd(config, Number(v.port), processes);
 Deno.addSignalListener("SIGINT", () => {
   for (const c of children) c.kill("SIGTERM");
 });
