@@ -152,6 +152,7 @@ export const envSchema = z.discriminatedUnion("name", [
     ),
     numEnvs: count.default(64),
     options: z.strictObject({
+      // RPS_MAX_ROUNDS (schema_test checks; this module imports no env).
       rounds: z.number().int().min(1).max(255).optional().describe(
         "rounds per episode (default 10, RLlib's)",
       ),

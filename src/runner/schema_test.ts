@@ -1,3 +1,4 @@
+import { RPS_MAX_ROUNDS } from "../envs/rock_paper_scissors.ts";
 import assert from "node:assert/strict";
 import {
   ExperimentConfigError,
@@ -174,4 +175,12 @@ Deno.test("Rock-Paper-Scissors' rounds come from the experiment file and reach t
     trainSteps: 1000,
   });
   assert.ok(p.some((x) => x.includes("env.options.rounds")), p.join("\n"));
+  // The schema's bound is the env's own.
+  const rps = (rounds: number) => ({
+    env: { name: "rock_paper_scissors", options: { rounds } },
+    algorithm: { name: "PPO" },
+    trainSteps: 1000,
+  });
+  parseExperiment(rps(RPS_MAX_ROUNDS), "test.json");
+  assert.ok(problems(rps(RPS_MAX_ROUNDS + 1)).some((x) => x.includes("env.options.rounds")));
 });
