@@ -41,10 +41,12 @@ export function config(args: MazeRunnerArgs = {}): PPOConfig {
     .multiAgent({
       policies: {
         // The example's settings (examples/hierarchical.ts).
-        high_level_policy: { config: { gamma: 0.9, numEpochs: 30, minibatchSize: 128 } },
+        high_level_policy: {
+          config: { gamma: 0.9, numEpochs: 30, minibatchSize: 128, vfShareLayers: true },
+        },
         low_level_policy: args.fault === "action"
           ? { policyClass: () => 99 }
-          : { config: { gamma: 0.0, lr: 6e-3 } },
+          : { config: { gamma: 0.0, lr: 6e-3, numEpochs: 4, vfShareLayers: true } },
       },
       policyMappingFn: (agentId) =>
         agentId.startsWith("low_level_") ? "low_level_policy" : "high_level_policy",
