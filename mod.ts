@@ -219,6 +219,7 @@ export {
   computeGae,
   DEFAULT_PPO_HYPERPARAMS,
   type LearnerStats,
+  MAX_STALE_WEIGHT,
   PPO,
   PPO_TRAINING_DEFAULTS,
   type PPOBatch,
@@ -253,6 +254,7 @@ export {
 export {
   type AlgorithmFamily,
   DEFAULT_MODEL_PARAMS,
+  type LearnContext,
   type Learner,
   type LearnerInfo,
   type LearningPolicy,

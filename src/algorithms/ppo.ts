@@ -76,6 +76,7 @@ import {
 import {
   type AlgorithmFamily,
   DEFAULT_MODEL_PARAMS,
+  type LearnContext,
   type Learner,
   type LearnerInfo,
   type ModelParams,
@@ -242,6 +243,13 @@ export interface PPOBatch {
   value_targets: Float32Array;
   /** `[count]` value estimates when the rows were collected. */
   vf_preds: Float32Array;
+  /**
+   * Updates the learner made since the weights that sampled these rows (0 or absent: none, the
+   * usual on-policy case). A stale batch (> 0: env runners with `overlap`) is learned with the
+   * decoupled objective (see `proxLogp` of {@linkcode PPOLossInput}): its rows' log-probabilities
+   * under the weights the update starts from are computed first, in one forward pass.
+   */
+  weightsStaleness?: number;
 }
 
 /** Learner statistics of one update, averaged over its minibatches (RLlib's names). */
@@ -316,7 +324,25 @@ export interface PPOLossInput {
   entropyCoeff: number;
   /** KL penalty weight. */
   klCoeff: number;
+  /**
+   * `[M]` log-probabilities of the actions under the proximal policy (the weights the update
+   * started from), for rows sampled with older weights (a stale fragment), or absent/null. When
+   * set, the objective is the decoupled one (Hilton et al. 2021, "Batch size-invariance for
+   * policy optimization"): the ratio and its clipping, and the KL penalty, are taken against
+   * the proximal policy, and each row is weighted by `exp(proxLogp − oldLogp)` (importance
+   * weight of the proximal over the sampling policy, capped at {@linkcode MAX_STALE_WEIGHT}),
+   * so the trust region is around the policy being updated, not the one that sampled.
+   */
+  proxLogp?: Float32Array | null;
+  /** `[M]` written with each row's log-probability of its action under `logits`, when given. */
+  logpOut?: Float32Array;
 }
+
+/**
+ * The cap on the importance weight `π_prox / π_behaviour` of a stale row in {@linkcode ppoLoss}
+ * (V-trace's truncation idea: a row the sampling policy took unusually rarely cannot dominate).
+ */
+export const MAX_STALE_WEIGHT = 2;
 
 /** The loss terms of one minibatch (means over its rows). */
 export interface PPOLossTerms {
@@ -376,6 +402,7 @@ export function ppoLoss(
   dValues?: Float32Array,
 ): PPOLossTerms {
   const { rows: M, heads, headStarts, logits, values, actions, oldLogp, advantages, returns } = p;
+  const prox = p.proxLogp ?? null, logpOut = p.logpOut;
   const g = p.gaussian ? gaussianOf(p.gaussian) : null;
   const D = g === null ? 0 : g.size;
   const K = g === null ? heads.length : D;
@@ -415,15 +442,17 @@ export function ppoLoss(
       ent += H;
       logp += lp[off + actions[r * K + h]! - headStarts[h]!]!;
     }
-    const logRatio = logp - oldLogp[r]!;
+    if (logpOut !== undefined) logpOut[r] = logp;
+    const logRatio = logp - (prox === null ? oldLogp[r]! : prox[r]!);
+    const w = prox === null ? 1 : Math.min(Math.exp(prox[r]! - oldLogp[r]!), MAX_STALE_WEIGHT);
     const ratio = Math.exp(logRatio);
     const A = advantages[r]!;
     const unclippedObj = ratio * A;
     const clippedObj = Math.min(Math.max(ratio, 1 - c), 1 + c) * A;
     const unclippedActive = unclippedObj <= clippedObj;
-    polSum -= unclippedActive ? unclippedObj : clippedObj;
+    polSum -= w * (unclippedActive ? unclippedObj : clippedObj);
     if (Math.abs(ratio - 1) > c) clipped++;
-    klSum += ratio - 1 - logRatio;
+    klSum += w * (ratio - 1 - logRatio);
     entSum += ent;
 
     // Value loss, optionally clipped around the old value.
@@ -446,7 +475,7 @@ export function ppoLoss(
 
     if (dLogits !== undefined && dValues !== undefined) {
       // d total / d logp of this row: surrogate (when not clipped away) and KL penalty.
-      const gLogp = ((unclippedActive ? -A * ratio : 0) + p.klCoeff * (ratio - 1)) / M;
+      const gLogp = w * ((unclippedActive ? -A * ratio : 0) + p.klCoeff * (ratio - 1)) / M;
       const gEnt = p.entropyCoeff / M;
       for (let d = 0; d < D; d++) {
         // d logp / d mean = z·e^(−s), d logp / d s = z² − 1; d H / d s = 1.
@@ -603,6 +632,8 @@ export class PPOLearner implements Learner {
   #mbAdv = new Float32Array(0);
   #mbRet = new Float32Array(0);
   #mbVal = new Float32Array(0);
+  #mbProx = new Float32Array(0);
+  #prox = new Float32Array(0);
   #bootObs = new Float32Array(0);
   #bootRows = new Int32Array(0);
   #bootVals = new Float32Array(0);
@@ -717,9 +748,10 @@ export class PPOLearner implements Learner {
    * @param batch the fragment's closed rows with `action_logp`, `vf_preds`, `advantages` and
    *   `value_targets`
    * @param rng the stream for shuffling
+   * @param context how stale the batch is (a stale one is learned with the decoupled objective)
    * @returns the statistics, or undefined for an empty batch
    */
-  learn(batch: SampleBatch, rng: Pcg32): LearnerInfo | undefined {
+  learn(batch: SampleBatch, rng: Pcg32, context?: LearnContext): LearnerInfo | undefined {
     if (batch.count === 0) return undefined;
     const { action_logp, advantages, value_targets, vf_preds } = batch;
     if (!action_logp || !advantages || !value_targets || !vf_preds) {
@@ -735,6 +767,7 @@ export class PPOLearner implements Learner {
       advantages,
       value_targets,
       vf_preds,
+      weightsStaleness: context?.weightsStaleness ?? 0,
     }, rng);
     return {
       learner_stats: stats as unknown as Record<string, number>,
@@ -862,6 +895,37 @@ export class PPOLearner implements Learner {
     this.#mbAdv = new Float32Array(n);
     this.#mbRet = new Float32Array(n);
     this.#mbVal = new Float32Array(n);
+    this.#mbProx = new Float32Array(n);
+    this.#prox = new Float32Array(n);
+  }
+
+  /**
+   * Each row's log-probability of its action under the current weights (the proximal policy of
+   * a stale batch), into `#prox`.
+   */
+  #proximalLogp(batch: PPOBatch, n: number): void {
+    const model = this.model, h = this.hyperparams;
+    const logits = new Float32Array(n * model.logitsSize), values = new Float32Array(n);
+    model.forward(batch.obs.subarray(0, n * model.obsSize), n, logits, values);
+    ppoLoss({
+      rows: n,
+      heads: model.heads,
+      headStarts: this.#headStarts,
+      gaussian: this.#box,
+      logits,
+      values,
+      actions: batch.actions,
+      oldLogp: batch.action_logp,
+      advantages: batch.advantages,
+      returns: batch.value_targets,
+      oldValues: batch.vf_preds,
+      clipParam: h.clipParam,
+      vfClipParam: h.vfClipParam,
+      vfLossCoeff: h.vfLossCoeff,
+      entropyCoeff: h.entropyCoeff,
+      klCoeff: this.#klCoeff,
+      logpOut: this.#prox,
+    });
   }
 
   /**
@@ -894,6 +958,8 @@ export class PPOLearner implements Learner {
     const adv = this.#adv;
     adv.set(batch.advantages.subarray(0, n));
     if (h.advantageNormalization === "batch") normalize(adv, n);
+    const stale = (batch.weightsStaleness ?? 0) > 0;
+    if (stale) this.#proximalLogp(batch, n);
 
     const numMb = Math.max(1, Math.round(n / h.minibatchSize));
     const perm = this.#perm;
@@ -912,6 +978,7 @@ export class PPOLearner implements Learner {
       advantages: this.#mbAdv,
       returns: this.#mbRet,
       oldValues: this.#mbVal,
+      proxLogp: stale ? this.#mbProx : null,
       clipParam: h.clipParam,
       vfClipParam: h.vfClipParam,
       vfLossCoeff: h.vfLossCoeff,
@@ -956,6 +1023,7 @@ export class PPOLearner implements Learner {
           this.#mbAdv[k] = adv[i]!;
           this.#mbRet[k] = batch.value_targets[i]!;
           this.#mbVal[k] = batch.vf_preds[i]!;
+          this.#mbProx[k] = this.#prox[i]!;
         }
         start += m;
         if (h.advantageNormalization === "minibatch") normalize(this.#mbAdv, m);
@@ -1024,7 +1092,12 @@ export class PPOLearner implements Learner {
       this.#mbAct =
       this.#mbLogp =
         new Float32Array(0);
-    this.#mbAdv = this.#mbRet = this.#mbVal = new Float32Array(0);
+    this.#mbAdv =
+      this.#mbRet =
+      this.#mbVal =
+      this.#mbProx =
+      this.#prox =
+        new Float32Array(0);
   }
 }
 

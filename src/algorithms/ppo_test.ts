@@ -5,6 +5,7 @@ import {
   adaptKlCoeff,
   computeGae,
   DEFAULT_PPO_HYPERPARAMS,
+  MAX_STALE_WEIGHT,
   PPO,
   PPO_TRAINING_DEFAULTS,
   type PPOBatch,
@@ -18,6 +19,7 @@ import {
   ENDED_TRUNCATED,
   LINKED,
   OPEN,
+  type SampleBatch,
   TrajectoryBuffer,
 } from "../rollout/buffer.ts";
 import { Box, Dict, Discrete, MultiDiscrete } from "../spaces.ts";
@@ -162,6 +164,67 @@ Deno.test("ppoLoss: MultiDiscrete heads add log-probs and entropies; KL penalty 
   }
 });
 
+Deno.test("ppoLoss, decoupled (a stale batch): ratio, clip and KL against proxLogp, rows weighted by min(π_prox/π_old, cap)", () => {
+  const p = tinyBatch();
+  const dPlain = new Float32Array(12), vPlain = new Float32Array(4);
+  const plain = ppoLoss(p, dPlain, vPlain);
+  // The proximal policy equal to the sampling one: the plain objective, gradients included.
+  const same = new Float32Array(12), vSame = new Float32Array(4);
+  assert.deepEqual(ppoLoss({ ...p, proxLogp: p.oldLogp.slice() }, same, vSame), plain);
+  assert.deepEqual(same, dPlain);
+  assert.deepEqual(vSame, vPlain);
+
+  // logp of each row's action under the current logits, written out on request.
+  const logp = new Float32Array(4);
+  ppoLoss({ ...p, logpOut: logp });
+  const ratios = [1.5, 0.5, 0.7, 1.1];
+  for (let r = 0; r < 4; r++) {
+    near(logp[r]!, p.oldLogp[r]! + Math.log(ratios[r]!), 1e-6, `logp ${r}`);
+  }
+
+  // Proximal ratios 1.0, 0.9, 1.3, 1.1 and proximal/sampling weights 1.5, 0.5/0.9, 0.7/1.3 and
+  // 1.1/1.1 = 1; a fifth case, a weight of 4, is capped (row 0 with prox 6× the sampling prob).
+  const proxRatio = [1.0, 0.9, 1.3, 1.1];
+  const proxLogp = Float32Array.from(logp, (l, r) => l - Math.log(proxRatio[r]!));
+  const w = proxRatio.map((q, r) => Math.min(ratios[r]! / q, MAX_STALE_WEIGHT));
+  assert.equal(w[0], 1.5);
+  const t = ppoLoss({ ...p, proxLogp });
+  // Row 0 A>0 r 1.0 → 1.0·2; row 1 A>0 r 0.9 → 0.9·1; row 2 A<0 r 1.3 → max(1.3, 1.2)·(−1)
+  // = unclipped −1.3; row 3 A<0 r 1.1 → −0.55.
+  const objs = [2, 0.9, -1.3, -0.55];
+  near(t.policyLoss, -objs.reduce((a, o, r) => a + w[r]! * o, 0) / 4, 1e-6, "policy_loss");
+  near(t.clipFrac, 1 / 4, 0, "clip_frac (row 2 only)");
+  const kl = proxRatio.reduce((a, q, r) => a + w[r]! * (q - 1 - Math.log(q)), 0) / 4;
+  near(t.kl, kl, 1e-6, "kl against the proximal policy");
+  near(t.vfLoss, plain.vfLoss, 1e-12, "the value loss does not change");
+  const capped = Float32Array.from(proxLogp);
+  capped[0] = p.oldLogp[0]! + Math.log(4);
+  const t4 = ppoLoss({ ...p, proxLogp: capped });
+  const r0 = Math.exp(logp[0]! - capped[0]!); // 1.5 / 4, unclipped at A > 0: min(r, 0.8)·A
+  near(
+    t4.policyLoss,
+    -(MAX_STALE_WEIGHT * Math.min(r0, 0.8) * 2 +
+      objs.slice(1).reduce((a, o, i) => a + w[i + 1]! * o, 0)) / 4,
+    1e-6,
+    "capped weight",
+  );
+
+  // Gradients equal finite differences of the decoupled loss.
+  const pk = { ...p, klCoeff: 0.3, proxLogp };
+  const dL = new Float32Array(12), dV = new Float32Array(4);
+  ppoLoss(pk, dL, dV);
+  const eps = 1e-3;
+  for (let k = 0; k < 12; k++) {
+    const up = p.logits.slice(), down = p.logits.slice();
+    up[k]! += eps;
+    down[k]! -= eps;
+    const fd =
+      (ppoLoss({ ...pk, logits: up }).totalLoss - ppoLoss({ ...pk, logits: down }).totalLoss) /
+      (2 * eps);
+    near(dL[k]!, fd, 2e-4, `dLogits[${k}]`);
+  }
+});
+
 /** A batch from the model's own actions on random one-hot contexts, rewarded when a == ctx. */
 function banditBatch(
   model: ActorCriticModel,
@@ -222,6 +285,37 @@ Deno.test("a training step on the WASM backend runs, changes the weights, report
   assert.equal(stats.num_minibatches, 4 * 2);
   assert.equal(stats.cur_lr, 1e-3);
   assert.ok(stats.grad_gnorm > 0);
+  model.dispose();
+});
+
+Deno.test("PPOLearner: a stale batch is learned against the policy the update starts from", async () => {
+  await initBackend({ backend: "wasm" });
+  const model = new ActorCriticModel({ obsSize: 2, actionSpace: new Discrete(2), seed: 1 });
+  const batch = banditBatch(model, 64, new Pcg32(3));
+  // Sampled by a policy that took every action 1.5× less often than the current one does.
+  const sampled = { ...batch, action_logp: batch.action_logp.map((l) => l - Math.log(1.5)) };
+  const one = { numEpochs: 1, minibatchSize: 64, lr: 1e-9 };
+  const before = model.getFlatWeights();
+  // On-policy reading: every ratio is 1.5, outside the clip range.
+  const fresh = new PPOLearner(model, one, "bandit").update(sampled);
+  near(fresh.clip_frac, 1, 0, "fresh clip_frac");
+  model.setFlatWeights(before);
+  // Stale: the ratios are taken against the current policy (1 at the update's only step).
+  const learner = new PPOLearner(model, one, "bandit");
+  const stale = learner.learn(
+    { ...sampled, agent_ids: [], infos: [] } as unknown as SampleBatch,
+    new Pcg32(1),
+    { weightsStaleness: 1 },
+  )!.learner_stats;
+  near(stale.clip_frac!, 0, 0, "stale clip_frac");
+  near(stale.kl!, 0, 1e-6, "stale kl");
+  // And the same learner without a context reads the batch as on-policy again.
+  model.setFlatWeights(before);
+  const again = learner.learn(
+    { ...sampled, agent_ids: [], infos: [] } as unknown as SampleBatch,
+    new Pcg32(1),
+  )!;
+  near(again.learner_stats.clip_frac!, 1, 0, "no context clip_frac");
   model.dispose();
 });
 

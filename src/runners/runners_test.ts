@@ -138,6 +138,22 @@ Deno.test("overlap: one update stale, one weight sync per iteration plus the fir
   assert.deepEqual(sync.map((r) => r.num_weight_syncs), [1, 2, 3]);
 });
 
+Deno.test("overlap: each learner is told its batch is one update stale (PPO's decoupled objective)", async () => {
+  for (const overlap of [true, false]) {
+    const algo = await runnersConfig(2, overlap).build();
+    await algo.train(); // builds the policies (spaces from the first agents)
+    const seen: number[] = [];
+    const learner = algo.getLearner("low_level_policy")!;
+    const learn = learner.learn.bind(learner);
+    learner.learn = (batch, rng, context) => {
+      seen.push(context?.weightsStaleness ?? -1);
+      return learn(batch, rng, context);
+    };
+    await run(algo, 2);
+    assert.deepEqual(seen, overlap ? [1, 1] : [0, 0]);
+  }
+});
+
 Deno.test("sample() gathers every runner's fragment without learning", async () => {
   const algo = await runnersConfig(2).build();
   try {

@@ -1121,6 +1121,7 @@ export class Algorithm<P extends object = object> {
     const t1 = performance.now();
     for (const slot of this.#policies) slot.learner?.beforeSample(stepsBefore);
     const learner: Record<string, LearnerInfo> = {};
+    const context = { weightsStaleness: this.iteration - pending.version };
     this.#policies.forEach((slot, p) => {
       const batch = batches[p], cols = columns[p];
       if (slot.learner === undefined || batch === undefined) return;
@@ -1134,11 +1135,11 @@ export class Algorithm<P extends object = object> {
         }
         slot.learner.putPostprocessed(cols, batch.count);
       }
-      const info = slot.learner.learn(batch, this.#rng);
+      const info = slot.learner.learn(batch, this.#rng, context);
       if (info !== undefined) learner[slot.id] = info;
     });
     const t2 = performance.now();
-    const staleness = this.iteration - pending.version;
+    const staleness = context.weightsStaleness;
     this.iteration++;
     const dt = (t2 - t0) / 1000;
     this.#timeTotal += dt;

@@ -88,6 +88,15 @@ export interface LearnerInfo {
  */
 export type PostprocessedColumns = Record<string, Float32Array>;
 
+/** What the trainer says about a batch beside its rows (see {@linkcode Learner.learn}). */
+export interface LearnContext {
+  /**
+   * Updates this learner made since the weights that sampled the batch: 0 on-policy, 1 with
+   * env runners' `overlap` (sampled while the previous update ran).
+   */
+  weightsStaleness: number;
+}
+
 /** Updates one learning policy; built by its {@linkcode AlgorithmFamily}. */
 export interface Learner {
   /** The policy's id. */
@@ -108,9 +117,10 @@ export interface Learner {
    * Learns from one fragment's batch of closed rows.
    * @param batch the post-processed rows (valid only during the call)
    * @param rng the trainer's stream for shuffling
+   * @param context how stale the batch is (absent: not stale)
    * @returns the update's statistics, or undefined when it did not update
    */
-  learn(batch: SampleBatch, rng: Pcg32): LearnerInfo | undefined;
+  learn(batch: SampleBatch, rng: Pcg32, context?: LearnContext): LearnerInfo | undefined;
   /**
    * Optional, for learners that keep what `postprocess` computed until `learn` (DQN's n-step
    * transitions), so they can sample in env runners: called on a runner's learner right after

@@ -168,7 +168,8 @@ export interface EnvRunnerParams {
   runnerArgs: unknown;
   /**
    * Sample the next fragment with the previous weights while the learner updates (RLlib's
-   * async sampling, one update stale; results report `weights_staleness`).
+   * async sampling, one update stale; results report `weights_staleness`, and learners are told:
+   * PPO learns such a batch with the decoupled objective, see `PPOBatch.weightsStaleness`).
    */
   overlap: boolean;
   /**
