@@ -271,6 +271,12 @@ export const experimentSchema = z.strictObject({
     remoteRestartDelayMs: z.number().min(0).nullable().default(60_000).describe(
       "ms after a remote runner was lost before the trainer tries to restart it (null: never)",
     ),
+    restartFailedEnvRunners: z.boolean().default(false).describe(
+      "restart a runner whose env or policy code fails instead of failing the run (RLlib's restart_failed_env_runners)",
+    ),
+    maxEnvRunnerRestarts: z.number().int().min(0).default(1000).describe(
+      "restarts allowed in all (RLlib's max_num_env_runner_restarts)",
+    ),
   }).optional().describe("parallel sampling (RLlib's env runners; PPO only)"),
   policies: z.record(z.string().min(1), policySchema).optional().describe(
     "policies by id (default: one learned policy, `default_policy`)",
@@ -402,6 +408,8 @@ export interface ExperimentConfig {
     remoteRunners?: string[] | undefined;
     remoteTimeoutMs: number;
     remoteRestartDelayMs: number | null;
+    restartFailedEnvRunners: boolean;
+    maxEnvRunnerRestarts: number;
   } | undefined;
   /** Policies by id (default: one learned `default_policy`). */
   policies?: Record<string, ExperimentPolicy> | undefined;

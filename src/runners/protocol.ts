@@ -234,16 +234,21 @@ export function envSignature(env: BatchedEnv): string {
  * The seeds of runner `r` of a run seeded `seed`. As on the main thread, where the env and the
  * collector both take the run's seed, both take the runner's seed: the collector's first reset
  * seeds env `i` of the runner from `(runnerSeed, i)`, a function of `(seed, r, i)`, and its
- * action sampling starts from `runnerSeed`.
+ * action sampling starts from `runnerSeed`. A runner restarted after a failure takes the seed of
+ * its next generation (the next number of the same stream), so it plays other episodes.
  * @param seed the run's seed
  * @param runner the runner's index
+ * @param generation 0 for the runner started with the run, k after its k-th restart
  * @returns the env and action-sampling seeds
  */
 export function runnerSeeds(
   seed: number,
   runner: number,
+  generation = 0,
 ): { envSeed: number; collectorSeed: number } {
-  const runnerSeed = new Pcg32(seed, 0x7e00_0000 + runner).nextU32();
+  const stream = new Pcg32(seed, 0x7e00_0000 + runner);
+  let runnerSeed = stream.nextU32();
+  for (let g = 0; g < generation; g++) runnerSeed = stream.nextU32();
   return { envSeed: runnerSeed, collectorSeed: runnerSeed };
 }
 

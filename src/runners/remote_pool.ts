@@ -15,11 +15,15 @@
  * Restarts (RLlib's `restart_failed_env_runners`): once `restartDelayMs` has passed since a
  * runner was lost, the next `sample` tries to re-initialise it in the background (`POST /init`
  * with the policies added since, as at the start); if that succeeds it is used again from the
- * following request on, with fresh envs seeded as at the start and the current weights, else it
- * is tried again after another delay. Nothing waits for a restart.
+ * following request on, with fresh envs seeded with the seeds of its next generation
+ * (`runnerSeeds(seed, r, generation)`) and the current weights, else it is tried again after
+ * another delay. Nothing waits for a restart; past `maxRestarts` restarts in all, lost runners
+ * stay lost.
  * A failure of the runner's own code (a bad action, an env error; answered 500 with the
  * `x-coop-runner-error` header) rejects the request with the runner's message and fails the
- * pool, as with Web Workers: another runner would fail the same way.
+ * pool, as with Web Workers: another runner would fail the same way. With
+ * `restartOnRunnerError` it counts as a lost runner instead (re-issued, restarted later); when
+ * every runner has failed, the request rejects naming each one's message.
  *
  * Checkpoints: `saveStates` saves each live runner's state (an empty state for a lost one);
  * `restoreStates` re-initialises every runner (so a runner that came back is used again) and
@@ -52,6 +56,14 @@ export interface RemoteRunnerOptions {
    * in ms (default `Infinity`: never).
    */
   restartDelayMs?: number;
+  /**
+   * Treat a failure of the runner's own code (a bad action, an env error) as a lost runner: its
+   * request is re-issued to another and it is restarted like a lost one (default false: the pool
+   * fails with the runner's message).
+   */
+  restartOnRunnerError?: boolean;
+  /** Restarts allowed in all (default `Infinity`); past it a lost runner stays lost. */
+  maxRestarts?: number;
   /** The `fetch` to use (default: the global one; tests pass a fake). */
   fetch?: typeof fetch;
 }
@@ -106,6 +118,8 @@ interface Remote {
   lostAt: number;
   /** A restart is under way. */
   restarting: boolean;
+  /** Its restarts so far: it is initialised with the seeds of this generation. */
+  generation: number;
 }
 
 function trimSlash(u: string): string {
@@ -120,6 +134,8 @@ export class RemoteRunnerPool implements EnvRunnerPool {
   readonly #init: RunnerInit;
   readonly #timeoutMs: number;
   readonly #restartDelayMs: number;
+  readonly #restartOnError: boolean;
+  readonly #maxRestarts: number;
   readonly #fetch: typeof fetch;
   readonly #controllers = new Set<AbortController>();
   readonly #lost: LostRunner[] = [];
@@ -141,10 +157,13 @@ export class RemoteRunnerPool implements EnvRunnerPool {
       version: undefined,
       lostAt: 0,
       restarting: false,
+      generation: 0,
     }));
     this.#init = { ...init };
     this.#timeoutMs = opts.timeoutMs;
     this.#restartDelayMs = opts.restartDelayMs ?? Infinity;
+    this.#restartOnError = opts.restartOnRunnerError ?? false;
+    this.#maxRestarts = opts.maxRestarts ?? Infinity;
     this.#fetch = opts.fetch ?? ((input, init) => globalThis.fetch(input, init));
   }
 
@@ -195,7 +214,7 @@ export class RemoteRunnerPool implements EnvRunnerPool {
     const msg: InitMessage = {
       type: "init",
       runner: r,
-      ...runnerSeeds(this.#init.seed, r),
+      ...runnerSeeds(this.#init.seed, r, this.#remotes[r]!.generation),
       ...this.#init,
     };
     const reply = await this.#post(r, "/init", msg);
@@ -298,8 +317,12 @@ export class RemoteRunnerPool implements EnvRunnerPool {
     const now = performance.now();
     this.#remotes.forEach((x, r) => {
       if (x.alive || x.restarting || now - x.lostAt < this.#restartDelayMs) return;
+      if (this.#restarts >= this.#maxRestarts) return;
       x.restarting = true;
-      this.#enqueue(r, () => this.#initRunner(r)).then(() => {
+      this.#enqueue(r, () => {
+        x.generation++;
+        return this.#initRunner(r);
+      }).then(() => {
         x.restarting = false;
         if (this.#terminated || this.#failed !== undefined) return;
         x.alive = true;
@@ -398,12 +421,12 @@ export class RemoteRunnerPool implements EnvRunnerPool {
           parts[slot] = reply;
           if (--left === 0) finish();
         }, (e: Error) => {
-          if (e instanceof RunnerFailed) {
+          if (e instanceof RunnerFailed && !this.#restartOnError) {
             this.#failed ??= e;
             return finish(e);
           }
           if (this.#terminated) return finish(new Error("The env runners were terminated"));
-          this.#markLost(r, e.message);
+          this.#markLost(r, e instanceof RunnerFailed ? `failed: ${e.runnerMessage}` : e.message);
           if (done || parts[slot] !== undefined) return;
           this.#reissued++;
           assign(slot);

@@ -23,6 +23,8 @@ interface FakeRunner {
   behaviour: (k: number) => Behaviour;
   samples: SampleMessage[];
   inits: number;
+  /** The env seed of each init it got. */
+  initSeeds?: number[];
   /** Refuses every connection (init and sample) while set. */
   down?: boolean;
 }
@@ -54,6 +56,7 @@ function fakeFetch(runners: FakeRunner[]): typeof fetch {
     if (x.down) throw new TypeError("error sending request: connection refused");
     if (url.pathname === "/init") {
       x.inits++;
+      (x.initSeeds ??= []).push((m as unknown as { envSeed: number }).envSeed);
       return reply({ type: "ready" });
     }
     const b = x.behaviour(x.samples.length);
@@ -263,6 +266,48 @@ Deno.test("every runner lost: a clear error naming each; a runner's own error fa
   await assert.rejects(p2.sample(0, W, S), /env step 6 failed on purpose/);
   assert.equal(p2.stats().reissued, 0, "the runner's own error is not re-issued");
   p2.terminate();
+});
+
+Deno.test("restartOnRunnerError: a runner's own error counts as lost, restarted with its next seeds; maxRestarts caps", async () => {
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const rs = fakes(() => "ok", (k) => k === 1 ? "error" : "ok");
+  const pool = await RemoteRunnerPool.start(urls(2), INIT, {
+    timeoutMs: 1000,
+    restartDelayMs: 20,
+    restartOnRunnerError: true,
+    fetch: fakeFetch(rs),
+  });
+  await pool.sample(0, W, S);
+  assert.deepEqual(from(await pool.sample(10, W, S)), [0, 0], "slot 1 re-issued to runner 0");
+  assert.equal(pool.stats().reissued, 1);
+  assert.match(pool.stats().lost[0]!.reason, /^failed: env step 6 failed on purpose$/);
+  await sleep(30);
+  await pool.sample(20, W, S);
+  await sleep(5);
+  assert.equal(pool.stats().restarts, 1);
+  assert.deepEqual(rs[1]!.initSeeds, [0, 1].map((g) => runnerSeeds(0, 1, g).envSeed));
+  assert.deepEqual(from(await pool.sample(30, W, S)), [0, 1]);
+  pool.terminate();
+
+  // No restart allowed: it stays lost; every runner failing: the error names each message.
+  const qs = fakes((k) => k < 2 ? "ok" : "error", () => "error");
+  const capped = await RemoteRunnerPool.start(urls(2), INIT, {
+    timeoutMs: 1000,
+    restartDelayMs: 0,
+    restartOnRunnerError: true,
+    maxRestarts: 0,
+    fetch: fakeFetch(qs),
+  });
+  assert.deepEqual(from(await capped.sample(0, W, S)), [0, 0]);
+  await sleep(5);
+  await assert.rejects(capped.sample(10, W, S), (e: Error) => {
+    assert.match(e.message, /^All 2 remote env runners are lost: /);
+    assert.match(e.message, /0 \(http:\/\/r0\): failed: env step 6 failed on purpose/);
+    return true;
+  });
+  assert.equal(capped.stats().restarts, 0);
+  assert.equal(qs[1]!.inits, 1);
+  capped.terminate();
 });
 
 Deno.test("terminate() aborts requests in flight; start names a runner that cannot start", async () => {

@@ -14,6 +14,8 @@ import { MemoryStorage } from "../train/storage.ts";
 import { config, type MazeRunnerArgs } from "./testdata/maze_runner.ts";
 import { MetricsWindow, takeNewEpisodes } from "./metrics.ts";
 import { concatBatches } from "./protocol.ts";
+import { parseExperiment } from "../runner/schema.ts";
+import { experimentAlgorithmConfig } from "../runner/experiment.ts";
 import type { SampleBatch } from "../rollout/buffer.ts";
 
 const MODULE = new URL("./testdata/maze_runner.ts", import.meta.url).href;
@@ -86,7 +88,8 @@ Deno.test("1 and 2 runners, overlap on and off, learn the hierarchical maze (mea
       .build();
     let reached = false, last: TrainResult | undefined;
     try {
-      while (!reached && (last?.timesteps_total ?? 0) < 120_000) {
+      // Overlap costs env steps: 1 runner with overlap reached 50 at 131k with seed 0.
+      while (!reached && (last?.timesteps_total ?? 0) < 160_000) {
         last = await algo.train();
         reached = rewardReached(last, 50);
       }
@@ -106,7 +109,14 @@ Deno.test("results have the single runner's shape, plus the runners' fields", as
   const shape = (r: object): Record<string, string> =>
     Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v]));
   const s = shape(single!), m = shape(multi!);
-  for (const k of ["num_env_runners", "num_weight_syncs", "weights_staleness"]) {
+  for (
+    const k of [
+      "num_env_runners",
+      "num_weight_syncs",
+      "weights_staleness",
+      "num_env_runner_restarts",
+    ]
+  ) {
     assert.equal(m[k], "number", k);
     delete m[k];
   }
@@ -212,6 +222,82 @@ Deno.test("a runner's env error rejects train() with its message (overlap too)",
       algo.dispose();
     }
   }
+});
+
+Deno.test("restartFailedEnvRunners: a runner whose env throws is replaced and its fragment sampled again", async () => {
+  for (const overlap of [false, true]) {
+    const build = () =>
+      runnersConfig(2, overlap, { fault: "envOnce" })
+        .envRunners({ restartFailedEnvRunners: true })
+        .build();
+    const a = await run(await build(), 3);
+    assert.deepEqual(a.map((r) => r.num_env_runner_restarts), [1, 1, 1]);
+    // Every iteration still gathers both runners' fragments.
+    assert.deepEqual(a.map((r) => r.timesteps_total), [1, 2, 3].map((i) => i * 2 * 8 * 64));
+    assert.ok(a.every((r) => Number.isFinite(r.info.learner.low_level_policy?.learner_stats.kl)));
+    // The same failure in the same place: the same run.
+    const b = await run(await build(), 3);
+    assert.deepEqual(b.map(stable), a.map(stable), `overlap ${overlap}`);
+  }
+});
+
+Deno.test("restartFailedEnvRunners: a worker that crashes between requests is replaced", async () => {
+  const algo = await runnersConfig(2, false, { fault: "crashOnce" })
+    .envRunners({ restartFailedEnvRunners: true })
+    .build();
+  const rs = await run(algo, 3);
+  assert.deepEqual(rs.map((r) => r.timesteps_total), [1, 2, 3].map((i) => i * 2 * 8 * 64));
+  assert.equal(rs.at(-1)!.num_env_runner_restarts, 1);
+});
+
+Deno.test("restartFailedEnvRunners: past maxEnvRunnerRestarts the error rejects train(); off, at once", async () => {
+  const limited = await runnersConfig(2, false, { fault: "env" })
+    .envRunners({ restartFailedEnvRunners: true, maxEnvRunnerRestarts: 2 })
+    .build();
+  try {
+    await assert.rejects(
+      limited.train(),
+      /Env runner \d: env step 6 failed on purpose \(after 2 env runner restarts, the most allowed\)/,
+    );
+  } finally {
+    limited.dispose();
+  }
+  const off = await runnersConfig(2, false, { fault: "envOnce" }).build();
+  try {
+    await assert.rejects(off.train(), /^Error: Env runner 1: env step 6 failed on purpose$/m);
+  } finally {
+    off.dispose();
+  }
+});
+
+Deno.test("restartFailedEnvRunners, maxEnvRunnerRestarts: defaults, refusals, experiment files", () => {
+  const v = (r: Record<string, unknown>) => () =>
+    config().envRunners({ numEnvRunners: 2, runnerModule: MODULE, ...r }).validate();
+  const d = v({})().config.envRunners!;
+  assert.deepEqual([d.restartFailedEnvRunners, d.maxEnvRunnerRestarts], [false, 1000]);
+  assert.throws(
+    v({ restartFailedEnvRunners: "yes" }),
+    /envRunners.restartFailedEnvRunners must be a boolean, got "yes"/,
+  );
+  assert.throws(
+    v({ maxEnvRunnerRestarts: 1.5 }),
+    /envRunners.maxEnvRunnerRestarts must be an integer >= 0, got 1.5/,
+  );
+  const file = JSON.parse(
+    Deno.readTextFileSync(new URL("../../configs/windy_maze_hierarchical.json", import.meta.url)),
+  );
+  const envRunners = { numEnvRunners: 2, restartFailedEnvRunners: true, maxEnvRunnerRestarts: 5 };
+  const r = experimentAlgorithmConfig(parseExperiment({ ...file, envRunners }, "t.json"))
+    .validate().config.envRunners!;
+  assert.deepEqual([r.restartFailedEnvRunners, r.maxEnvRunnerRestarts], [true, 5]);
+  assert.throws(
+    () =>
+      parseExperiment(
+        { ...file, envRunners: { numEnvRunners: 2, maxEnvRunnerRestarts: -1 } },
+        "bad.json",
+      ),
+    /envRunners\.maxEnvRunnerRestarts/,
+  );
 });
 
 Deno.test("a runner module that fails rejects build() and leaves no worker", async () => {

@@ -131,7 +131,7 @@ export interface TrainResult extends EpisodeMetrics {
   num_healthy_env_runners?: number;
   /** With remote env runners: fragment requests re-issued to another runner so far. */
   num_fragment_reissues?: number;
-  /** With remote env runners: lost runners restarted and used again so far. */
+  /** With env runners in workers or remote: failed or lost runners restarted so far. */
   num_env_runner_restarts?: number;
 }
 
@@ -469,8 +469,13 @@ export class Algorithm<P extends object = object> {
       ? await RemoteRunnerPool.start(r.remoteRunners!, init, {
         timeoutMs: r.remoteTimeoutMs,
         restartDelayMs: r.remoteRestartDelayMs ?? Infinity,
+        restartOnRunnerError: r.restartFailedEnvRunners,
+        maxRestarts: r.maxEnvRunnerRestarts,
       })
-      : await RunnerPool.start(Math.max(1, r.numEnvRunners), init, r.runnerWorker);
+      : await RunnerPool.start(Math.max(1, r.numEnvRunners), init, {
+        runnerWorker: r.runnerWorker,
+        maxRestarts: r.restartFailedEnvRunners ? r.maxEnvRunnerRestarts : 0,
+      });
     this.#runners = {
       pool,
       metrics: Object.assign(new MetricsWindow(this.policyIds), {
@@ -1168,6 +1173,8 @@ export class Algorithm<P extends object = object> {
           num_fragment_reissues: rs.pool.stats().reissued,
           num_env_runner_restarts: rs.pool.stats().restarts,
         }
+        : rs.pool instanceof RunnerPool
+        ? { num_env_runner_restarts: rs.pool.restarts() }
         : {}),
     };
   }

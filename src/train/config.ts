@@ -80,7 +80,8 @@ export class AlgorithmConfig<P extends object> {
    * @param p `numEnvs` (envs batched per step; per runner with runners) and
    *   `rolloutFragmentLength` (step calls per env per iteration); for parallel sampling in Web
    *   Workers, `numEnvRunners`, `runnerModule`, `runnerArgs` and `overlap`; in remote (HTTP)
-   *   runners, `remoteRunners` (their URLs), `remoteTimeoutMs` and `remoteRestartDelayMs` (see
+   *   runners, `remoteRunners` (their URLs), `remoteTimeoutMs` and `remoteRestartDelayMs`; for
+   *   either, `restartFailedEnvRunners` and `maxEnvRunnerRestarts` (see
    *   {@linkcode EnvRunnerParams})
    * @returns this
    */

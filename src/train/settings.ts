@@ -195,6 +195,22 @@ export interface EnvRunnerParams {
    * answers. `null` (or `Infinity`): a lost runner stays lost until a checkpoint is restored.
    */
   remoteRestartDelayMs: number | null;
+  /**
+   * Restart a runner whose own code fails (an env error, a bad action, an uncaught error in
+   * its worker) instead of failing the run (RLlib's `restart_failed_env_runners`; default false:
+   * an error in the env is usually a bug, and it is reported at once with the runner's message).
+   * Web Workers: the runner is replaced at once by a fresh worker (the seeds of its next
+   * generation, the policies added since, the current weights) and sent again the requests it had
+   * not answered, so the iteration still gathers every runner's fragment. Remote runners: it
+   * counts as lost (its fragment re-issued to another, restarted after `remoteRestartDelayMs`).
+   * A lost remote runner (a transport failure) is restarted whatever this says.
+   */
+  restartFailedEnvRunners: boolean;
+  /**
+   * Restarts allowed in all before a failure fails the run (Web Workers) or a lost runner stays
+   * lost (remote runners); RLlib's `max_num_env_runner_restarts`, default 1000.
+   */
+  maxEnvRunnerRestarts: number;
 }
 
 /**
@@ -210,6 +226,8 @@ export const DEFAULT_ENV_RUNNERS: Readonly<EnvRunnerParams> = Object.freeze({
   remoteRunners: undefined,
   remoteTimeoutMs: 30_000,
   remoteRestartDelayMs: 60_000,
+  restartFailedEnvRunners: false,
+  maxEnvRunnerRestarts: 1000,
 });
 
 /**
@@ -243,6 +261,19 @@ function validateEnvRunners<P extends object>(c: AlgorithmSettings<P>): void {
   positiveInt("envRunners.numEnvRunners", r.numEnvRunners);
   if (typeof r.overlap !== "boolean") {
     throw new RangeError(`envRunners.overlap must be a boolean, got ${JSON.stringify(r.overlap)}`);
+  }
+  if (typeof r.restartFailedEnvRunners !== "boolean") {
+    throw new RangeError(
+      `envRunners.restartFailedEnvRunners must be a boolean, got ${
+        JSON.stringify(r.restartFailedEnvRunners)
+      }`,
+    );
+  }
+  const m = r.maxEnvRunnerRestarts;
+  if (!(Number.isInteger(m) && m >= 0)) {
+    throw new RangeError(
+      `envRunners.maxEnvRunnerRestarts must be an integer >= 0, got ${JSON.stringify(m)}`,
+    );
   }
   const remote = r.remoteRunners !== undefined;
   if (remote) validateRemoteRunners(r);
