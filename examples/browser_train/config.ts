@@ -28,8 +28,12 @@ export function mazeConfig(
     .training({ entropyCoeff: 0.01 })
     .multiAgent({
       policies: {
-        high_level_policy: { config: { gamma: 0.9, numEpochs: 30, minibatchSize: 128 } },
-        low_level_policy: { config: { gamma: 0.0, lr: 6e-3 } },
+        high_level_policy: {
+          config: { gamma: 0.9, numEpochs: 30, minibatchSize: 128, vfShareLayers: true },
+        },
+        low_level_policy: {
+          config: { gamma: 0.0, lr: 6e-3, numEpochs: 4, vfShareLayers: true },
+        },
       },
       policyMappingFn: (id) =>
         id.startsWith("low_level_") ? "low_level_policy" : "high_level_policy",

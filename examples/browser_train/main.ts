@@ -11,7 +11,8 @@
  * Threads: the page is cross-origin isolated (COOP/COEP), so `threads=2` runs tfjs's threaded
  * SIMD build inside the Web Worker (its pthreads are nested Web Workers; see
  * `src/runtime/tfjs_threads.ts`). Measured with `bench/browser_train_bench.ts` (headless
- * Chromium, 2-core machine shared with other jobs, load average 7–10, seed 0, interleaved):
+ * Chromium, 2-core machine shared with other jobs, load average 7–10, seed 0, interleaved, with
+ * the earlier settings: separate policy and value towers, 8 low-level epochs):
  * seconds to a mean reward of 80 were 13.7 / 17.8 / 14.7 s single-threaded (median 14.7 s)
  * against 70.4 / 76.8 / 86.0 s with 2 threads (median 76.8 s); with the measuring session given
  * priority over the other jobs (autogroup nice −15), 10.1 / 10.0 s against 65.2 / 53.5 s. The
