@@ -154,9 +154,8 @@ export class RunnerPool implements EnvRunnerPool {
       // to its bundled worker entry (scripts/build_npm.ts).
       ? new URL("./worker.ts", import.meta.url)
       : new URL(opts.runnerWorker);
-    const first = { type: "init", runner: 0, ...runnerSeeds(init.seed, 0), ...init };
     try {
-      structuredClone(first);
+      structuredClone(RunnerPool.#initOf(init, 0, 0));
     } catch (e) {
       throw new Error(
         `Env runners: the settings cannot be sent to a worker (per-policy overrides, envConfig, training params and runnerArgs must be structured-cloneable): ${
