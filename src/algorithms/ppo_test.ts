@@ -33,6 +33,22 @@ function near(actual: number, expected: number, tol: number, what = ""): void {
 }
 
 const f32 = (xs: number[]) => Float32Array.from(xs);
+
+/** Checks `ppoLoss`'s logit gradients for `p` against central finite differences (step 1e-3). */
+function logitGradientsMatchFD(p: PPOLossInput, tol: number): void {
+  const dL = new Float32Array(p.logits.length), dV = new Float32Array(p.rows);
+  ppoLoss(p, dL, dV);
+  const eps = 1e-3;
+  for (let k = 0; k < dL.length; k++) {
+    const up = p.logits.slice(), down = p.logits.slice();
+    up[k]! += eps;
+    down[k]! -= eps;
+    const fd =
+      (ppoLoss({ ...p, logits: up }).totalLoss - ppoLoss({ ...p, logits: down }).totalLoss) /
+      (2 * eps);
+    near(dL[k]!, fd, tol, `dLogits[${k}]`);
+  }
+}
 const entropyOf = (ps: number[]) => -ps.reduce((s, p) => s + p * Math.log(p), 0);
 const softmax = (zs: number[]) => {
   const e = zs.map(Math.exp), s = e.reduce((a, b) => a + b, 0);
@@ -150,18 +166,7 @@ Deno.test("ppoLoss: MultiDiscrete heads add log-probs and entropies; KL penalty 
   near(t.entropy, entropyOf(pa) + entropyOf(pb), 1e-6, "entropy");
   near(t.kl, ratio - 1 - Math.log(ratio), 1e-6, "kl");
   near(t.totalLoss, t.policyLoss - 0.1 * t.entropy + 0.3 * t.kl, 1e-12, "total");
-  const dL = new Float32Array(5), dV = new Float32Array(1);
-  ppoLoss(p, dL, dV);
-  const eps = 1e-3;
-  for (let k = 0; k < 5; k++) {
-    const up = p.logits.slice(), down = p.logits.slice();
-    up[k]! += eps;
-    down[k]! -= eps;
-    const fd =
-      (ppoLoss({ ...p, logits: up }).totalLoss - ppoLoss({ ...p, logits: down }).totalLoss) /
-      (2 * eps);
-    near(dL[k]!, fd, 1e-4, `dLogits[${k}]`);
-  }
+  logitGradientsMatchFD(p, 1e-4);
 });
 
 Deno.test("ppoLoss, decoupled (a stale batch): ratio, clip and KL against proxLogp, rows weighted by min(π_prox/π_old, cap)", () => {
@@ -210,19 +215,7 @@ Deno.test("ppoLoss, decoupled (a stale batch): ratio, clip and KL against proxLo
   );
 
   // Gradients equal finite differences of the decoupled loss.
-  const pk = { ...p, klCoeff: 0.3, proxLogp };
-  const dL = new Float32Array(12), dV = new Float32Array(4);
-  ppoLoss(pk, dL, dV);
-  const eps = 1e-3;
-  for (let k = 0; k < 12; k++) {
-    const up = p.logits.slice(), down = p.logits.slice();
-    up[k]! += eps;
-    down[k]! -= eps;
-    const fd =
-      (ppoLoss({ ...pk, logits: up }).totalLoss - ppoLoss({ ...pk, logits: down }).totalLoss) /
-      (2 * eps);
-    near(dL[k]!, fd, 2e-4, `dLogits[${k}]`);
-  }
+  logitGradientsMatchFD({ ...p, klCoeff: 0.3, proxLogp }, 2e-4);
 });
 
 /** A batch from the model's own actions on random one-hot contexts, rewarded when a == ctx. */
