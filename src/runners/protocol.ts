@@ -347,12 +347,15 @@ export function batchTransferables(b: PackedBatch): ArrayBuffer[] {
 
 /**
  * Concatenates one policy's batches in runner order. Episode ids become `id × runners + r`, so
- * they stay unique across runners.
+ * they stay unique across runners. One runner's batch is returned as it is (its ids are already
+ * `id × 1 + 0`): the trainer owns the batch it unpacked, and copying it would only keep the
+ * runner waiting longer.
  * @param parts per runner, its batch (null or empty: nothing from that runner)
  * @returns one batch (count 0 when every part is empty)
  */
 export function concatBatches(parts: readonly (SampleBatch | null)[]): SampleBatch {
   const R = parts.length;
+  if (R === 1 && parts[0] !== null && parts[0] !== undefined) return parts[0];
   const live = parts.map((b, r) => ({ b, r })).filter((x) => x.b !== null && x.b.count > 0) as {
     b: SampleBatch;
     r: number;

@@ -496,6 +496,9 @@ Deno.test("concatBatches: runner order, unique episode ids, shared columns", () 
   assert.deepEqual([...out.advantages!], [100, 101, 200]);
   assert.equal(concatBatches([null, batch(0, 3, 0, 0)]).count, 0);
   assert.throws(() => concatBatches([batch(1, 3, 0, 0), batch(1, 2, 0, 0)]), /floats per row/);
+  // One runner: its batch as it is, no copy.
+  const one = batch(2, 3, 5, 100);
+  assert.equal(concatBatches([one]), one);
 });
 
 Deno.test("the runners' callbacks run in the workers; their custom metrics reach the results", async () => {
