@@ -7,13 +7,15 @@
  * worker threads through the runtime adapter (`src/runtime/workers.ts`).
  *
  * Restarts (RLlib's `restart_failed_env_runners`, opt-in with `maxRestarts`): a runner that fails
- * while sampling is replaced by a fresh worker in its slot, initialised as at the start but with
+ * (an error answering a sample request, or an uncaught error in its worker, between requests too) is
+ * replaced by a fresh worker in its slot, initialised as at the start but with
  * the seeds of its next generation (`runnerSeeds(seed, r, generation)`: other episodes, so an
  * error that depends on the episode is not met again at once), given the policies added or
  * removed since, and sent again every request it had not answered; the request then completes
  * as if nothing had happened, with the fragment of the new worker. Episodes in progress on the
  * failed runner are lost (never counted). After `maxRestarts` restarts in all, a failure rejects
- * as without restarts. Failures while saving or restoring state are never retried.
+ * as without restarts. Failures of a policy update, or while saving or restoring state, are
+ * never retried.
  *
  * @module
  */
@@ -346,14 +348,18 @@ export class RunnerPool implements EnvRunnerPool {
    * is allowed and no state request is waiting on it, else the pool fails.
    */
   #runnerFailed(r: number, m: ErrorMessage | undefined, why: string): void {
+    if (this.#failed !== undefined) return; // the pool failed already: nothing is retried
     const err = new Error(m === undefined ? `Env runner ${r} ${why}` : `Env runner ${r}: ${why}`);
     if (m?.stack !== undefined) err.stack = `${err.message}\n--- in the runner ---\n${m.stack}`;
     const waiting = [...this.#pending.values()].filter((p) =>
       (p.only === undefined || p.only === r) && !p.answered[r]
     );
+    // Only sampling is retried: a failed policy update or state request would fail again.
+    const failed = m?.id === undefined ? undefined : this.#pending.get(m.id);
+    const notSampling = failed !== undefined && failed.msg.type !== "sample";
     const stateAsked = waiting.some((p) => p.msg.type === "save" || p.msg.type === "restore");
-    if (this.#restarts >= this.#maxRestarts || stateAsked || this.#terminated) {
-      if (this.#maxRestarts > 0 && !stateAsked) {
+    if (this.#restarts >= this.#maxRestarts || stateAsked || notSampling || this.#terminated) {
+      if (this.#maxRestarts > 0 && !stateAsked && !notSampling) {
         err.message += ` (after ${this.#restarts} env runner restarts, the most allowed)`;
       }
       return this.#fail(err);

@@ -62,6 +62,16 @@ Deno.test("a restarted runner gets the next generation's seeds, the updates it h
   }
 });
 
+Deno.test("a failed policy update is not retried, restarts allowed or not", async () => {
+  const pool = await RunnerPool.start(2, init({}), { runnerWorker: FAKE, maxRestarts: 3 });
+  try {
+    await assert.rejects(pool.updatePolicies(add("bad")), /^Error: Env runner \d: bad policy$/m);
+    assert.equal(pool.restarts(), 0);
+  } finally {
+    pool.terminate();
+  }
+});
+
 Deno.test("without restarts a runner's failure rejects the request and every later one", async () => {
   const pool = await RunnerPool.start(2, init({ fail: { runner: 0, sample: 1 } }), {
     runnerWorker: FAKE,

@@ -208,7 +208,9 @@ export interface EnvRunnerParams {
   restartFailedEnvRunners: boolean;
   /**
    * Restarts allowed in all before a failure fails the run (Web Workers) or a lost runner stays
-   * lost (remote runners); RLlib's `max_num_env_runner_restarts`, default 1000.
+   * lost (remote runners); RLlib's `max_num_env_runner_restarts`, default 1000. An error that
+   * recurs in every new runner is reported only once they are used up: set a few to hear of a
+   * bug sooner.
    */
   maxEnvRunnerRestarts: number;
 }

@@ -3,7 +3,7 @@
  * without an env. It answers `policies` updates and records them, and answers `sample` with what
  * it knows (its index, its env seed, the policy updates it has seen); `runnerArgs.fail` makes
  * runner `fail.runner` of the first generation (its generation-0 env seed) fail its
- * `fail.sample`-th sample request with an error message.
+ * `fail.sample`-th sample request with an error message. Adding a policy named `bad` fails.
  *
  * @module
  */
@@ -45,6 +45,10 @@ scope.onmessage = (e) => {
     args = m.runnerArgs as FakeRunnerArgs;
     scope.postMessage({ type: "ready" });
   } else if (m.type === "policies") {
+    if (m.add?.policyId === "bad") {
+      scope.postMessage({ type: "error", id: m.id, message: "bad policy", stack: undefined });
+      return;
+    }
     seen.push(m.add !== undefined ? m.add.policyId : `-${m.remove}`);
     scope.postMessage({ type: "state", id: m.id, bytes: new Uint8Array(0) });
   } else if (m.type === "sample") {
