@@ -634,6 +634,8 @@ export class PPOLearner implements Learner {
   #mbVal = new Float32Array(0);
   #mbProx = new Float32Array(0);
   #prox = new Float32Array(0);
+  #proxLogits = new Float32Array(0);
+  #proxValues = new Float32Array(0);
   #bootObs = new Float32Array(0);
   #bootRows = new Int32Array(0);
   #bootVals = new Float32Array(0);
@@ -897,6 +899,8 @@ export class PPOLearner implements Learner {
     this.#mbVal = new Float32Array(n);
     this.#mbProx = new Float32Array(n);
     this.#prox = new Float32Array(n);
+    this.#proxLogits = new Float32Array(n * this.model.logitsSize);
+    this.#proxValues = new Float32Array(n);
   }
 
   /**
@@ -905,7 +909,7 @@ export class PPOLearner implements Learner {
    */
   #proximalLogp(batch: PPOBatch, n: number): void {
     const model = this.model, h = this.hyperparams;
-    const logits = new Float32Array(n * model.logitsSize), values = new Float32Array(n);
+    const logits = this.#proxLogits, values = this.#proxValues;
     model.forward(batch.obs.subarray(0, n * model.obsSize), n, logits, values);
     ppoLoss({
       rows: n,
@@ -1023,7 +1027,7 @@ export class PPOLearner implements Learner {
           this.#mbAdv[k] = adv[i]!;
           this.#mbRet[k] = batch.value_targets[i]!;
           this.#mbVal[k] = batch.vf_preds[i]!;
-          this.#mbProx[k] = this.#prox[i]!;
+          if (stale) this.#mbProx[k] = this.#prox[i]!;
         }
         start += m;
         if (h.advantageNormalization === "minibatch") normalize(this.#mbAdv, m);
@@ -1097,6 +1101,8 @@ export class PPOLearner implements Learner {
       this.#mbVal =
       this.#mbProx =
       this.#prox =
+      this.#proxLogits =
+      this.#proxValues =
         new Float32Array(0);
   }
 }
