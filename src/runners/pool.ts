@@ -86,6 +86,11 @@ export interface EnvRunnerPool {
    * @param u the update
    */
   updatePolicies(u: PolicyUpdate): Promise<void>;
+  /**
+   * Runners restarted so far (replaced after a failure, or lost and back).
+   * @returns the count
+   */
+  restarts(): number;
   /** Ends the runners (or the connections to them); pending and later requests reject. */
   terminate(): void;
 }
@@ -110,8 +115,8 @@ export class RunnerPool implements EnvRunnerPool {
   readonly #url: URL;
   readonly #maxRestarts: number;
   readonly #pending = new Map<number, Pending>();
-  /** Policy updates posted so far, in order, with their request ids (replayed on restart). */
-  readonly #updates: { id: number; msg: RequestMessage }[] = [];
+  /** Policy updates posted so far, in order (replayed on restart). */
+  readonly #updates: RequestMessage[] = [];
   /** Per runner: its generation (restarts of its slot). */
   readonly #generation: number[];
   /** Per runner: a replacement is starting; messages wait in its backlog. */
@@ -287,7 +292,7 @@ export class RunnerPool implements EnvRunnerPool {
   async updatePolicies(u: PolicyUpdate): Promise<void> {
     await this.#request((id) => {
       const msg: RequestMessage = { type: "policies", id, ...u };
-      this.#updates.push({ id, msg });
+      this.#updates.push(msg);
       return msg;
     });
   }
@@ -375,18 +380,19 @@ export class RunnerPool implements EnvRunnerPool {
     const gen = ++this.#generation[r]!;
     const unanswered = new Set(waiting.map((p) => p.msg.id));
     // Updates it has not answered are sent again below, in order, with the other requests.
-    const replay = this.#updates.filter((u) => !unanswered.has(u.msg.id)).map((u) => u.msg);
+    const replay = this.#updates.filter((u) => !unanswered.has(u.id));
     const resend = waiting.sort((a, b) => a.msg.id - b.msg.id).map((p) => p.msg);
     this.#backlog[r] = resend;
     (async () => {
-      const w = await RunnerPool.#startWorker(this.#url);
-      if (this.#terminated) return w.terminate();
-      this.#workers[r] = w;
+      let w: Worker | undefined;
       try {
+        w = await RunnerPool.#startWorker(this.#url);
+        if (this.#terminated) return w.terminate();
+        this.#workers[r] = w;
         await RunnerPool.#handshake(w, RunnerPool.#initOf(this.#init, r, gen), replay);
       } catch (e) {
         this.#workers[r] = old; // not listened to: nothing of it is read
-        w.terminate();
+        w?.terminate();
         return this.#fail(
           new Error(`Env runner ${r} failed and could not be restarted: ${(e as Error).message}`),
         );

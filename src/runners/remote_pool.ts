@@ -210,6 +210,14 @@ export class RemoteRunnerPool implements EnvRunnerPool {
     };
   }
 
+  /**
+   * Lost runners restarted and used again so far.
+   * @returns the count
+   */
+  restarts(): number {
+    return this.#restarts;
+  }
+
   async #initRunner(r: number): Promise<void> {
     const msg: InitMessage = {
       type: "init",

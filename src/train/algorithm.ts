@@ -1144,7 +1144,6 @@ export class Algorithm<P extends object = object> {
       if (info !== undefined) learner[slot.id] = info;
     });
     const t2 = performance.now();
-    const staleness = context.weightsStaleness;
     this.iteration++;
     const dt = (t2 - t0) / 1000;
     this.#timeTotal += dt;
@@ -1166,15 +1165,13 @@ export class Algorithm<P extends object = object> {
       backend: this.backend,
       num_env_runners: rs.pool.numRunners,
       num_weight_syncs: rs.syncs,
-      weights_staleness: staleness,
+      weights_staleness: context.weightsStaleness,
+      num_env_runner_restarts: rs.pool.restarts(),
       ...(rs.pool instanceof RemoteRunnerPool
         ? {
           num_healthy_env_runners: rs.pool.stats().healthy,
           num_fragment_reissues: rs.pool.stats().reissued,
-          num_env_runner_restarts: rs.pool.stats().restarts,
         }
-        : rs.pool instanceof RunnerPool
-        ? { num_env_runner_restarts: rs.pool.restarts() }
         : {}),
     };
   }
