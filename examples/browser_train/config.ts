@@ -1,6 +1,7 @@
 /**
- * The browser page's training config: `examples/hierarchical.ts`'s configuration, written out
- * (that module imports node:util and the Deno file helpers, which a browser bundle cannot load).
+ * The browser page's training config: the windy maze example's (`examples/hierarchical_config.ts`,
+ * which imports only the package, unlike `examples/hierarchical.ts`), with the page's tfjs threads
+ * and env runners.
  * The training worker builds from {@linkcode mazeConfig}; each env runner worker
  * (`runner_worker.ts`) serves {@linkcode config}, from which a runner takes the env creator, the
  * mapping and the policies (the rest comes from the trainer).
@@ -8,7 +9,8 @@
  * @module
  */
 
-import { createHierarchicalWindyMaze, PPOConfig } from "@coop/rl";
+import type { PPOConfig } from "@coop/rl";
+import { exampleConfig } from "../hierarchical_config.ts";
 
 /**
  * The hierarchical windy maze with the seed script's two policies.
@@ -20,24 +22,9 @@ export function mazeConfig(
   o: { seed: number; backend: "wasm" | "cpu"; threads: number; numEnvs: number; runners?: number },
 ): PPOConfig {
   const total = o.numEnvs * (o.runners ?? 1);
-  return new PPOConfig()
-    .environment(({ numEnvs, seed }) => createHierarchicalWindyMaze(numEnvs, { seed }))
-    .envRunners({ numEnvs: o.numEnvs, rolloutFragmentLength: Math.ceil(4096 / total) })
-    .resources({ backend: o.backend, threads: o.threads })
-    .debugging({ seed: o.seed })
-    .training({ entropyCoeff: 0.01 })
-    .multiAgent({
-      policies: {
-        high_level_policy: {
-          config: { gamma: 0.9, numEpochs: 30, minibatchSize: 128, vfShareLayers: true },
-        },
-        low_level_policy: {
-          config: { gamma: 0.0, lr: 6e-3, numEpochs: 4, vfShareLayers: true },
-        },
-      },
-      policyMappingFn: (id) =>
-        id.startsWith("low_level_") ? "low_level_policy" : "high_level_policy",
-    });
+  return exampleConfig({ flat: false, seed: o.seed, numEnvs: o.numEnvs, backend: o.backend })
+    .envRunners({ rolloutFragmentLength: Math.ceil(4096 / total) })
+    .resources({ backend: o.backend, threads: o.threads });
 }
 
 /**
